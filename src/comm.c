@@ -1,0 +1,236 @@
+/*
+ * The MPI module. Sends are MPI_Isend of packed byte buffers, tracked
+ * until MPI_Testsome reports them done; receives are MPI_Iprobe followed
+ * by MPI_Recv of exactly the probed size, so no rank ever blocks on a
+ * message that has not arrived.
+ */
+#include "config.h"
+
+#include "comm.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mpi.h>
+
+#include "taskfarm.h"
+
+struct pending {
+	MPI_Request *reqs;
+	char **bufs;
+	int *idx;
+	MPI_Status *stats;
+	size_t n;
+	size_t alloc;
+};
+
+static int mpi_fail(const char *what, int rc)
+{
+	char msg[MPI_MAX_ERROR_STRING];
+	int len = 0;
+
+	MPI_Error_string(rc, msg, &len);
+	tf_error("%s failed: %.*s", what, len, msg);
+	return TF_EMPI;
+}
+
+int tf_comm_launcher_detected(void)
+{
+	static const char *const vars[] = {
+		"OMPI_COMM_WORLD_SIZE", /* Open MPI's mpirun */
+		"PMIX_RANK",	    /* any PMIx launcher, srun --mpi=pmix */
+		"PMI_RANK",	    /* MPICH hydra, srun --mpi=pmi2 */
+		"PMI_FD",	    /* MPICH hydra */
+		"MPI_LOCALNRANKS",      /* MPICH hydra */
+		NULL
+	};
+	int i;
+
+	for (i = 0; vars[i]; i++)
+		if (getenv(vars[i]))
+			return 1;
+	return 0;
+}
+
+int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
+{
+	int inited = 0, rc;
+
+	memset(c, 0, sizeof(*c));
+	if (gethostname(c->host, sizeof(c->host) - 1) < 0)
+		strcpy(c->host, "localhost");
+	c->host[sizeof(c->host) - 1] = '\0';
+	c->impl = tf__xcalloc(1, sizeof(struct pending));
+	c->size = 1;
+	if (mode == TF_COMM_NONE ||
+	    (mode == TF_COMM_AUTO && !tf_comm_launcher_detected()))
+		return 0;
+	c->use_mpi = 1;
+	MPI_Initialized(&inited);
+	if (!inited) {
+		rc = MPI_Init(argc, argv);
+		if (rc != MPI_SUCCESS) {
+			free(c->impl);
+			c->impl = NULL;
+			return TF_EMPI;
+		}
+		c->we_initialized = 1;
+	}
+	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+	rc = MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Comm_rank/size", rc);
+	return 0;
+}
+
+int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
+{
+	struct pending *p = c->impl;
+	size_t len;
+	char *data;
+	int rc;
+
+	if (!c->use_mpi)
+		return TF_EMPI;
+	data = tf_strbuf_detach(buf, &len);
+	if (len > INT32_MAX) {
+		free(data);
+		tf_error("message of %zu bytes is too large", len);
+		return TF_EMPI;
+	}
+	if (p->n == p->alloc) {
+		size_t a = p->alloc;
+		tf__grow((void **)&p->reqs, &a, p->n + 1, sizeof(*p->reqs));
+		a = p->alloc;
+		tf__grow((void **)&p->bufs, &a, p->n + 1, sizeof(*p->bufs));
+		a = p->alloc;
+		tf__grow((void **)&p->idx, &a, p->n + 1, sizeof(*p->idx));
+		a = p->alloc;
+		tf__grow((void **)&p->stats, &a, p->n + 1, sizeof(*p->stats));
+		p->alloc = a;
+	}
+	rc = MPI_Isend(data, (int)len, MPI_BYTE, dest, tag, MPI_COMM_WORLD,
+		       &p->reqs[p->n]);
+	if (rc != MPI_SUCCESS) {
+		free(data);
+		return mpi_fail("MPI_Isend", rc);
+	}
+	p->bufs[p->n++] = data;
+	return 0;
+}
+
+int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
+		      size_t len)
+{
+	int rc;
+
+	if (!c->use_mpi || len > INT32_MAX)
+		return TF_EMPI;
+	rc = MPI_Send((void *)data, (int)len, MPI_BYTE, dest, tag,
+		      MPI_COMM_WORLD);
+	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Send", rc);
+}
+
+int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
+		 struct tf_strbuf *buf)
+{
+	MPI_Status st;
+	int flag = 0, count = 0, rc;
+
+	if (!c->use_mpi)
+		return 0;
+	rc = MPI_Iprobe(source == TF_ANY_SOURCE ? MPI_ANY_SOURCE : source,
+			MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Iprobe", rc);
+	if (!flag)
+		return 0;
+	MPI_Get_count(&st, MPI_BYTE, &count);
+	tf_strbuf_reset(buf);
+	tf_strbuf_grow(buf, (size_t)count);
+	rc = MPI_Recv(buf->buf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG,
+		      MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Recv", rc);
+	buf->len = (size_t)count;
+	buf->buf[count] = '\0';
+	*src = st.MPI_SOURCE;
+	*tag = st.MPI_TAG;
+	return 1;
+}
+
+int tf_comm_progress(struct tf_comm *c)
+{
+	struct pending *p = c->impl;
+	size_t i, j;
+	int done = 0, rc;
+
+	if (!c->use_mpi || p->n == 0)
+		return 0;
+	rc = MPI_Testsome((int)p->n, p->reqs, &done, p->idx, p->stats);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Testsome", rc);
+	if (done == MPI_UNDEFINED || done == 0)
+		return (int)p->n;
+	for (i = 0; i < (size_t)done; i++) {
+		free(p->bufs[p->idx[i]]);
+		p->bufs[p->idx[i]] = NULL;
+	}
+	/* Compact: completed requests are MPI_REQUEST_NULL now. */
+	for (i = 0, j = 0; i < p->n; i++) {
+		if (p->reqs[i] == MPI_REQUEST_NULL)
+			continue;
+		p->reqs[j] = p->reqs[i];
+		p->bufs[j] = p->bufs[i];
+		j++;
+	}
+	p->n = j;
+	return (int)p->n;
+}
+
+int tf_comm_flush(struct tf_comm *c)
+{
+	struct pending *p = c->impl;
+	size_t i;
+	int rc;
+
+	if (!c->use_mpi || !p || p->n == 0)
+		return 0;
+	rc = MPI_Waitall((int)p->n, p->reqs, MPI_STATUSES_IGNORE);
+	for (i = 0; i < p->n; i++)
+		free(p->bufs[i]);
+	p->n = 0;
+	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Waitall", rc);
+}
+
+int tf_comm_finalize(struct tf_comm *c)
+{
+	struct pending *p = c->impl;
+	int ret = tf_comm_flush(c);
+
+	if (c->use_mpi && c->we_initialized) {
+		int rc = MPI_Finalize();
+		if (rc != MPI_SUCCESS && ret == 0)
+			ret = TF_EMPI;
+	}
+	if (p) {
+		free(p->reqs);
+		free(p->bufs);
+		free(p->idx);
+		free(p->stats);
+		free(p);
+	}
+	c->impl = NULL;
+	return ret;
+}
+
+void tf_comm_abort(struct tf_comm *c, int code)
+{
+	if (c->use_mpi)
+		MPI_Abort(MPI_COMM_WORLD, code);
+	exit(code);
+}

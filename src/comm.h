@@ -1,0 +1,75 @@
+/*
+ * The only module that calls MPI. Byte-buffer messages with a tag:
+ * non-blocking sends whose buffers the module keeps until they complete,
+ * and probe-then-receive of MPI_BYTE. With no launcher, it runs without
+ * MPI at all as a single rank. Nothing here includes mpi.h in its header,
+ * so the rest of the library compiles and tests without MPI.
+ */
+#ifndef TF_COMM_H
+#define TF_COMM_H
+
+#include <stddef.h>
+
+#include "util.h"
+
+/** How tf_comm_init() decides whether to use MPI. */
+enum tf_comm_mode {
+	TF_COMM_AUTO = 0, /* MPI if a launcher is detected */
+	TF_COMM_MPI = 1,  /* always MPI_Init */
+	TF_COMM_NONE = 2  /* never: one rank, no MPI */
+};
+
+#define TF_ANY_SOURCE (-1)
+
+struct tf_comm {
+	int use_mpi;
+	int we_initialized; /* we called MPI_Init, so we finalize */
+	int rank;
+	int size;
+	void *impl; /* send requests and their buffers */
+	char host[256];
+};
+
+/**
+ * Sets up communication on MPI_COMM_WORLD. Returns 0 or TF_EMPI; on
+ * failure nothing needs releasing.
+ */
+int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode);
+
+/** Whether the environment shows an MPI launcher (mpirun, srun, hydra). */
+int tf_comm_launcher_detected(void);
+
+/**
+ * Sends buf to dest without blocking. The module takes over buf's memory
+ * (buf is reset) and frees it when the send completes. Returns 0 or
+ * TF_EMPI.
+ */
+int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf);
+
+/** Sends and waits for completion (for large output chunks, so that at
+ * most one chunk per worker is in memory). Returns 0 or TF_EMPI. */
+int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
+		      size_t len);
+
+/**
+ * Receives one waiting message from source (or TF_ANY_SOURCE) into buf,
+ * if there is one. Returns 1 with *src and *tag set, 0 if none waits, or
+ * TF_EMPI.
+ */
+int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
+		 struct tf_strbuf *buf);
+
+/** Completes what non-blocking sends it can. Returns how many are still
+ * pending, or TF_EMPI. */
+int tf_comm_progress(struct tf_comm *c);
+
+/** Waits for every pending send. Returns 0 or TF_EMPI. */
+int tf_comm_flush(struct tf_comm *c);
+
+/** Waits for pending sends and finalizes MPI if this module started it. */
+int tf_comm_finalize(struct tf_comm *c);
+
+/** Ends every rank at once (MPI_Abort) with code. */
+void tf_comm_abort(struct tf_comm *c, int code) TF_NORETURN;
+
+#endif

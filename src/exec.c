@@ -1,0 +1,537 @@
+/*
+ * Process execution. Children are started with posix_spawn (cheaper than
+ * fork for a large parent, as libuv notes), each in its own process group
+ * so that a kill reaches everything the task started. Output is collected
+ * with ppoll() into per-slot buffers and handed over whole when the task
+ * ends, so outputs of concurrent tasks never interleave. Signal handlers
+ * only count and write a byte to a self-pipe.
+ */
+#include "config.h"
+
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "taskfarm.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Bytes of one stream kept in memory before spilling to a file. */
+#define SPILL_THRESHOLD (1024 * 1024)
+/* How long pipes may stay open after the task's shell has exited and its
+ * group was killed (a process that left the group may hold them). */
+#define CLOSE_GRACE 1.0
+
+static int self_pipe[2] = { -1, -1 };
+static volatile sig_atomic_t sigchld_seen;
+static volatile sig_atomic_t stop_count;
+static volatile sig_atomic_t last_signal;
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	char c = (char)sig;
+
+	if (sig == SIGCHLD) {
+		sigchld_seen = 1;
+	} else {
+		stop_count++;
+		last_signal = sig;
+	}
+	if (self_pipe[1] >= 0)
+		(void)!write(self_pipe[1], &c, 1);
+	errno = saved;
+}
+
+int tf_signals_install(void)
+{
+	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGUSR1,
+				    SIGUSR2 };
+	struct sigaction sa;
+	size_t i;
+
+	if (self_pipe[0] < 0) {
+		if (pipe2(self_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+			return -errno;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		sa.sa_flags = SA_RESTART | (sigs[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	}
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = 0;
+	if (sigaction(SIGPIPE, &sa, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+int tf_signals_fd(void)
+{
+	return self_pipe[0];
+}
+
+int tf_signals_stop_count(void)
+{
+	return stop_count;
+}
+
+int tf_signals_last(void)
+{
+	return last_signal;
+}
+
+void tf_signals_drain(void)
+{
+	char buf[256];
+
+	while (self_pipe[0] >= 0 && read(self_pipe[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+static int skip_env(const char *e)
+{
+	return strncmp(e, "TASKFARM_", 9) == 0;
+}
+
+int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
+		 uint64_t ntasks)
+{
+	size_t n = 0, i;
+	int s, ret;
+
+	memset(ex, 0, sizeof(*ex));
+	ret = tf_signals_install();
+	if (ret < 0)
+		return ret;
+	ex->nslots = nslots;
+	ex->rank = rank;
+	ex->spill_threshold = SPILL_THRESHOLD;
+	for (i = 0; environ && environ[i]; i++)
+		n++;
+	ex->base_env = tf__xcalloc(n + 1, sizeof(char *));
+	for (i = 0; environ && environ[i]; i++)
+		if (!skip_env(environ[i]))
+			ex->base_env[ex->nbase++] = environ[i];
+	snprintf(ex->env_rank, sizeof(ex->env_rank), "TASKFARM_RANK=%d", rank);
+	snprintf(ex->env_host, sizeof(ex->env_host), "TASKFARM_HOST=%s", host);
+	tf_exec_set_ntasks(ex, ntasks);
+	ex->slots = tf__xcalloc((size_t)nslots, sizeof(*ex->slots));
+	for (s = 0; s < nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+		sl->fds[0] = sl->fds[1] = -1;
+		sl->envp = tf__xcalloc(ex->nbase + 8, sizeof(char *));
+		tf_result_init(&sl->result);
+	}
+	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
+	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
+	return 0;
+}
+
+void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks)
+{
+	ex->ntasks = ntasks;
+	if (ntasks)
+		snprintf(ex->env_ntasks, sizeof(ex->env_ntasks),
+			 "TASKFARM_NTASKS=%llu", (unsigned long long)ntasks);
+	else
+		ex->env_ntasks[0] = '\0';
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void slot_clear(struct tf_exec_slot *sl)
+{
+	close_fd(&sl->fds[0]);
+	close_fd(&sl->fds[1]);
+	tf_task_release(&sl->task);
+	tf_result_init(&sl->result);
+	sl->busy = 0;
+	sl->pid = 0;
+	sl->reaped = 0;
+	sl->kill_at = 0;
+	sl->close_by = 0;
+	sl->kill_reason = 0;
+}
+
+void tf_exec_release(struct tf_exec *ex)
+{
+	int s;
+
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if (sl->busy && sl->pid > 0 && !sl->reaped) {
+			kill(-sl->pid, SIGKILL);
+			while (waitpid(sl->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		}
+		if (sl->busy) {
+			tf_result_release(&sl->result);
+			slot_clear(sl);
+		}
+		free(sl->envp);
+	}
+	free(ex->slots);
+	free(ex->base_env);
+	free(ex->pfds);
+	free(ex->pfd_slot);
+	memset(ex, 0, sizeof(*ex));
+}
+
+static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
+{
+	size_t n = ex->nbase;
+
+	memcpy(sl->envp, ex->base_env, n * sizeof(char *));
+	snprintf(sl->env_id, sizeof(sl->env_id), "TASKFARM_TASK_ID=%llu",
+		 (unsigned long long)sl->task.id);
+	snprintf(sl->env_attempt, sizeof(sl->env_attempt),
+		 "TASKFARM_ATTEMPT=%u", sl->task.attempt);
+	snprintf(sl->env_slot, sizeof(sl->env_slot), "TASKFARM_SLOT=%d",
+		 slot + 1);
+	sl->envp[n++] = sl->env_id;
+	sl->envp[n++] = sl->env_attempt;
+	sl->envp[n++] = sl->env_slot;
+	sl->envp[n++] = ex->env_rank;
+	sl->envp[n++] = ex->env_host;
+	if (ex->env_ntasks[0])
+		sl->envp[n++] = ex->env_ntasks;
+	sl->envp[n] = NULL;
+}
+
+static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	char *argv[4];
+	int ret;
+
+	if (pipe2(out, O_CLOEXEC) < 0)
+		return -errno;
+	if (pipe2(err, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto fail_pipes;
+	}
+	build_env(ex, sl, slot);
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = sl->task.cmd;
+	argv[3] = NULL;
+
+	ret = posix_spawn_file_actions_init(&fa);
+	if (ret) {
+		ret = -ret;
+		goto fail_pipes;
+	}
+	ret = posix_spawnattr_init(&attr);
+	if (ret) {
+		posix_spawn_file_actions_destroy(&fa);
+		ret = -ret;
+		goto fail_pipes;
+	}
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	sigemptyset(&none);
+	if ((ret = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
+						    O_RDONLY, 0)) ||
+	    (ret = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
+	    (ret = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
+	    (ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+							   POSIX_SPAWN_SETSIGMASK |
+							   POSIX_SPAWN_SETSIGDEF)) ||
+	    (ret = posix_spawnattr_setpgroup(&attr, 0)) ||
+	    (ret = posix_spawnattr_setsigmask(&attr, &none)) ||
+	    (ret = posix_spawnattr_setsigdefault(&attr, &all)))
+		goto fail_spawn;
+	ret = posix_spawn(&sl->pid, "/bin/sh", &fa, &attr, argv, sl->envp);
+fail_spawn:
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (ret) {
+		ret = -ret;
+		goto fail_pipes;
+	}
+	close(out[1]);
+	close(err[1]);
+	sl->fds[0] = out[0];
+	sl->fds[1] = err[0];
+	tf_set_nonblock(out[0]);
+	tf_set_nonblock(err[0]);
+	return 0;
+
+fail_pipes:
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&err[0]);
+	close_fd(&err[1]);
+	return ret;
+}
+
+int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
+{
+	struct tf_exec_slot *sl = NULL;
+	int s, ret;
+
+	for (s = 0; s < ex->nslots; s++) {
+		if (!ex->slots[s].busy) {
+			sl = &ex->slots[s];
+			break;
+		}
+	}
+	if (!sl)
+		return TF_EINVAL;
+	sl->busy = 1;
+	sl->task = *task;
+	task->cmd = NULL;
+	task->cmd_len = 0;
+	ex->nbusy++;
+	tf_result_init(&sl->result);
+	sl->result.id = sl->task.id;
+	sl->result.attempt = sl->task.attempt;
+	sl->result.rank = ex->rank;
+	sl->result.slot = s + 1;
+	sl->result.start = tf_wallclock();
+	sl->start_mono = tf_now();
+	ret = spawn(ex, sl, s);
+	if (ret < 0) {
+		char msg[256];
+		int n = snprintf(msg, sizeof(msg),
+				 "taskfarm: cannot start task %llu: %s\n",
+				 (unsigned long long)sl->task.id,
+				 tf_strerror(ret));
+		tf_output_append(&sl->result.err, msg, (size_t)n, SIZE_MAX);
+		sl->pid = 0;
+		sl->reaped = 1;
+		sl->wstatus = -1;
+		sl->end_mono = sl->start_mono;
+	}
+	return s;
+}
+
+/* Reads what is available on one of a slot's pipes. */
+static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
+{
+	char buf[65536];
+	size_t total = 0;
+
+	while (sl->fds[which] >= 0 && total < 4 * sizeof(buf)) {
+		ssize_t n = read(sl->fds[which], buf, sizeof(buf));
+		if (n > 0) {
+			struct tf_output *o =
+				which == 0 ? &sl->result.out : &sl->result.err;
+			int ret = tf_output_append(o, buf, (size_t)n,
+						   ex->spill_threshold);
+			if (ret < 0)
+				tf_die("cannot keep task %llu's output: %s",
+				       (unsigned long long)sl->task.id,
+				       tf_strerror(ret));
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		close_fd(&sl->fds[which]); /* EOF or error */
+	}
+}
+
+static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
+		   tf_exec_done_fn done, void *ctx)
+{
+	struct tf_result *r = &sl->result;
+	int st = sl->wstatus;
+
+	r->runtime = sl->end_mono - sl->start_mono;
+	if (st == -1) {
+		r->status = TF_STATUS_SPAWN_FAILED;
+		r->exitval = 127;
+	} else if (WIFEXITED(st)) {
+		r->exitval = WEXITSTATUS(st);
+		r->status = r->exitval == 0 ? TF_STATUS_OK : TF_STATUS_FAILED;
+	} else if (WIFSIGNALED(st)) {
+		r->signal = WTERMSIG(st);
+		r->exitval = 128 + r->signal;
+		r->status = TF_STATUS_SIGNALED;
+	}
+	if (sl->kill_reason && r->status != TF_STATUS_OK)
+		r->status = sl->kill_reason;
+	close_fd(&sl->fds[0]);
+	close_fd(&sl->fds[1]);
+	tf_task_release(&sl->task);
+	sl->busy = 0;
+	sl->pid = 0;
+	sl->reaped = 0;
+	sl->kill_at = 0;
+	sl->close_by = 0;
+	sl->kill_reason = 0;
+	ex->nbusy--;
+	done(ctx, r);
+	tf_result_init(r);
+}
+
+static void reap(struct tf_exec *ex, double now)
+{
+	int s;
+
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+		struct rusage ru;
+		pid_t p;
+
+		if (!sl->busy || sl->reaped)
+			continue;
+		do
+			p = wait4(sl->pid, &sl->wstatus, WNOHANG, &ru);
+		while (p < 0 && errno == EINTR);
+		if (p == 0)
+			continue;
+		if (p < 0) {
+			/* Someone else reaped it: report an unknown end. */
+			sl->wstatus = 0xff00; /* exit status 255 */
+			memset(&ru, 0, sizeof(ru));
+		}
+		sl->reaped = 1;
+		sl->end_mono = now;
+		sl->close_by = now + CLOSE_GRACE;
+		sl->result.maxrss_kb = ru.ru_maxrss;
+		sl->result.utime = (double)ru.ru_utime.tv_sec +
+				   (double)ru.ru_utime.tv_usec * 1e-6;
+		sl->result.stime = (double)ru.ru_stime.tv_sec +
+				   (double)ru.ru_stime.tv_usec * 1e-6;
+		/* Anything the task left running in its group goes too. */
+		kill(-sl->pid, SIGKILL);
+	}
+}
+
+int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
+		 void *ctx)
+{
+	struct timespec ts;
+	double now = tf_now(), deadline_cap = timeout;
+	int nfds = 0, s, ret, finished = 0;
+
+	ex->pfds[nfds].fd = self_pipe[0];
+	ex->pfds[nfds].events = POLLIN;
+	ex->pfd_slot[nfds++] = -1;
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+		int w;
+
+		if (!sl->busy)
+			continue;
+		if (sl->reaped && sl->fds[0] < 0 && sl->fds[1] < 0)
+			deadline_cap = 0;
+		if (sl->kill_at > 0 && sl->kill_at - now < deadline_cap)
+			deadline_cap = sl->kill_at - now;
+		if (sl->close_by > 0 && sl->close_by - now < deadline_cap)
+			deadline_cap = sl->close_by - now;
+		for (w = 0; w < 2; w++) {
+			if (sl->fds[w] < 0)
+				continue;
+			ex->pfds[nfds].fd = sl->fds[w];
+			ex->pfds[nfds].events = POLLIN;
+			ex->pfd_slot[nfds++] = s * 2 + w;
+		}
+	}
+	if (sigchld_seen)
+		deadline_cap = 0;
+	if (deadline_cap < 0)
+		deadline_cap = 0;
+	ts.tv_sec = (time_t)deadline_cap;
+	ts.tv_nsec = (long)((deadline_cap - (double)ts.tv_sec) * 1e9);
+	ret = ppoll(ex->pfds, (nfds_t)nfds, &ts, NULL);
+	if (ret < 0 && errno != EINTR)
+		return -errno;
+	if (ret > 0) {
+		int i;
+		for (i = 0; i < nfds; i++) {
+			if (!ex->pfds[i].revents)
+				continue;
+			if (ex->pfd_slot[i] < 0) {
+				tf_signals_drain();
+				continue;
+			}
+			drain_fd(ex, &ex->slots[ex->pfd_slot[i] / 2],
+				 ex->pfd_slot[i] % 2);
+		}
+	}
+	now = tf_now();
+	if (sigchld_seen) {
+		sigchld_seen = 0;
+		reap(ex, now);
+	}
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if (!sl->busy)
+			continue;
+		if (!sl->reaped && sl->kill_at > 0 && now >= sl->kill_at) {
+			kill(-sl->pid, SIGKILL);
+			sl->kill_at = 0;
+		}
+		if (!sl->reaped)
+			continue;
+		if (sl->fds[0] >= 0 || sl->fds[1] >= 0) {
+			/* Exited: take what is buffered, then wait a little
+			 * for the pipes to close. */
+			drain_fd(ex, sl, 0);
+			drain_fd(ex, sl, 1);
+			if (now < sl->close_by &&
+			    (sl->fds[0] >= 0 || sl->fds[1] >= 0))
+				continue;
+		}
+		finish(ex, sl, done, ctx);
+		finished++;
+	}
+	return finished;
+}
+
+void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace)
+{
+	double now = tf_now();
+	int s;
+
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if ((slot >= 0 && s != slot) || !sl->busy || sl->reaped)
+			continue;
+		if (!sl->kill_reason)
+			sl->kill_reason = reason;
+		if (grace <= 0) {
+			kill(-sl->pid, SIGKILL);
+			sl->kill_at = 0;
+		} else {
+			kill(-sl->pid, SIGTERM);
+			sl->kill_at = now + grace;
+		}
+	}
+}

@@ -1,0 +1,106 @@
+/*
+ * Process execution: run tasks as "/bin/sh -c COMMAND" children, each in
+ * its own process group with stdin from /dev/null, capture stdout and
+ * stderr with poll() into per-task buffers (spilled to disk past a
+ * threshold), reap them with wait4() for their resource use, and kill
+ * whole groups on request (TERM, a grace period, then KILL). No MPI here:
+ * children never touch MPI.
+ */
+#ifndef TF_EXEC_H
+#define TF_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "task.h"
+
+struct tf_exec_slot {
+	int busy;
+	pid_t pid;
+	struct tf_task task;
+	int fds[2];          /* read ends of stdout, stderr; -1 once closed */
+	int reaped;
+	int wstatus;
+	double start_mono;
+	double end_mono;
+	double kill_at;      /* when to send KILL after TERM; 0 if none */
+	double close_by;     /* give up on open pipes after exit; 0 if none */
+	int kill_reason;     /* 0, TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED */
+	struct tf_result result;
+	char **envp;
+	char env_id[48], env_attempt[40], env_slot[40];
+};
+
+struct tf_exec {
+	int nslots;
+	int nbusy;
+	struct tf_exec_slot *slots;
+	int rank;
+	uint64_t ntasks;        /* for TASKFARM_NTASKS; 0 if unknown */
+	size_t spill_threshold; /* bytes of output held in memory per stream */
+	char **base_env;        /* environ without TASKFARM_* */
+	size_t nbase;
+	char env_rank[40], env_host[300], env_ntasks[48];
+	struct pollfd *pfds;
+	int *pfd_slot;
+};
+
+/** Called for each finished attempt. The callback owns *r afterwards
+ * (release it with tf_result_release()). */
+typedef void (*tf_exec_done_fn)(void *ctx, struct tf_result *r);
+
+/**
+ * Prepares ex for nslots concurrent tasks. host and rank go into every
+ * task's environment. Installs the process's SIGCHLD handling (see
+ * tf_signals_install()). Returns 0 or -errno.
+ */
+int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
+		 uint64_t ntasks);
+/** Kills every running group at once, reaps them, frees everything. */
+void tf_exec_release(struct tf_exec *ex);
+
+/** Sets the total number of tasks shown as TASKFARM_NTASKS. */
+void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks);
+
+/**
+ * Starts task in a free slot, taking ownership of task->cmd (task is
+ * cleared). If the process cannot be started, the attempt is finished
+ * at once with TF_STATUS_SPAWN_FAILED and handed to the next
+ * tf_exec_wait(). Returns the slot index, or TF_EINVAL if no slot is free
+ * (nothing is taken then).
+ */
+int tf_exec_start(struct tf_exec *ex, struct tf_task *task);
+
+/**
+ * Waits up to timeout seconds (0: just look) for output, exits and
+ * signals, and calls done() for each attempt that finished. Returns the
+ * number finished, or -errno if poll() failed.
+ */
+int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
+		 void *ctx);
+
+/**
+ * Stops the task in slot (or every running task with slot < 0): TERM to
+ * its process group now, KILL after grace seconds (at once if grace is
+ * 0). reason (TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED) is reported as
+ * the attempt's status.
+ */
+void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);
+
+/*
+ * Process-wide signal handling. SIGCHLD, SIGINT, SIGTERM, SIGUSR1 and
+ * SIGUSR2 are caught: the handler counts the signal and writes a byte to
+ * a self-pipe that tf_exec_wait() polls, so a wait ends at once. SIGPIPE
+ * is ignored (children get it back at its default).
+ */
+int tf_signals_install(void);
+/** The self-pipe's read end (for callers that poll on their own). */
+int tf_signals_fd(void);
+/** Count of SIGINT/SIGTERM/SIGUSR1/SIGUSR2 received, and the last one. */
+int tf_signals_stop_count(void);
+int tf_signals_last(void);
+/** Empties the self-pipe. */
+void tf_signals_drain(void);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * The farm: the options of one run and the entry point that sets up
+ * communication, reads the task source on rank 0 and runs the master or
+ * worker loop. The taskfarm program is one client of this; the C API
+ * will be another.
+ */
+#ifndef TF_FARM_H
+#define TF_FARM_H
+
+#include "comm.h"
+
+struct tf_farm_opts {
+	const char *jobfile;   /* NULL in template mode */
+	int tmpl_argc;         /* template mode: the words after "--" */
+	char **tmpl_argv;
+	int slots;             /* tasks at once per worker rank; 0: default */
+	int master_slots;      /* tasks the master runs itself; -1: default */
+	const char *journal;   /* NULL: the default path */
+	int no_journal;
+	double journal_sync;   /* seconds between journal fsyncs */
+	const char *results_dir;
+	int tag;
+	int dry_run;
+	int quiet;
+	int progress;          /* -1: on a TTY only; 0 off; 1 on */
+	double status_interval;/* seconds between status lines; 0: none */
+	double grace;          /* seconds between TERM and KILL */
+	int comm_mode;         /* enum tf_comm_mode */
+	int verbose;
+};
+
+/** Fills o with the defaults. */
+void tf_farm_opts_init(struct tf_farm_opts *o);
+
+/**
+ * Runs the farm on every rank: the master on rank 0, workers elsewhere.
+ * Returns an exit code (enum tf_exit): the master's verdict on rank 0,
+ * 0 on workers unless they fail themselves.
+ */
+int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv);
+
+/* Internal: the two roles, run after tf_comm_init(). */
+struct tf_source;
+int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
+		   struct tf_source *src, const char *journal_path);
+int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm);
+/** Online cores, as the default number of slots on one rank. */
+int tf__ncores(void);
+
+#endif

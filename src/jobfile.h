@@ -1,0 +1,111 @@
+/*
+ * Task sources: the job-file reader and template expansion. Both yield
+ * tasks one at a time, so memory does not grow with the number of tasks.
+ * Neither needs MPI.
+ *
+ * Job-file format: one task per line; blank lines and lines whose first
+ * non-blank character is '#' are skipped; a line ending in an odd number
+ * of backslashes continues on the next line (the backslash and newline
+ * are removed); CRLF endings are accepted; a last line without a newline
+ * is a task. A task's id is the line number where it starts. A NUL byte,
+ * a logical line over TF_MAX_LINE bytes or a continuation at the end of
+ * the file is an error naming file:line.
+ */
+#ifndef TF_JOBFILE_H
+#define TF_JOBFILE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "task.h"
+#include "util.h"
+
+/** The longest logical line (a task's command) accepted, in bytes. */
+#define TF_MAX_LINE (1024 * 1024)
+
+/** Where a task source writes its error: "file:line: problem". */
+#define TF_ERRMSG_MAX 1024
+
+struct tf_jobfile {
+	FILE *fp;
+	char *path;       /* as given; "-" is standard input */
+	uint64_t lineno;  /* physical lines read so far */
+	uint64_t ntasks;  /* known after tf_jobfile_scan() */
+	struct tf_strbuf line;
+	struct tf_strbuf phys;
+	char errmsg[TF_ERRMSG_MAX];
+};
+
+/**
+ * Opens path ("-" for standard input). A source that cannot be read twice
+ * (a pipe, a terminal) is first copied to an unlinked temporary file, so
+ * that tf_jobfile_scan() can validate it before any task starts.
+ * Returns 0, or a negative code with jf->errmsg set; on failure nothing
+ * needs releasing.
+ */
+int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
+
+/**
+ * Reads the next task into *task (which the caller then owns and releases
+ * with tf_task_release()). task->attempt is set to 1.
+ * Returns 1 for a task, 0 at the end, or TF_EPARSE / TF_ETOOLONG / -errno
+ * with jf->errmsg naming the file and line.
+ */
+int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task);
+
+/**
+ * Reads the whole source once to validate it and count its tasks
+ * (jf->ntasks), then rewinds. Returns 0 or the first error, as
+ * tf_jobfile_next() does.
+ */
+int tf_jobfile_scan(struct tf_jobfile *jf);
+
+/** Closes the file and frees everything; jf may be reopened. */
+void tf_jobfile_close(struct tf_jobfile *jf);
+
+/*
+ * Template mode: CMD WORDS... ::: a b c ::: x y :::: FILE
+ * The product of the argument sources is walked with the first source
+ * varying slowest, as GNU parallel does. Replacement strings: {} all
+ * arguments, {N} the Nth source's argument, {#} the task id, {%} the
+ * slot (expanded by the shell from $TASKFARM_SLOT). Arguments are
+ * shell-quoted. With no replacement string in the command, the
+ * arguments are appended.
+ */
+struct tf_arglist {
+	char **args;
+	size_t n;
+};
+
+struct tf_template {
+	char *cmd;                 /* the command words joined by spaces */
+	struct tf_arglist *lists;
+	size_t nlists;
+	size_t *pos;               /* the odometer */
+	uint64_t next_id;          /* 1-based id of the next task */
+	uint64_t ntasks;           /* product of the list sizes */
+	int has_replacement;
+	char errmsg[TF_ERRMSG_MAX];
+};
+
+/**
+ * Parses argv (the words after "--"). Returns 0, or TF_EINVAL / TF_EPARSE
+ * / -errno with t->errmsg set and nothing left to release.
+ */
+int tf_template_init(struct tf_template *t, int argc, char **argv);
+/** As tf_jobfile_next(). */
+int tf_template_next(struct tf_template *t, struct tf_task *task);
+void tf_template_release(struct tf_template *t);
+
+/**
+ * Renders cmd with the arguments args[0..nargs) and the id into out
+ * (appended). Returns whether cmd held a replacement string.
+ */
+int tf_template_render(const char *cmd, char *const *args, size_t nargs,
+		       uint64_t id, struct tf_strbuf *out);
+
+/** Appends s to sb quoted for /bin/sh: as is when it is made only of safe
+ * characters, else in single quotes with embedded ones escaped. */
+void tf_shell_quote(struct tf_strbuf *sb, const char *s);
+
+#endif

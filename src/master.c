@@ -1,0 +1,558 @@
+/*
+ * The master (rank 0). It pulls tasks from the source into a bounded
+ * window, hands them to workers in batches sized by what each worker asks
+ * for, receives results, prints each task's output as one block, writes
+ * the journal and decides when the run is over. It never blocks on one
+ * worker: receives are probed, sends are non-blocking, and when nothing
+ * happens it backs off to short sleeps instead of spinning. With local
+ * slots (always when it is the only rank) it runs tasks itself too.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "comm.h"
+#include "exec.h"
+#include "farm.h"
+#include "journal.h"
+#include "queue.h"
+#include "report.h"
+#include "taskfarm.h"
+#include "wire.h"
+
+/* The longest sleep of an idle master with MPI, and without. */
+#define IDLE_MAX_MPI 0.001
+#define IDLE_MAX_LOCAL 0.1
+/* Messages handled per loop turn before the master looks elsewhere. */
+#define RECV_BURST 256
+/* How long after a drain starts the master waits for results, beyond
+ * the kill grace, before it gives up on them. */
+#define DRAIN_WAIT 10.0
+
+struct worker_info {
+	int hello;
+	uint32_t slots;
+	uint64_t want_total; /* tasks it asked for in all */
+	uint64_t sent_total; /* tasks sent to it in all */
+	uint64_t inflight;
+};
+
+struct master {
+	const struct tf_farm_opts *o;
+	struct tf_comm *comm;
+	struct tf_queue queue;
+	struct tf_journal journal;
+	int have_journal;
+	struct tf_exec exec;
+	struct tf_report report;
+	struct worker_info *workers;
+	uint64_t ntasks;
+	uint64_t dispatched;
+	int total_slots;
+	int next_worker;
+	int draining;
+	int drain_signals;
+	double drain_deadline;
+	int failed_io;
+	int stdout_broken;
+	struct tf_strbuf msg;
+};
+
+static void print_output(struct master *m, const struct tf_result *r)
+{
+	char prefix[32];
+	int ret;
+
+	if (m->o->results_dir) {
+		const struct tf_output *o[2] = { &r->out, &r->err };
+		static const char *const ext[2] = { "out", "err" };
+		int i;
+
+		for (i = 0; i < 2; i++) {
+			char path[4096];
+			int fd;
+
+			snprintf(path, sizeof(path), "%s/%llu.%s",
+				 m->o->results_dir, (unsigned long long)r->id,
+				 ext[i]);
+			fd = open(path,
+				  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+					  O_CLOEXEC,
+				  0644);
+			if (fd < 0 || tf_output_write(o[i], fd, NULL) < 0) {
+				tf_error("cannot write %s: %s", path,
+					 strerror(errno));
+				m->failed_io = 1;
+			}
+			if (fd >= 0 && close(fd) < 0) {
+				tf_error("cannot write %s: %s", path,
+					 strerror(errno));
+				m->failed_io = 1;
+			}
+		}
+		return;
+	}
+	if (r->out.len == 0 && r->err.len == 0)
+		return;
+	tf_report_clear(&m->report);
+	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)r->id);
+	if (r->out.len && !m->stdout_broken) {
+		ret = tf_output_write(&r->out, STDOUT_FILENO,
+				      m->o->tag ? prefix : NULL);
+		if (ret < 0) {
+			tf_warn("cannot write task output to standard output: "
+				"%s",
+				tf_strerror(ret));
+			m->stdout_broken = 1;
+		}
+	}
+	if (r->err.len)
+		(void)tf_output_write(&r->err, STDERR_FILENO,
+				      m->o->tag ? prefix : NULL);
+}
+
+/* Takes in one finished attempt from rank. r is the master's to free. */
+static void handle_result(struct master *m, int rank, struct tf_result *r)
+{
+	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
+	struct tf_rank_stats *rs = &m->report.ranks[rank];
+	const char *host = rs->host;
+
+	r->rank = rank;
+	if (!f || f->rank != rank || f->task.attempt != r->attempt) {
+		tf_warn("rank %d reported task %llu attempt %u, which it was "
+			"not given; ignored",
+			rank, (unsigned long long)r->id, r->attempt);
+		return;
+	}
+	if (rank > 0)
+		m->workers[rank].inflight--;
+	m->report.running--;
+	if (r->status == TF_STATUS_NOT_STARTED) {
+		tf_queue_putback(&m->queue, f);
+		m->dispatched--;
+		return;
+	}
+	if (r->streamed) {
+		/* The bytes came ahead in OUTPUT chunks. */
+		if (f->out.len != r->streamed_out ||
+		    f->err.len != r->streamed_err)
+			tf_warn("task %llu: expected %llu+%llu bytes of "
+				"output, got %llu+%llu",
+				(unsigned long long)r->id,
+				(unsigned long long)r->streamed_out,
+				(unsigned long long)r->streamed_err,
+				(unsigned long long)f->out.len,
+				(unsigned long long)f->err.len);
+		tf_output_release(&r->out);
+		tf_output_release(&r->err);
+		r->out = f->out;
+		r->err = f->err;
+		tf_output_init(&f->out);
+		tf_output_init(&f->err);
+	}
+	print_output(m, r);
+	if (m->have_journal)
+		tf_journal_add(&m->journal, r, host, f->task.cmd,
+			       f->task.cmd_len);
+	switch (r->status) {
+	case TF_STATUS_OK:
+		m->report.ok++;
+		break;
+	case TF_STATUS_INTERRUPTED:
+		m->report.interrupted++;
+		break;
+	default:
+		m->report.failed++;
+		if (m->o->verbose || !m->o->quiet) {
+			tf_report_clear(&m->report);
+			tf_warn("task %llu %s (exit status %d) on rank %d",
+				(unsigned long long)r->id,
+				tf_status_name(r->status), r->exitval, rank);
+		}
+		break;
+	}
+	rs->tasks++;
+	rs->busy += r->runtime;
+	tf_queue_done(&m->queue, f);
+}
+
+static void local_done(void *ctx, struct tf_result *r)
+{
+	struct master *m = ctx;
+
+	handle_result(m, 0, r);
+	tf_result_release(r);
+}
+
+static int handle_message(struct master *m, int src, int tag)
+{
+	struct tf_strbuf *b = &m->msg;
+
+	if (src <= 0 || src >= m->comm->size)
+		return TF_EPROTO;
+	switch (tag) {
+	case TF_TAG_HELLO: {
+		struct tf_hello h;
+		struct worker_info *w = &m->workers[src];
+
+		if (tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
+			return TF_EPROTO;
+		w->hello = 1;
+		w->slots = h.slots;
+		w->want_total = h.want_total;
+		m->total_slots += (int)h.slots;
+		snprintf(m->report.ranks[src].host,
+			 sizeof(m->report.ranks[src].host), "%s", h.host);
+		m->report.ranks[src].slots = (int)h.slots;
+		tf_debug("rank %d on %s (pid %u): %u slots", src, h.host,
+			 h.pid, h.slots);
+		if (m->draining) {
+			struct tf_strbuf out = TF_STRBUF_INIT;
+			tf_wire_pack_control(&out, TF_CTL_DRAIN);
+			return tf_comm_send(m->comm, src, TF_TAG_CONTROL, &out);
+		}
+		return 0;
+	}
+	case TF_TAG_RESULTS: {
+		struct tf_result *rs;
+		uint64_t want;
+		size_t n, i;
+		int ret;
+
+		ret = tf_wire_unpack_results(b->buf, b->len, &want, &rs, &n);
+		if (ret < 0)
+			return ret;
+		if (want > m->workers[src].want_total)
+			m->workers[src].want_total = want;
+		for (i = 0; i < n; i++) {
+			handle_result(m, src, &rs[i]);
+			tf_result_release(&rs[i]);
+		}
+		free(rs);
+		return 0;
+	}
+	case TF_TAG_OUTPUT: {
+		struct tf_inflight *f;
+		const void *data;
+		uint64_t id;
+		uint32_t attempt;
+		size_t len;
+		int stream, ret;
+
+		if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
+					  &stream, &data, &len) < 0)
+			return TF_EPROTO;
+		f = tf_queue_find(&m->queue, id);
+		if (!f || f->rank != src || f->task.attempt != attempt)
+			return TF_EPROTO;
+		ret = tf_output_append(stream == 1 ? &f->out : &f->err, data,
+				       len, 1024 * 1024);
+		if (ret < 0)
+			tf_die("cannot keep output of task %llu: %s",
+			       (unsigned long long)id, tf_strerror(ret));
+		return 0;
+	}
+	case TF_TAG_CONTROL: {
+		uint32_t code;
+
+		if (tf_wire_unpack_control(b->buf, b->len, &code) < 0)
+			return TF_EPROTO;
+		if (code == TF_CTL_DRAIN_REQUEST && !m->draining) {
+			tf_warn("rank %d got a signal: draining", src);
+			m->drain_signals = 1;
+			return 1; /* tell the loop to start a drain */
+		}
+		return 0;
+	}
+	default:
+		return TF_EPROTO;
+	}
+}
+
+static int send_control_all(struct master *m, uint32_t code)
+{
+	int r, ret = 0;
+
+	for (r = 1; r < m->comm->size; r++) {
+		struct tf_strbuf out = TF_STRBUF_INIT;
+
+		tf_wire_pack_control(&out, code);
+		if (tf_comm_send(m->comm, r, TF_TAG_CONTROL, &out) < 0)
+			ret = TF_EMPI;
+	}
+	return ret;
+}
+
+static void start_drain(struct master *m, int hard)
+{
+	if (!m->draining) {
+		tf_report_clear(&m->report);
+		tf_warn("draining: no new tasks start; running tasks get "
+			"%.0f s before they are killed",
+			m->o->grace);
+	}
+	m->draining = 1;
+	m->drain_deadline = tf_now() + m->o->grace + DRAIN_WAIT;
+	send_control_all(m, TF_CTL_DRAIN);
+	if (m->exec.nslots)
+		tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED,
+			     hard ? 0 : m->o->grace);
+	if (hard)
+		send_control_all(m, TF_CTL_DRAIN); /* a second one kills */
+}
+
+/* Guided self-scheduling: near the end, smaller batches keep the last
+ * tasks spread over all workers. */
+static size_t batch_cap(const struct master *m)
+{
+	uint64_t remaining;
+	int slots = m->total_slots + m->exec.nslots;
+
+	if (!m->ntasks || m->dispatched >= m->ntasks || slots <= 0)
+		return SIZE_MAX;
+	remaining = m->ntasks - m->dispatched;
+	remaining /= (uint64_t)(2 * slots);
+	return remaining ? (size_t)remaining : 1;
+}
+
+static int dispatch(struct master *m)
+{
+	int did = 0, i, size = m->comm->size;
+
+	/* Local slots first: they cost no message. */
+	while (m->exec.nslots && m->exec.nbusy < m->exec.nslots &&
+	       tf_queue_nready(&m->queue)) {
+		struct tf_inflight *f = tf_queue_take(&m->queue, 0);
+		struct tf_task t;
+
+		tf_task_copy(&t, &f->task);
+		tf_exec_start(&m->exec, &t);
+		m->dispatched++;
+		m->report.running++;
+		did = 1;
+	}
+	for (i = 0; i < size - 1 && tf_queue_nready(&m->queue); i++) {
+		int r = 1 + (m->next_worker + i) % (size - 1);
+		struct worker_info *w = &m->workers[r];
+		struct tf_strbuf out = TF_STRBUF_INIT;
+		struct tf_task *batch;
+		size_t n, k, cap;
+
+		if (!w->hello || w->want_total <= w->sent_total)
+			continue;
+		n = (size_t)(w->want_total - w->sent_total);
+		cap = batch_cap(m);
+		if (n > cap)
+			n = cap;
+		if (n > tf_queue_nready(&m->queue))
+			n = tf_queue_nready(&m->queue);
+		batch = tf__xmalloc(n * sizeof(*batch));
+		for (k = 0; k < n; k++)
+			batch[k] = tf_queue_take(&m->queue, r)->task;
+		tf_wire_pack_tasks(&out, m->ntasks, batch, n);
+		free(batch);
+		if (tf_comm_send(m->comm, r, TF_TAG_TASKS, &out) < 0)
+			return TF_EMPI;
+		w->sent_total += n;
+		w->inflight += n;
+		m->dispatched += n;
+		m->report.running += n;
+		did = 1;
+	}
+	m->next_worker++;
+	return did;
+}
+
+static int open_results_dir(const char *dir)
+{
+	struct stat st;
+
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(dir, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
+}
+
+int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
+		   struct tf_source *src, const char *journal_path)
+{
+	struct master m;
+	double idle = 0, now;
+	int local_slots, ret, exit_code, src_err = 0;
+	uint64_t not_run;
+
+	memset(&m, 0, sizeof(m));
+	m.o = o;
+	m.comm = comm;
+	m.ntasks = src->ntasks;
+	tf_strbuf_init(&m.msg);
+	local_slots = o->master_slots >= 0 ? o->master_slots
+		      : comm->size == 1    ? (o->slots > 0 ? o->slots
+							   : tf__ncores())
+					   : 0;
+	if (comm->size == 1 && local_slots == 0)
+		local_slots = 1;
+	tf_report_init(&m.report, comm->size,
+		       o->progress == 1 ||
+			       (o->progress < 0 && isatty(STDERR_FILENO)),
+		       o->quiet, o->status_interval);
+	m.report.ntasks = m.ntasks;
+	snprintf(m.report.ranks[0].host, sizeof(m.report.ranks[0].host), "%s",
+		 comm->host);
+	m.report.ranks[0].slots = local_slots;
+	m.workers = tf__xcalloc((size_t)comm->size, sizeof(*m.workers));
+
+	if (o->results_dir) {
+		ret = open_results_dir(o->results_dir);
+		if (ret < 0) {
+			tf_error("--results %s: %s", o->results_dir,
+				 tf_strerror(ret));
+			exit_code = TF_EXIT_USAGE;
+			goto out_early;
+		}
+	}
+	if (journal_path) {
+		ret = tf_journal_open(&m.journal, journal_path,
+				      o->journal_sync);
+		if (ret < 0) {
+			tf_error("cannot open journal %s: %s", journal_path,
+				 ret == -ELOOP ? "it is a symbolic link"
+					       : tf_strerror(ret));
+			exit_code = TF_EXIT_USAGE;
+			goto out_early;
+		}
+		m.have_journal = 1;
+	}
+	/* With no local slots the executor still waits on signals. */
+	ret = tf_exec_init(&m.exec, local_slots, 0, comm->host, m.ntasks);
+	if (ret < 0) {
+		tf_error("cannot set up task execution: %s", tf_strerror(ret));
+		exit_code = TF_EXIT_INTERNAL;
+		goto out_journal;
+	}
+	/* The window holds enough for every worker's ask-ahead. */
+	tf_queue_init(&m.queue, src, 4096 + 64 * (size_t)comm->size);
+
+	for (;;) {
+		int did = 0, n = 0, src_rank, tag;
+
+		if (tf_signals_stop_count() > m.drain_signals) {
+			m.drain_signals = tf_signals_stop_count();
+			start_drain(&m, m.drain_signals > 1);
+		}
+		while (n < RECV_BURST &&
+		       (ret = tf_comm_recv(comm, TF_ANY_SOURCE, &src_rank, &tag,
+					   &m.msg)) > 0) {
+			n++;
+			ret = handle_message(&m, src_rank, tag);
+			if (ret == 1) {
+				start_drain(&m, 0);
+			} else if (ret < 0) {
+				tf_error("bad %s message from rank %d: %s",
+					 tf_tag_name(tag), src_rank,
+					 tf_strerror(ret));
+				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+			}
+		}
+		if (ret < 0)
+			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+		did |= n > 0;
+		if (!m.draining) {
+			ret = tf_queue_fill(&m.queue);
+			if (ret < 0) {
+				/* Validated up front, so this is I/O. */
+				tf_error("%s", src->errmsg(src->ctx));
+				src_err = 1;
+				start_drain(&m, 0);
+			}
+			ret = dispatch(&m);
+			if (ret < 0)
+				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+			did |= ret;
+		}
+		if (tf_comm_progress(comm) < 0)
+			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+		now = tf_now();
+		if (m.have_journal && tf_journal_tick(&m.journal, now) < 0) {
+			tf_error("cannot write journal %s: %s", journal_path,
+				 strerror(errno));
+			m.failed_io = 1;
+			start_drain(&m, 1);
+		}
+		tf_report_tick(&m.report, now);
+		if (!m.draining && tf_queue_empty(&m.queue))
+			break;
+		if (m.draining && m.queue.ninflight == 0)
+			break;
+		if (m.draining && now > m.drain_deadline) {
+			tf_error("gave up waiting for %zu running tasks",
+				 m.queue.ninflight);
+			break;
+		}
+		/* Wait: for local children, signals, or just time. */
+		if (did) {
+			idle = 0;
+		} else {
+			double max = comm->use_mpi ? IDLE_MAX_MPI
+						   : IDLE_MAX_LOCAL;
+			idle = idle ? idle * 2 : 2e-5;
+			if (idle > max)
+				idle = max;
+		}
+		ret = tf_exec_wait(&m.exec, did ? 0 : idle, local_done, &m);
+		if (ret < 0)
+			tf_die("poll failed: %s", tf_strerror(ret));
+		if (ret > 0)
+			idle = 0;
+	}
+
+	/* Every worker leaves its loop; then all ranks finalize. */
+	send_control_all(&m, TF_CTL_STOP);
+	now = tf_now();
+	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
+					 m.report.interrupted)
+			   : tf_queue_nready(&m.queue);
+	if (m.have_journal) {
+		ret = tf_journal_close(&m.journal);
+		m.have_journal = 0;
+		if (ret < 0) {
+			tf_error("cannot write journal %s: %s", journal_path,
+				 tf_strerror(ret));
+			m.failed_io = 1;
+		}
+	}
+	tf_report_summary(&m.report, now, journal_path, not_run);
+	if (m.failed_io || src_err)
+		exit_code = TF_EXIT_INTERNAL;
+	else if (m.draining && (not_run || m.report.interrupted))
+		exit_code = TF_EXIT_INTERRUPTED;
+	else if (m.report.failed)
+		exit_code = TF_EXIT_FAILED;
+	else
+		exit_code = TF_EXIT_OK;
+	tf_exec_release(&m.exec);
+	tf_queue_release(&m.queue);
+	goto out;
+
+out_journal:
+	if (m.have_journal)
+		tf_journal_close(&m.journal);
+out_early:
+	send_control_all(&m, TF_CTL_STOP);
+out:
+	fflush(stdout);
+	tf_report_release(&m.report);
+	free(m.workers);
+	tf_strbuf_release(&m.msg);
+	return exit_code;
+}

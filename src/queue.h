@@ -1,0 +1,89 @@
+/*
+ * The master's task window. Tasks are pulled lazily from a source into a
+ * bounded ring of ready tasks; a dispatched task moves to an in-flight
+ * table keyed by its id until its result comes back. Memory is bounded by
+ * the window, not by the number of tasks. No MPI.
+ */
+#ifndef TF_QUEUE_H
+#define TF_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task.h"
+
+/** A source of tasks: next() returns 1 with *t filled (the caller owns
+ * it), 0 at the end, or a negative code with errmsg() describing it. */
+struct tf_source {
+	int (*next)(void *ctx, struct tf_task *t);
+	const char *(*errmsg)(void *ctx);
+	void *ctx;
+	uint64_t ntasks; /* the total if known, else 0 */
+};
+
+/** A dispatched task and what the master collects for it. */
+struct tf_inflight {
+	int used;
+	int rank;
+	struct tf_task task;
+	struct tf_output out; /* streamed output arrives here */
+	struct tf_output err;
+};
+
+struct tf_queue {
+	struct tf_source src;
+	int src_done;
+	int src_err;
+	struct tf_task *ready; /* a ring */
+	size_t ready_head;
+	size_t ready_len;
+	size_t ready_cap;
+	struct tf_inflight *tab; /* open addressing on id */
+	size_t tab_cap;
+	size_t ninflight;
+	size_t window;
+	uint64_t nread;
+};
+
+/** Prepares q to hold at most window tasks (ready plus in flight). */
+void tf_queue_init(struct tf_queue *q, const struct tf_source *src,
+		   size_t window);
+/** Frees every task still held. */
+void tf_queue_release(struct tf_queue *q);
+
+/**
+ * Reads from the source until the window is full or the source ends.
+ * Returns 0, or the source's negative code (then q->src_err is set and
+ * the source is not read again).
+ */
+int tf_queue_fill(struct tf_queue *q);
+
+static inline size_t tf_queue_nready(const struct tf_queue *q)
+{
+	return q->ready_len;
+}
+
+/**
+ * Moves the oldest ready task into the in-flight table for rank and
+ * returns it (owned by the queue until tf_queue_done()), or NULL if no
+ * task is ready.
+ */
+struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank);
+
+/** The in-flight entry for id, or NULL. */
+struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id);
+
+/** Forgets a finished in-flight task and frees it. */
+void tf_queue_done(struct tf_queue *q, struct tf_inflight *f);
+
+/** Puts an in-flight task back at the head of the ready ring (it was
+ * handed back unrun). */
+void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f);
+
+/** Whether every task has been read, dispatched and finished. */
+static inline int tf_queue_empty(const struct tf_queue *q)
+{
+	return q->src_done && q->ready_len == 0 && q->ninflight == 0;
+}
+
+#endif

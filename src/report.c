@@ -1,0 +1,133 @@
+/*
+ * Progress and summary. On a terminal a single line is redrawn in place
+ * at most four times a second; in a batch log a status line is printed
+ * every status interval, so a long run shows it is alive.
+ */
+#include "config.h"
+
+#include "report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void tf_report_init(struct tf_report *rp, int nranks, int tty, int quiet,
+		    double status_interval)
+{
+	memset(rp, 0, sizeof(*rp));
+	rp->tty = tty && !quiet;
+	rp->quiet = quiet;
+	rp->status_interval = status_interval;
+	rp->t0 = tf_now();
+	rp->last_draw = rp->t0;
+	rp->last_status = rp->t0;
+	rp->nranks = nranks;
+	rp->ranks = tf__xcalloc((size_t)nranks, sizeof(*rp->ranks));
+}
+
+void tf_report_release(struct tf_report *rp)
+{
+	free(rp->ranks);
+	rp->ranks = NULL;
+}
+
+static void fmt_duration(struct tf_strbuf *sb, double s)
+{
+	long t = (long)(s + 0.5);
+
+	if (t >= 3600)
+		tf_strbuf_addf(sb, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60,
+			       t % 60);
+	else
+		tf_strbuf_addf(sb, "%ld:%02ld", t / 60, t % 60);
+}
+
+void tf_report_status(const struct tf_report *rp, double now,
+		      struct tf_strbuf *sb)
+{
+	uint64_t done = rp->ok + rp->failed;
+	double el = now - rp->t0, rate = el > 0 ? (double)done / el : 0;
+
+	if (rp->ntasks)
+		tf_strbuf_addf(sb, "%llu/%llu done", (unsigned long long)done,
+			       (unsigned long long)rp->ntasks);
+	else
+		tf_strbuf_addf(sb, "%llu done", (unsigned long long)done);
+	tf_strbuf_addf(sb, ", %llu failed, %llu running, %.1f tasks/s",
+		       (unsigned long long)rp->failed,
+		       (unsigned long long)rp->running, rate);
+	if (rp->ntasks && done && rate > 0 && done < rp->ntasks) {
+		tf_strbuf_addstr(sb, ", ETA ");
+		fmt_duration(sb, (double)(rp->ntasks - done) / rate);
+	}
+}
+
+void tf_report_clear(struct tf_report *rp)
+{
+	if (rp->line_shown) {
+		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+		rp->line_shown = 0;
+	}
+}
+
+void tf_report_tick(struct tf_report *rp, double now)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+
+	if (rp->quiet)
+		return;
+	if (rp->tty) {
+		if (now - rp->last_draw < 0.25)
+			return;
+		rp->last_draw = now;
+		tf_strbuf_addstr(&sb, "\r\033[Ktaskfarm: ");
+		tf_report_status(rp, now, &sb);
+		(void)!write(STDERR_FILENO, sb.buf, sb.len);
+		rp->line_shown = 1;
+	} else if (rp->status_interval > 0 &&
+		   now - rp->last_status >= rp->status_interval) {
+		rp->last_status = now;
+		tf_report_status(rp, now, &sb);
+		fprintf(stderr, "taskfarm: status: %s\n", sb.buf);
+		fflush(stderr);
+	}
+	tf_strbuf_release(&sb);
+}
+
+void tf_report_summary(struct tf_report *rp, double now, const char *journal,
+		       uint64_t not_run)
+{
+	uint64_t done = rp->ok + rp->failed;
+	double el = now - rp->t0;
+	int r;
+
+	tf_report_clear(rp);
+	if (rp->quiet)
+		return;
+	fprintf(stderr,
+		"taskfarm: %llu tasks in %.2f s (%.1f tasks/s): %llu ok, "
+		"%llu failed",
+		(unsigned long long)done, el, el > 0 ? (double)done / el : 0.0,
+		(unsigned long long)rp->ok, (unsigned long long)rp->failed);
+	if (rp->interrupted)
+		fprintf(stderr, ", %llu interrupted",
+			(unsigned long long)rp->interrupted);
+	if (not_run)
+		fprintf(stderr, ", %llu not run", (unsigned long long)not_run);
+	fputc('\n', stderr);
+	for (r = 0; r < rp->nranks; r++) {
+		struct tf_rank_stats *s = &rp->ranks[r];
+		if (s->slots == 0)
+			continue;
+		fprintf(stderr,
+			"taskfarm: rank %d (%s): %llu tasks on %d slot%s, "
+			"busy %.1f%%\n",
+			r, s->host, (unsigned long long)s->tasks, s->slots,
+			s->slots == 1 ? "" : "s",
+			el > 0 ? 100.0 * s->busy / (el * s->slots) : 0.0);
+	}
+	if (journal)
+		fprintf(stderr, "taskfarm: journal: %s\n", journal);
+	fflush(stderr);
+}

@@ -1,0 +1,50 @@
+/*
+ * Reports: the live progress line on a terminal, periodic status lines
+ * for batch logs, and the summary at the end. No MPI.
+ */
+#ifndef TF_REPORT_H
+#define TF_REPORT_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+struct tf_rank_stats {
+	char host[256];
+	int slots;
+	uint64_t tasks;
+	double busy; /* seconds of task run time */
+};
+
+struct tf_report {
+	int tty;               /* draw a live line on stderr */
+	int quiet;
+	double status_interval;
+	double t0;
+	double last_draw;
+	double last_status;
+	int line_shown;        /* a live line is on the screen */
+	uint64_t ntasks;       /* total, 0 if unknown */
+	uint64_t ok;
+	uint64_t failed;
+	uint64_t interrupted;
+	uint64_t running;
+	int nranks;
+	struct tf_rank_stats *ranks;
+};
+
+void tf_report_init(struct tf_report *rp, int nranks, int tty, int quiet,
+		    double status_interval);
+void tf_report_release(struct tf_report *rp);
+/** Redraws the live line or prints a status line when due. */
+void tf_report_tick(struct tf_report *rp, double now);
+/** Clears the live line before other output goes to the terminal. */
+void tf_report_clear(struct tf_report *rp);
+/** Formats "done/total, failed, rate, ETA" into sb. */
+void tf_report_status(const struct tf_report *rp, double now,
+		      struct tf_strbuf *sb);
+/** Prints the summary on stderr. journal may be NULL. */
+void tf_report_summary(struct tf_report *rp, double now, const char *journal,
+		       uint64_t not_run);
+
+#endif

@@ -1,0 +1,270 @@
+/*
+ * The taskfarm program: parse the command line into farm options and run
+ * the farm. Everything else lives in libtaskfarm.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comm.h"
+#include "farm.h"
+#include "taskfarm.h"
+
+static const char usage_text[] =
+	"usage: taskfarm [OPTIONS] JOBFILE\n"
+	"       taskfarm [OPTIONS] -- COMMAND [ARGS...] ::: VALUES... [::: VALUES...] [:::: FILE...]\n"
+	"       mpirun -n N taskfarm [OPTIONS] JOBFILE\n"
+	"\n"
+	"Runs every line of JOBFILE (\"-\" for standard input) as a shell command,\n"
+	"spread over the MPI ranks: rank 0 is the master, the others are workers.\n"
+	"Without a launcher, or with one rank, the tasks run on the local cores.\n"
+	"\n"
+	"Options:\n"
+	"  -s, --slots N           tasks at once per worker rank (default 1; with a\n"
+	"                          single rank, the number of online cores)\n"
+	"      --master-slots N    tasks the master runs itself beside its workers\n"
+	"                          (default 0 when there are workers)\n"
+	"  -j, --journal FILE      the journal (default: JOBFILE's name without its\n"
+	"                          extension + .journal.tsv, or taskfarm.journal.tsv)\n"
+	"      --no-journal        write no journal\n"
+	"      --journal-sync SEC  seconds between journal fsyncs (default 1)\n"
+	"      --results DIR       write each task's output to DIR/ID.out, DIR/ID.err\n"
+	"      --tag               prefix every output line with the task id and a tab\n"
+	"  -n, --dry-run           print the commands that would run, run nothing\n"
+	"      --progress          a live progress line on standard error\n"
+	"      --no-progress       no live progress line (default: only on a terminal)\n"
+	"      --status-interval SEC  a status line every SEC seconds when stderr is\n"
+	"                          not a terminal (default 60; 0: none)\n"
+	"      --grace SEC         seconds between TERM and KILL when tasks are\n"
+	"                          stopped (default 5)\n"
+	"      --mpi, --no-mpi     force MPI on or off (default: on under a launcher)\n"
+	"  -q, --quiet             no progress, status or summary\n"
+	"  -v, --verbose           more messages (twice: debug)\n"
+	"  -h, --help              this text\n"
+	"  -V, --version           the version\n"
+	"\n"
+	"Template mode: {} all arguments, {1} {2}... one per input source, {#} the\n"
+	"task id, {%} the slot; arguments are shell-quoted; with no replacement\n"
+	"string, the arguments are appended.\n"
+	"\n"
+	"Every task runs as /bin/sh -c COMMAND with TASKFARM_TASK_ID, TASKFARM_ATTEMPT,\n"
+	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST and TASKFARM_NTASKS set.\n"
+	"\n"
+	"Exit status: 0 all tasks succeeded; 1 some task failed; 2 usage or input\n"
+	"error (no task started); 3 interrupted by a signal (tasks remain);\n"
+	"4 internal error (MPI, I/O).\n";
+
+enum {
+	OPT_MASTER_SLOTS = 256,
+	OPT_NO_JOURNAL,
+	OPT_JOURNAL_SYNC,
+	OPT_RESULTS,
+	OPT_TAG,
+	OPT_PROGRESS,
+	OPT_NO_PROGRESS,
+	OPT_STATUS_INTERVAL,
+	OPT_GRACE,
+	OPT_MPI,
+	OPT_NO_MPI
+};
+
+static const struct option long_options[] = {
+	{ "slots", required_argument, NULL, 's' },
+	{ "master-slots", required_argument, NULL, OPT_MASTER_SLOTS },
+	{ "journal", required_argument, NULL, 'j' },
+	{ "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
+	{ "journal-sync", required_argument, NULL, OPT_JOURNAL_SYNC },
+	{ "results", required_argument, NULL, OPT_RESULTS },
+	{ "tag", no_argument, NULL, OPT_TAG },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
+	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
+	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "mpi", no_argument, NULL, OPT_MPI },
+	{ "no-mpi", no_argument, NULL, OPT_NO_MPI },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* Under a launcher, print only on the first rank (the others would say
+ * the same thing again). */
+static int is_first_rank(void)
+{
+	static const char *const vars[] = { "OMPI_COMM_WORLD_RANK",
+					    "PMIX_RANK", "PMI_RANK",
+					    "SLURM_PROCID", NULL };
+	int i;
+
+	for (i = 0; vars[i]; i++) {
+		const char *v = getenv(vars[i]);
+		if (v)
+			return atoi(v) == 0;
+	}
+	return 1;
+}
+
+/* A usage error: say so once and leave with code 2, having passed
+ * through MPI_Init and MPI_Finalize under a launcher so that it does not
+ * report a crash. */
+static int usage_error(int *argc, char ***argv, const char *fmt,
+		       const char *arg)
+{
+	if (is_first_rank()) {
+		fprintf(stderr, "taskfarm: ");
+		fprintf(stderr, fmt, arg);
+		fprintf(stderr, "\nTry 'taskfarm --help'.\n");
+	}
+	if (tf_comm_launcher_detected()) {
+		struct tf_comm c;
+		if (tf_comm_init(&c, argc, argv, TF_COMM_MPI) == 0)
+			tf_comm_finalize(&c);
+	}
+	return TF_EXIT_USAGE;
+}
+
+static int is_sep(const char *s)
+{
+	return strcmp(s, ":::") == 0 || strcmp(s, "::::") == 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tf_farm_opts o;
+	double d;
+	long v;
+	int c, i, rest, has_sep = 0;
+
+	tf_farm_opts_init(&o);
+	/* Stop at ":::" too, so template words are not taken as options. */
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			break;
+		if (is_sep(argv[i]))
+			has_sep = 1;
+	}
+	while ((c = getopt_long(argc, argv, has_sep ? "+s:j:nqvhV" : "s:j:nqvhV",
+				long_options, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (tf_parse_long(optarg, 1, 100000, &v) < 0)
+				return usage_error(&argc, &argv,
+						   "--slots takes a whole number "
+						   "from 1 to 100000, not '%s'",
+						   optarg);
+			o.slots = (int)v;
+			break;
+		case OPT_MASTER_SLOTS:
+			if (tf_parse_long(optarg, 0, 100000, &v) < 0)
+				return usage_error(&argc, &argv,
+						   "--master-slots takes a whole "
+						   "number from 0 to 100000, not "
+						   "'%s'",
+						   optarg);
+			o.master_slots = (int)v;
+			break;
+		case 'j':
+			if (!*optarg)
+				return usage_error(&argc, &argv,
+						   "--journal needs a file name%s",
+						   "");
+			o.journal = optarg;
+			break;
+		case OPT_NO_JOURNAL:
+			o.no_journal = 1;
+			break;
+		case OPT_JOURNAL_SYNC:
+			if (tf_parse_duration(optarg, &d) < 0)
+				return usage_error(&argc, &argv,
+						   "--journal-sync takes seconds, "
+						   "not '%s'",
+						   optarg);
+			o.journal_sync = d;
+			break;
+		case OPT_RESULTS:
+			if (!*optarg)
+				return usage_error(&argc, &argv,
+						   "--results needs a directory%s",
+						   "");
+			o.results_dir = optarg;
+			break;
+		case OPT_TAG:
+			o.tag = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case OPT_PROGRESS:
+			o.progress = 1;
+			break;
+		case OPT_NO_PROGRESS:
+			o.progress = 0;
+			break;
+		case OPT_STATUS_INTERVAL:
+			if (tf_parse_duration(optarg, &d) < 0)
+				return usage_error(&argc, &argv,
+						   "--status-interval takes "
+						   "seconds, not '%s'",
+						   optarg);
+			o.status_interval = d;
+			break;
+		case OPT_GRACE:
+			if (tf_parse_duration(optarg, &d) < 0)
+				return usage_error(&argc, &argv,
+						   "--grace takes seconds, not "
+						   "'%s'",
+						   optarg);
+			o.grace = d;
+			break;
+		case OPT_MPI:
+			o.comm_mode = TF_COMM_MPI;
+			break;
+		case OPT_NO_MPI:
+			o.comm_mode = TF_COMM_NONE;
+			break;
+		case 'q':
+			o.quiet = 1;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case 'h':
+			if (is_first_rank())
+				fputs(usage_text, stdout);
+			return TF_EXIT_OK;
+		case 'V':
+			if (is_first_rank())
+				printf("taskfarm %s\n", tf_version());
+			return TF_EXIT_OK;
+		default:
+			return usage_error(&argc, &argv, "%s",
+					   "unknown option or missing value");
+		}
+	}
+	rest = argc - optind;
+	has_sep = 0;
+	for (i = optind; i < argc; i++)
+		has_sep |= is_sep(argv[i]);
+	if (has_sep) {
+		o.tmpl_argc = rest;
+		o.tmpl_argv = argv + optind;
+	} else if (rest == 1) {
+		o.jobfile = argv[optind];
+	} else if (rest == 0) {
+		return usage_error(&argc, &argv, "%s",
+				   "no job file given (use - for standard "
+				   "input)");
+	} else {
+		return usage_error(&argc, &argv,
+				   "one job file expected, or a command with "
+				   ":::; got '%s' and more",
+				   argv[optind]);
+	}
+	return tf_farm_run(&o, &argc, &argv);
+}

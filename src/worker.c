@@ -1,0 +1,314 @@
+/*
+ * The worker (every rank but 0). It runs up to `slots` tasks at once and
+ * asks the master for work ahead of need, so a slot never waits a round
+ * trip for its next task. How far ahead it asks adapts to the run time it
+ * measures: tiny tasks come many to a message, long ones one at a time.
+ * Results go back in batches; output too large to ride in a batch goes
+ * ahead of it in chunks.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "comm.h"
+#include "exec.h"
+#include "farm.h"
+#include "taskfarm.h"
+#include "wire.h"
+
+#define IDLE_MAX 0.002
+/* Aim to hold this many seconds of queued work per slot. */
+#define AHEAD_SECONDS 0.02
+#define AHEAD_MAX_PER_SLOT 256
+/* Send results at least this often while tasks finish. */
+#define FLUSH_INTERVAL 0.002
+#define FLUSH_BYTES (256 * 1024)
+
+struct worker {
+	const struct tf_farm_opts *o;
+	struct tf_comm *comm;
+	struct tf_exec exec;
+	struct tf_task *queue; /* a ring of tasks not yet started */
+	size_t qhead, qlen, qcap;
+	uint64_t received;
+	double mean_runtime; /* moving average; 0 until measured */
+	struct tf_strbuf batch;
+	uint32_t nresults;
+	double last_flush;
+	int draining;
+	int stop;
+	int failed;
+};
+
+static size_t target_hold(const struct worker *w)
+{
+	size_t slots = (size_t)w->exec.nslots, per_slot;
+
+	if (w->mean_runtime <= 0)
+		return 2 * slots;
+	if (w->mean_runtime >= 1.0)
+		return slots;
+	per_slot = (size_t)(AHEAD_SECONDS / w->mean_runtime) + 1;
+	if (per_slot > AHEAD_MAX_PER_SLOT)
+		per_slot = AHEAD_MAX_PER_SLOT;
+	return slots + slots * per_slot;
+}
+
+static uint64_t want_total(const struct worker *w)
+{
+	size_t held = w->qlen + (size_t)w->exec.nbusy;
+	size_t hold = w->draining || w->stop ? 0 : target_hold(w);
+
+	return w->received + (hold > held ? hold - held : 0);
+}
+
+static void queue_push(struct worker *w, struct tf_task *t)
+{
+	if (w->qlen == w->qcap) {
+		size_t ncap = w->qcap ? w->qcap * 2 : 64, i;
+		struct tf_task *nq = tf__xmalloc(ncap * sizeof(*nq));
+
+		for (i = 0; i < w->qlen; i++)
+			nq[i] = w->queue[(w->qhead + i) % w->qcap];
+		free(w->queue);
+		w->queue = nq;
+		w->qcap = ncap;
+		w->qhead = 0;
+	}
+	w->queue[(w->qhead + w->qlen) % w->qcap] = *t;
+	w->qlen++;
+}
+
+static struct tf_task queue_pop(struct worker *w)
+{
+	struct tf_task t = w->queue[w->qhead];
+
+	w->qhead = (w->qhead + 1) % w->qcap;
+	w->qlen--;
+	return t;
+}
+
+static int flush_results(struct worker *w)
+{
+	int ret;
+
+	/* The want is taken at send time, after the batch's tasks left. */
+	tf_wire_results_end(&w->batch, w->nresults, want_total(w));
+	ret = tf_comm_send(w->comm, 0, TF_TAG_RESULTS, &w->batch);
+	w->nresults = 0;
+	w->last_flush = tf_now();
+	return ret;
+}
+
+static void send_output_chunks(struct worker *w, const struct tf_result *r)
+{
+	const struct tf_output *o[2] = { &r->out, &r->err };
+	struct tf_strbuf chunk = TF_STRBUF_INIT;
+	char *buf = tf__xmalloc(TF_WIRE_CHUNK);
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		uint64_t off = 0;
+
+		while (off < o[i]->len) {
+			long n = tf_output_pread(o[i], buf, TF_WIRE_CHUNK, off);
+			if (n <= 0)
+				tf_die("cannot read back output of task %llu",
+				       (unsigned long long)r->id);
+			tf_strbuf_reset(&chunk);
+			tf_wire_pack_output(&chunk, r->id, r->attempt, i + 1,
+					    buf, (size_t)n);
+			if (tf_comm_send_wait(w->comm, 0, TF_TAG_OUTPUT,
+					      chunk.buf, chunk.len) < 0)
+				tf_comm_abort(w->comm, TF_EXIT_INTERNAL);
+			off += (uint64_t)n;
+		}
+	}
+	free(buf);
+	tf_strbuf_release(&chunk);
+}
+
+static void add_result(struct worker *w, struct tf_result *r)
+{
+	if (w->nresults == 0 && w->batch.len == 0)
+		tf_wire_results_begin(&w->batch);
+	if (!tf_wire_output_inline(r))
+		send_output_chunks(w, r);
+	tf_wire_results_add(&w->batch, r);
+	w->nresults++;
+}
+
+static void task_done(void *ctx, struct tf_result *r)
+{
+	struct worker *w = ctx;
+
+	if (r->status == TF_STATUS_OK || r->status == TF_STATUS_FAILED) {
+		double rt = r->runtime > 1e-6 ? r->runtime : 1e-6;
+		w->mean_runtime = w->mean_runtime > 0
+					  ? 0.8 * w->mean_runtime + 0.2 * rt
+					  : rt;
+	}
+	add_result(w, r);
+	tf_result_release(r);
+}
+
+/* Hands every task not yet started back to the master. */
+static void hand_back_queued(struct worker *w)
+{
+	while (w->qlen) {
+		struct tf_task t = queue_pop(w);
+		struct tf_result r;
+
+		tf_result_init(&r);
+		r.id = t.id;
+		r.attempt = t.attempt;
+		r.status = TF_STATUS_NOT_STARTED;
+		add_result(w, &r);
+		tf_task_release(&t);
+	}
+}
+
+static void drain(struct worker *w, int hard)
+{
+	w->draining++;
+	hand_back_queued(w);
+	tf_exec_kill(&w->exec, -1, TF_STATUS_INTERRUPTED,
+		     hard || w->draining > 1 ? 0 : w->o->grace);
+}
+
+static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
+{
+	switch (tag) {
+	case TF_TAG_TASKS: {
+		struct tf_task *tasks;
+		uint64_t ntasks;
+		size_t n, i;
+
+		if (tf_wire_unpack_tasks(b->buf, b->len, &ntasks, &tasks, &n) <
+		    0)
+			return TF_EPROTO;
+		if (ntasks != w->exec.ntasks)
+			tf_exec_set_ntasks(&w->exec, ntasks);
+		for (i = 0; i < n; i++)
+			queue_push(w, &tasks[i]);
+		w->received += n;
+		free(tasks);
+		if (w->draining)
+			hand_back_queued(w);
+		return 0;
+	}
+	case TF_TAG_CONTROL: {
+		uint32_t code;
+
+		if (tf_wire_unpack_control(b->buf, b->len, &code) < 0)
+			return TF_EPROTO;
+		if (code == TF_CTL_STOP) {
+			w->stop = 1;
+		} else if (code == TF_CTL_DRAIN) {
+			drain(w, 0);
+		}
+		return 0;
+	}
+	default:
+		return TF_EPROTO;
+	}
+}
+
+int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
+{
+	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
+	struct worker w;
+	struct tf_hello h;
+	double idle = 0;
+	int slots, ret, signals_seen = 0;
+
+	memset(&w, 0, sizeof(w));
+	w.o = o;
+	w.comm = comm;
+	tf_strbuf_init(&w.batch);
+	slots = o->slots > 0 ? o->slots : 1;
+	ret = tf_exec_init(&w.exec, slots, comm->rank, comm->host, 0);
+	if (ret < 0) {
+		tf_error("cannot set up task execution: %s", tf_strerror(ret));
+		tf_comm_abort(comm, TF_EXIT_INTERNAL);
+	}
+	memset(&h, 0, sizeof(h));
+	h.slots = (uint32_t)slots;
+	h.pid = (uint32_t)getpid();
+	h.want_total = want_total(&w);
+	snprintf(h.host, sizeof(h.host), "%s", comm->host);
+	tf_wire_pack_hello(&out, &h);
+	if (tf_comm_send(comm, 0, TF_TAG_HELLO, &out) < 0)
+		tf_comm_abort(comm, TF_EXIT_INTERNAL);
+	w.last_flush = tf_now();
+
+	while (!w.stop || w.exec.nbusy) {
+		int did = 0, src, tag;
+
+		if (tf_signals_stop_count() > signals_seen) {
+			struct tf_strbuf ctl = TF_STRBUF_INIT;
+
+			signals_seen = tf_signals_stop_count();
+			drain(&w, signals_seen > 1);
+			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST);
+			if (tf_comm_send(comm, 0, TF_TAG_CONTROL, &ctl) < 0)
+				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+		}
+		while ((ret = tf_comm_recv(comm, 0, &src, &tag, &msg)) > 0) {
+			did = 1;
+			if (handle_message(&w, tag, &msg) < 0) {
+				tf_error("bad %s message from the master",
+					 tf_tag_name(tag));
+				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+			}
+		}
+		if (ret < 0)
+			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+		if (w.stop) {
+			/* The master is done with us: nothing may outlive. */
+			hand_back_queued(&w);
+			tf_exec_kill(&w.exec, -1, TF_STATUS_INTERRUPTED, 0);
+		}
+		while (!w.draining && !w.stop && w.qlen &&
+		       w.exec.nbusy < w.exec.nslots) {
+			struct tf_task t = queue_pop(&w);
+			tf_exec_start(&w.exec, &t);
+			did = 1;
+		}
+		if (did) {
+			idle = 0;
+		} else {
+			idle = idle ? idle * 2 : 2e-5;
+			if (idle > IDLE_MAX)
+				idle = IDLE_MAX;
+		}
+		ret = tf_exec_wait(&w.exec, did ? 0 : idle, task_done, &w);
+		if (ret < 0)
+			tf_die("poll failed: %s", tf_strerror(ret));
+		if (ret > 0)
+			idle = 0;
+		if (w.nresults &&
+		    (w.qlen < (size_t)w.exec.nslots || w.draining ||
+		     w.batch.len >= FLUSH_BYTES ||
+		     tf_now() - w.last_flush >= FLUSH_INTERVAL)) {
+			if (flush_results(&w) < 0)
+				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+		}
+		if (tf_comm_progress(comm) < 0)
+			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+	}
+	if (w.nresults && !w.stop)
+		flush_results(&w);
+	tf_exec_release(&w.exec);
+	while (w.qlen) {
+		struct tf_task t = queue_pop(&w);
+		tf_task_release(&t);
+	}
+	free(w.queue);
+	tf_strbuf_release(&w.batch);
+	tf_strbuf_release(&msg);
+	return w.failed ? TF_EXIT_INTERNAL : TF_EXIT_OK;
+}
