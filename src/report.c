@@ -121,9 +121,10 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		if (s->slots == 0)
 			continue;
 		fprintf(stderr,
-			"taskfarm: rank %d (%s): %llu tasks on %d slot%s, "
+			"taskfarm: rank %d (%s): %llu task%s on %d slot%s, "
 			"busy %.1f%%\n",
-			r, s->host, (unsigned long long)s->tasks, s->slots,
+			r, s->host, (unsigned long long)s->tasks,
+			s->tasks == 1 ? "" : "s", s->slots,
 			s->slots == 1 ? "" : "s",
 			el > 0 ? 100.0 * s->busy / (el * s->slots) : 0.0);
 	}

@@ -251,6 +251,9 @@ int main(int argc, char **argv)
 	has_sep = 0;
 	for (i = optind; i < argc; i++)
 		has_sep |= is_sep(argv[i]);
+	/* "--" announces a command template, even one missing its ":::". */
+	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0)
+		has_sep = 1;
 	if (has_sep) {
 		o.tmpl_argc = rest;
 		o.tmpl_argv = argv + optind;

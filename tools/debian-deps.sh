@@ -1,0 +1,13 @@
+#!/bin/sh
+# Installs the Debian 12 packages taskfarm needs to build, test and run
+# its examples: a C toolchain, autotools, Open MPI, Check and pkg-config.
+# Run as root (or through sudo). Safe to run again.
+set -eu
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+	build-essential autoconf automake libtool autoconf-archive pkg-config \
+	openmpi-bin libopenmpi-dev check procps ca-certificates >/dev/null
+echo "tools/debian-deps.sh: build dependencies installed"
