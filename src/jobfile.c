@@ -229,6 +229,10 @@ int tf_jobfile_scan(struct tf_jobfile *jf)
 	uint64_t n = 0;
 	int r;
 
+	if (fseeko(jf->fp, 0, SEEK_SET) < 0)
+		return fail(jf, 0, -errno, "cannot rewind: %s",
+			    strerror(errno));
+	jf->lineno = 0;
 	while ((r = tf_jobfile_next(jf, &t)) > 0) {
 		n++;
 		tf_task_release(&t);

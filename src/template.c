@@ -154,6 +154,12 @@ static int read_argfile(struct tf_template *t, const char *path,
 		if (c == '\n') {
 			if (line.len && line.buf[line.len - 1] == '\r')
 				line.len--;
+			if (line.len > TF_MAX_LINE) {
+				ret = tmpl_fail(t, TF_ETOOLONG,
+						"%s:%llu: line longer than 1048576 bytes",
+						path, lineno);
+				goto out;
+			}
 			list_add(l, &alloc, line.buf ? line.buf : "", line.len);
 			tf_strbuf_reset(&line);
 			any = 0;
@@ -164,7 +170,8 @@ static int read_argfile(struct tf_template *t, const char *path,
 					path, lineno);
 			goto out;
 		}
-		if (line.len >= TF_MAX_LINE) {
+		/* One byte over the limit may still be a CR to strip. */
+		if (line.len > TF_MAX_LINE) {
 			ret = tmpl_fail(t, TF_ETOOLONG,
 					"%s:%llu: line longer than 1048576 bytes",
 					path, lineno);
@@ -179,6 +186,12 @@ static int read_argfile(struct tf_template *t, const char *path,
 	if (any) {
 		if (line.len && line.buf[line.len - 1] == '\r')
 			line.len--;
+		if (line.len > TF_MAX_LINE) {
+			ret = tmpl_fail(t, TF_ETOOLONG,
+					"%s:%llu: line longer than 1048576 bytes",
+					path, lineno);
+			goto out;
+		}
 		list_add(l, &alloc, line.buf ? line.buf : "", line.len);
 	}
 out:

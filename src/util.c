@@ -111,6 +111,7 @@ void tf_strbuf_grow(struct tf_strbuf *sb, size_t extra)
 			n *= 2;
 		sb->buf = tf__xrealloc(sb->buf, n);
 		sb->alloc = n;
+		sb->buf[sb->len] = '\0';
 	}
 }
 
@@ -289,7 +290,7 @@ int tf_parse_duration(const char *s, double *seconds)
 		return TF_EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || v != v || v < 0 || v > 1e9)
+	if (errno || end == s || v != v || v < 0)
 		return TF_EINVAL;
 	if (*end) {
 		switch (*end) {
@@ -311,6 +312,10 @@ int tf_parse_duration(const char *s, double *seconds)
 		if (end[1])
 			return TF_EINVAL;
 	}
+	/* Past ~30 years a duration is a typo, and would overflow time_t
+	 * arithmetic further on. */
+	if (v * mult > 1e9)
+		return TF_EINVAL;
 	*seconds = v * mult;
 	return 0;
 }

@@ -202,6 +202,8 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 
 void tf_wire_results_begin(struct tf_strbuf *out)
 {
+	if (out->len != 0)
+		tf_die("internal error: a RESULTS batch must start empty");
 	/* want_total and count, patched by tf_wire_results_end(). */
 	put_u64(out, 0);
 	put_u32(out, 0);

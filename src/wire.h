@@ -62,7 +62,9 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 			 struct tf_task **tasks, size_t *n);
 
 /**
- * Starts a RESULTS batch; then add results and finish. A result whose
+ * Starts a RESULTS batch in out, which must be empty (a batch is one
+ * message, and tf_wire_results_end() patches its header at offset 0);
+ * then add results and finish. A result whose
  * output exceeds TF_WIRE_INLINE_MAX is packed without its output bytes
  * (they must have been sent as OUTPUT chunks before this batch).
  */
