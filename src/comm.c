@@ -36,6 +36,13 @@ static int mpi_fail(const char *what, int rc)
 	return TF_EMPI;
 }
 
+static long slurm_step_tasks(void)
+{
+	const char *v = getenv("SLURM_STEP_NUM_TASKS");
+
+	return v ? atol(v) : 0;
+}
+
 int tf_comm_launcher_detected(void)
 {
 	static const char *const vars[] = {
@@ -51,7 +58,9 @@ int tf_comm_launcher_detected(void)
 	for (i = 0; vars[i]; i++)
 		if (getenv(vars[i]))
 			return 1;
-	return 0;
+	/* srun without an MPI plugin sets no PMI variable, but it did
+	 * start several tasks: each must not run the whole job alone. */
+	return slurm_step_tasks() > 1;
 }
 
 int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
@@ -84,6 +93,13 @@ int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
 		rc = MPI_Comm_size(MPI_COMM_WORLD, &c->size);
 	if (rc != MPI_SUCCESS)
 		return mpi_fail("MPI_Comm_rank/size", rc);
+	if (c->size == 1 && slurm_step_tasks() > 1) {
+		tf_error("srun started %ld tasks but MPI sees only this one, "
+			 "so each would run the whole job; use srun "
+			 "--mpi=pmix (or mpirun)",
+			 slurm_step_tasks());
+		return TF_EMPI;
+	}
 	return 0;
 }
 

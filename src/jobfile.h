@@ -89,8 +89,9 @@ struct tf_template {
 };
 
 /**
- * Parses argv (the words after "--"). Returns 0, or TF_EINVAL / TF_EPARSE
- * / -errno with t->errmsg set and nothing left to release.
+ * Parses argv (the words after "--") and checks that no combination
+ * renders longer than TF_MAX_LINE. Returns 0, or TF_EINVAL / TF_EPARSE /
+ * TF_ETOOLONG / -errno with t->errmsg set and nothing left to release.
  */
 int tf_template_init(struct tf_template *t, int argc, char **argv);
 /** As tf_jobfile_next(). */

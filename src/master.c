@@ -298,14 +298,14 @@ static void start_drain(struct master *m, int hard)
 			"%.0f s before they are killed",
 			m->o->grace);
 	}
+	if (!m->draining)
+		send_control_all(m, TF_CTL_DRAIN);
 	m->draining = 1;
-	m->drain_deadline = tf_now() + m->o->grace + DRAIN_WAIT;
-	send_control_all(m, TF_CTL_DRAIN);
-	if (m->exec.nslots)
-		tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED,
-			     hard ? 0 : m->o->grace);
+	m->drain_deadline = tf_now() + (hard ? 0 : m->o->grace) + DRAIN_WAIT;
+	tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED,
+		     hard ? 0 : m->o->grace);
 	if (hard)
-		send_control_all(m, TF_CTL_DRAIN); /* a second one kills */
+		send_control_all(m, TF_CTL_KILL);
 }
 
 /* Guided self-scheduling: near the end, smaller batches keep the last
@@ -376,7 +376,7 @@ static int open_results_dir(const char *dir)
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (lstat(dir, &st) < 0)
+	if (stat(dir, &st) < 0)
 		return -errno;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;

@@ -206,6 +206,39 @@ static int is_sep(const char *s)
 	return strcmp(s, ":::") == 0 || strcmp(s, "::::") == 0;
 }
 
+/*
+ * Makes sure no combination renders longer than TF_MAX_LINE, so that the
+ * error comes before any task starts. A cheap bound settles almost every
+ * template; only when it fails is every combination rendered once.
+ */
+static int check_lengths(struct tf_template *t)
+{
+	struct tf_task task;
+	size_t sum = 0, nrep = 1, i, j, bound;
+	const char *p;
+	int r;
+
+	for (i = 0; i < t->nlists; i++) {
+		size_t longest = 0;
+		for (j = 0; j < t->lists[i].n; j++) {
+			size_t len = strlen(t->lists[i].args[j]);
+			if (len > longest)
+				longest = len;
+		}
+		sum += 4 * longest + 3; /* quoting at worst, and a space */
+	}
+	for (p = t->cmd; *p; p++)
+		nrep += *p == '{';
+	bound = strlen(t->cmd) + nrep * (sum + 24);
+	if (bound <= TF_MAX_LINE)
+		return 0;
+	while ((r = tf_template_next(t, &task)) > 0)
+		tf_task_release(&task);
+	memset(t->pos, 0, t->nlists * sizeof(*t->pos));
+	t->next_id = 1;
+	return r;
+}
+
 int tf_template_init(struct tf_template *t, int argc, char **argv)
 {
 	struct tf_strbuf cmd = TF_STRBUF_INIT;
@@ -301,8 +334,13 @@ int tf_template_init(struct tf_template *t, int argc, char **argv)
 		ret = TF_EINVAL;
 		goto fail;
 	}
-	t->pos = tf__xcalloc(t->nlists, sizeof(*t->pos));
+	t->pos = tf__xcalloc(t->nlists ? t->nlists : 1, sizeof(*t->pos));
 	t->cmd = tf_strbuf_detach(&cmd, NULL);
+	ret = check_lengths(t);
+	if (ret < 0) {
+		tf_template_release(t);
+		return ret;
+	}
 	return 0;
 
 fail:

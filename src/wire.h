@@ -27,8 +27,10 @@ const char *tf_tag_name(int tag);
 /** Control codes carried by TF_TAG_CONTROL. */
 enum tf_control {
 	TF_CTL_STOP = 1,         /* master -> worker: leave the loop */
-	TF_CTL_DRAIN = 2,        /* master -> worker: stop tasks, hand back */
-	TF_CTL_DRAIN_REQUEST = 3 /* worker -> master: I got a signal */
+	TF_CTL_DRAIN = 2,         /* master -> worker: TERM tasks, KILL after
+				   * the grace period, hand back the rest */
+	TF_CTL_DRAIN_REQUEST = 3, /* worker -> master: I got a signal */
+	TF_CTL_KILL = 4           /* master -> worker: KILL running tasks now */
 };
 
 #define TF_WIRE_MAGIC 0x54460001u

@@ -171,12 +171,20 @@ static void hand_back_queued(struct worker *w)
 	}
 }
 
-static void drain(struct worker *w, int hard)
+/*
+ * Raises the drain level: 1 stops new tasks and TERMs running ones (KILL
+ * after the grace period), 2 KILLs at once. The same signal often reaches
+ * a worker twice, from the launcher and as the master's DRAIN, so only a
+ * higher level acts.
+ */
+static void drain(struct worker *w, int level)
 {
-	w->draining++;
+	if (level <= w->draining)
+		return;
+	w->draining = level;
 	hand_back_queued(w);
 	tf_exec_kill(&w->exec, -1, TF_STATUS_INTERRUPTED,
-		     hard || w->draining > 1 ? 0 : w->o->grace);
+		     level >= 2 ? 0 : w->o->grace);
 }
 
 static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
@@ -208,7 +216,9 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 		if (code == TF_CTL_STOP) {
 			w->stop = 1;
 		} else if (code == TF_CTL_DRAIN) {
-			drain(w, 0);
+			drain(w, 1);
+		} else if (code == TF_CTL_KILL) {
+			drain(w, 2);
 		}
 		return 0;
 	}
@@ -252,7 +262,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			struct tf_strbuf ctl = TF_STRBUF_INIT;
 
 			signals_seen = tf_signals_stop_count();
-			drain(&w, signals_seen > 1);
+			drain(&w, signals_seen > 1 ? 2 : 1);
 			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST);
 			if (tf_comm_send(comm, 0, TF_TAG_CONTROL, &ctl) < 0)
 				tf_comm_abort(comm, TF_EXIT_INTERNAL);

@@ -47,7 +47,7 @@ check "mixed: tasks after a failure still ran" grep -q "fine too" out
 # The environment: ids are line numbers, NTASKS is known, slots are 1..N.
 tf --slots 3 --journal env.tsv "$JOBS/hello.tasks"
 check "hello: TASKFARM_TASK_ID is the line number, NTASKS the count" \
-	sh -c "grep -q '^task 2 of 4: rank 0' out && grep -q '^task 5 of 4: rank 0' out"
+	sh -c "grep -q '^task id 2 (one of 4): rank 0' out && grep -q '^task id 5 (one of 4): rank 0' out"
 check "hello: TASKFARM_SLOT is within 1..slots" \
 	sh -c "! grep -v 'slot [123] on' out"
 check "hello: TASKFARM_HOST is this host" grep -q "on $(hostname) (attempt 1)" out

@@ -26,7 +26,7 @@ done
 mpi 3 --journal hello.tsv "$JOBS/hello.tasks"
 check "hello under mpirun: exits 0" rc_is 0
 check "hello under mpirun: each task saw the rank the journal names" \
-	sh -c 'for id in 2 3 4 5; do r=$(awk -F"\t" -v id=$id "\$1 == id { print \$11 }" hello.tsv); grep -q "^task $id of 4: rank $r slot 1" out || exit 1; done'
+	sh -c 'for id in 2 3 4 5; do r=$(awk -F"\t" -v id=$id "\$1 == id { print \$11 }" hello.tsv); grep -q "^task id $id (one of 4): rank $r slot 1" out || exit 1; done'
 
 # Several slots per worker rank, and the master taking tasks itself.
 printf 'sleep 1\nsleep 1\nsleep 1\nsleep 1\n' >sleep4.tasks

@@ -111,6 +111,22 @@ if have_mpiexec; then
 	check "mpirun + SIGUSR1: no new task started" \
 		sh -c "[ \$(wc -l <started.txt) -eq 2 ]"
 	check "mpirun + SIGUSR1: no task process is left" no_leftovers
+
+	# The signal reaches each worker twice (from mpirun, and as the
+	# master's DRAIN): that is still one drain, and --grace is kept.
+	rm -f started.txt
+	MPI=1 start_bg --slots 1 --grace 2 --journal mpigrace.tsv stubborn.tasks
+	wait_for_lines started.txt 2
+	sleep 0.5
+	t0=$(date +%s.%N)
+	kill -USR1 $bg
+	wait_bg 30
+	t1=$(date +%s.%N)
+	check "mpirun + SIGUSR1: stubborn tasks are interrupted" \
+		sh -c "[ $rc -eq 3 ] && [ \$(tail -n +2 mpigrace.tsv | awk -F'\t' '\$13 == \"interrupted\"' | wc -l) -eq 2 ]"
+	check "mpirun + SIGUSR1: workers wait --grace before KILL" \
+		awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 1.8) }'
+	check "mpirun + SIGUSR1: no stubborn process is left" no_leftovers
 fi
 pkill -9 -f "sleep 3$mark" 2>/dev/null
 

@@ -48,6 +48,13 @@ tf -- echo :::: nul.txt
 check "a NUL byte in an argument file exits 2 at file:line" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'nul.txt:2: NUL byte' err"
 
+# A combination that renders longer than the 1 MiB limit is found before
+# any task starts, even when it is the last one.
+{ echo short; head -c 600000 /dev/zero | tr '\0' y; echo; } >big.args
+tf -- 'touch started; echo {1} {1}' :::: big.args
+check "an over-long rendered command exits 2 before any task starts" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'task 2: command longer than' err && [ ! -e started ]"
+
 tf --no-journal -- ./examples/mcpi --seed {1} --samples {2} ::: 1 2 ::: 1000 2000
 check "a template runs the example simulation" \
 	sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^seed=' out) -eq 4 ] && grep -q 'seed=2 samples=2000' out"
