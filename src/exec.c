@@ -121,6 +121,9 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	ret = tf_signals_install();
 	if (ret < 0)
 		return ret;
+	ex->devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (ex->devnull < 0)
+		return -errno;
 	ex->nslots = nslots;
 	ex->rank = rank;
 	ex->spill_threshold = SPILL_THRESHOLD;
@@ -195,6 +198,8 @@ void tf_exec_release(struct tf_exec *ex)
 		}
 		free(sl->envp);
 	}
+	if (ex->devnull >= 0)
+		close(ex->devnull);
 	free(ex->slots);
 	free(ex->base_env);
 	free(ex->pfds);
@@ -255,12 +260,12 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 		ret = -ret;
 		goto fail_pipes;
 	}
-	sigfillset(&all);
-	sigdelset(&all, SIGKILL);
-	sigdelset(&all, SIGSTOP);
+	/* Handlers are reset by exec anyway; SIGPIPE is the one disposition
+	 * we changed (ignored) that a child would otherwise inherit. */
+	sigemptyset(&all);
+	sigaddset(&all, SIGPIPE);
 	sigemptyset(&none);
-	if ((ret = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-						    O_RDONLY, 0)) ||
+	if ((ret = posix_spawn_file_actions_adddup2(&fa, ex->devnull, 0)) ||
 	    (ret = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
 	    (ret = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
 	    (ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
@@ -282,8 +287,9 @@ fail_spawn:
 	close(err[1]);
 	sl->fds[0] = out[0];
 	sl->fds[1] = err[0];
-	tf_set_nonblock(out[0]);
-	tf_set_nonblock(err[0]);
+	/* The read ends were made with O_RDONLY and nothing else. */
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	fcntl(err[0], F_SETFL, O_NONBLOCK);
 	return 0;
 
 fail_pipes:
@@ -397,37 +403,44 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 	tf_result_init(r);
 }
 
+/* Reaps the slot's shell if it has exited. Returns whether it was. */
+static int reap_slot(struct tf_exec_slot *sl, double now)
+{
+	struct rusage ru;
+	pid_t p;
+
+	do
+		p = wait4(sl->pid, &sl->wstatus, WNOHANG, &ru);
+	while (p < 0 && errno == EINTR);
+	if (p == 0)
+		return 0;
+	if (p < 0) {
+		/* Someone else reaped it: report an unknown end. */
+		sl->wstatus = 0xff00; /* exit status 255 */
+		memset(&ru, 0, sizeof(ru));
+	}
+	sl->reaped = 1;
+	sl->end_mono = now;
+	sl->close_by = now + CLOSE_GRACE;
+	sl->result.maxrss_kb = ru.ru_maxrss;
+	sl->result.utime = (double)ru.ru_utime.tv_sec +
+			   (double)ru.ru_utime.tv_usec * 1e-6;
+	sl->result.stime = (double)ru.ru_stime.tv_sec +
+			   (double)ru.ru_stime.tv_usec * 1e-6;
+	/* Anything the task left running in its group goes too. */
+	kill(-sl->pid, SIGKILL);
+	return 1;
+}
+
 static void reap(struct tf_exec *ex, double now)
 {
 	int s;
 
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
-		struct rusage ru;
-		pid_t p;
 
-		if (!sl->busy || sl->reaped)
-			continue;
-		do
-			p = wait4(sl->pid, &sl->wstatus, WNOHANG, &ru);
-		while (p < 0 && errno == EINTR);
-		if (p == 0)
-			continue;
-		if (p < 0) {
-			/* Someone else reaped it: report an unknown end. */
-			sl->wstatus = 0xff00; /* exit status 255 */
-			memset(&ru, 0, sizeof(ru));
-		}
-		sl->reaped = 1;
-		sl->end_mono = now;
-		sl->close_by = now + CLOSE_GRACE;
-		sl->result.maxrss_kb = ru.ru_maxrss;
-		sl->result.utime = (double)ru.ru_utime.tv_sec +
-				   (double)ru.ru_utime.tv_usec * 1e-6;
-		sl->result.stime = (double)ru.ru_stime.tv_sec +
-				   (double)ru.ru_stime.tv_usec * 1e-6;
-		/* Anything the task left running in its group goes too. */
-		kill(-sl->pid, SIGKILL);
+		if (sl->busy && !sl->reaped)
+			reap_slot(sl, now);
 	}
 }
 
@@ -487,6 +500,15 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	if (sigchld_seen) {
 		sigchld_seen = 0;
 		reap(ex, now);
+	}
+	/* Both pipes closed usually means the shell has exited: reaping it
+	 * now saves a wake-up for its SIGCHLD. */
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if (sl->busy && !sl->reaped && sl->fds[0] < 0 &&
+		    sl->fds[1] < 0)
+			reap_slot(sl, now);
 	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];

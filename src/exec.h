@@ -42,6 +42,7 @@ struct tf_exec {
 	char **base_env;        /* environ without TASKFARM_* */
 	size_t nbase;
 	char env_rank[40], env_host[300], env_ntasks[48];
+	int devnull;            /* /dev/null, every task's standard input */
 	struct pollfd *pfds;
 	int *pfd_slot;
 };

@@ -26,7 +26,9 @@
 #include "taskfarm.h"
 #include "wire.h"
 
-/* The longest sleep of an idle master with MPI, and without. */
+/* The sleeps of an idle master with MPI (doubling from the first to the
+ * last while nothing happens), and its wait without MPI. */
+#define IDLE_MIN_MPI 1e-4
 #define IDLE_MAX_MPI 0.001
 #define IDLE_MAX_LOCAL 0.1
 /* Messages handled per loop turn before the master looks elsewhere. */
@@ -387,7 +389,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_source *src, const char *journal_path)
 {
 	struct master m;
-	double idle = 0, now;
+	double idle = 0, now, last_busy = tf_now();
 	int local_slots, ret, exit_code, src_err = 0;
 	uint64_t not_run;
 
@@ -502,18 +504,22 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		/* Wait: for local children, signals, or just time. */
 		if (did) {
 			idle = 0;
+			last_busy = now;
+		} else if (!comm->use_mpi) {
+			/* Every local event wakes the poll: no need to look
+			 * early. */
+			idle = IDLE_MAX_LOCAL;
 		} else {
-			double max = comm->use_mpi ? IDLE_MAX_MPI
-						   : IDLE_MAX_LOCAL;
-			idle = idle ? idle * 2 : 2e-5;
-			if (idle > max)
-				idle = max;
+			idle = tf_backoff(idle, now - last_busy, IDLE_MIN_MPI,
+					  IDLE_MAX_MPI);
 		}
 		ret = tf_exec_wait(&m.exec, did ? 0 : idle, local_done, &m);
 		if (ret < 0)
 			tf_die("poll failed: %s", tf_strerror(ret));
-		if (ret > 0)
+		if (ret > 0) {
 			idle = 0;
+			last_busy = tf_now();
+		}
 	}
 
 	/* Every worker leaves its loop; then all ranks finalize. */

@@ -18,6 +18,18 @@
 
 #include "taskfarm.h"
 
+double tf_backoff(double prev, double idle_for, double min, double max)
+{
+	double cap = idle_for / 20;
+	double next = prev > 0 ? prev * 2 : min;
+
+	if (cap < max)
+		cap = max;
+	if (cap > 10 * max)
+		cap = 10 * max;
+	return next < cap ? next : cap;
+}
+
 int tf__log_rank = -1;
 int tf__log_level = 0;
 

@@ -58,6 +58,14 @@ double tf_wallclock(void);
  * no signal flag is set by the caller; returns early on a signal). */
 void tf_sleep(double seconds);
 
+/**
+ * The next sleep of a loop that polls for messages while nothing happens:
+ * doubling from min up to max, and once nothing has happened for
+ * idle_for seconds, up to 10 x max (idle_for / 20 at most), so that a
+ * long wait costs almost no CPU while a busy one reacts at once.
+ */
+double tf_backoff(double prev, double idle_for, double min, double max);
+
 /** The rank printed in log lines; -1 until set. */
 extern int tf__log_rank;
 /** Verbosity: 0 errors and warnings, 1 info, 2 debug. */

@@ -19,12 +19,15 @@
 #include "taskfarm.h"
 #include "wire.h"
 
+/* An idle worker polls for messages at intervals doubling from the first
+ * to the last. */
+#define IDLE_MIN 2e-5
 #define IDLE_MAX 0.002
 /* Aim to hold this many seconds of queued work per slot. */
 #define AHEAD_SECONDS 0.02
 #define AHEAD_MAX_PER_SLOT 256
 /* Send results at least this often while tasks finish. */
-#define FLUSH_INTERVAL 0.002
+#define FLUSH_INTERVAL 0.005
 #define FLUSH_BYTES (256 * 1024)
 
 struct worker {
@@ -232,7 +235,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct worker w;
 	struct tf_hello h;
-	double idle = 0;
+	double idle = 0, now, last_busy = tf_now();
 	int slots, ret, signals_seen = 0;
 
 	memset(&w, 0, sizeof(w));
@@ -288,18 +291,26 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			tf_exec_start(&w.exec, &t);
 			did = 1;
 		}
+		now = tf_now();
 		if (did) {
 			idle = 0;
+			last_busy = now;
+		} else if (w.qlen >= (size_t)w.exec.nslots) {
+			/* Work enough for every slot is queued, so a message
+			 * can wait: sleep until a task event, or the longest
+			 * sleep. */
+			idle = IDLE_MAX;
 		} else {
-			idle = idle ? idle * 2 : 2e-5;
-			if (idle > IDLE_MAX)
-				idle = IDLE_MAX;
+			idle = tf_backoff(idle, now - last_busy, IDLE_MIN,
+					  IDLE_MAX);
 		}
 		ret = tf_exec_wait(&w.exec, did ? 0 : idle, task_done, &w);
 		if (ret < 0)
 			tf_die("poll failed: %s", tf_strerror(ret));
-		if (ret > 0)
+		if (ret > 0) {
 			idle = 0;
+			last_busy = tf_now();
+		}
 		if (w.nresults &&
 		    (w.qlen < (size_t)w.exec.nslots || w.draining ||
 		     w.batch.len >= FLUSH_BYTES ||
