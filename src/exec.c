@@ -205,6 +205,7 @@ void tf_exec_release(struct tf_exec *ex)
 	free(ex->pfds);
 	free(ex->pfd_slot);
 	memset(ex, 0, sizeof(*ex));
+	ex->devnull = -1;
 }
 
 static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)

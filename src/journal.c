@@ -22,7 +22,11 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 	int fd, ret;
 
 	memset(j, 0, sizeof(*j));
-	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+	/* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of
+	 * blocking; it is cleared again for the regular file we want. */
+	fd = open(path,
+		  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
+			  O_NONBLOCK,
 		  0644);
 	if (fd < 0)
 		return -errno;
@@ -34,6 +38,11 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
 	}
 	j->fd = fd;
 	j->path = tf__xstrdup(path);

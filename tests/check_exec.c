@@ -1,13 +1,991 @@
+/*
+ * Tests for process execution (exec.c): real "/bin/sh -c" children, their
+ * exit statuses and signals, their environment, stdin and process group,
+ * output capture (including spilling to disk and pipes held open by
+ * grandchildren), killing with and without a grace period, and release
+ * with tasks still running. Times are only ever checked against generous
+ * upper bounds, to catch hangs, never for speed.
+ */
 #include "config.h"
+
 #include "check_util.h"
-START_TEST(placeholder) { ck_assert_int_eq(1, 1); }
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include "exec.h"
+#include "taskfarm.h"
+#include "util.h"
+
+/* How long any single task may take before we call it a hang. Far above
+ * what any of these tasks needs, even on a loaded two-core machine under
+ * valgrind. */
+#define HANG_LIMIT 30.0
+
+/* Results handed to the callback; the callback owns them, so tests
+ * release every one with tf_result_release(). */
+struct collected {
+	int n;
+	struct tf_result r[8];
+};
+
+static void collect(void *ctx, struct tf_result *r)
+{
+	struct collected *c = ctx;
+
+	ck_assert_int_lt(c->n, 8);
+	c->r[c->n++] = *r;
+}
+
+static void collected_release(struct collected *c)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		tf_result_release(&c->r[i]);
+	c->n = 0;
+}
+
+/* Calls tf_exec_wait() until n results have arrived in total and returns
+ * the seconds it took; fails if that takes longer than limit. */
+static double wait_results(struct tf_exec *ex, struct collected *c, int n,
+			   double limit)
+{
+	double t0 = tf_now();
+
+	while (c->n < n) {
+		ck_assert_int_ge(tf_exec_wait(ex, 0.1, collect, c), 0);
+		ck_assert_msg(tf_now() - t0 < limit,
+			      "only %d of %d tasks finished in %.0f s", c->n, n,
+			      limit);
+	}
+	return tf_now() - t0;
+}
+
+/* Calls tf_exec_wait() until the running task in slot has printed at
+ * least len bytes on stdout, so a test knows the task got going (for
+ * instance that its trap is installed) before it acts on it. */
+static void wait_output(struct tf_exec *ex, struct collected *c, int slot,
+			uint64_t len)
+{
+	double t0 = tf_now();
+	int n = c->n;
+
+	while (ex->slots[slot].result.out.len < len) {
+		ck_assert_int_ge(tf_exec_wait(ex, 0.1, collect, c), 0);
+		ck_assert_msg(c->n == n, "the task ended before its output");
+		ck_assert_msg(tf_now() - t0 < HANG_LIMIT,
+			      "no output from slot %d", slot);
+	}
+}
+
+static int start(struct tf_exec *ex, uint64_t id, uint32_t attempt,
+		 const char *cmd)
+{
+	struct tf_task t;
+	int s;
+
+	t.id = id;
+	t.attempt = attempt;
+	t.cmd = tf__xstrdup(cmd);
+	t.cmd_len = (uint32_t)strlen(cmd);
+	s = tf_exec_start(ex, &t);
+	ck_assert_int_ge(s, 0);
+	ck_assert_int_lt(s, ex->nslots);
+	/* The executor took the command. */
+	ck_assert_ptr_null(t.cmd);
+	return s;
+}
+
+/* Runs one command to completion in ex and leaves its result in c->r[0]. */
+static void run(struct tf_exec *ex, struct collected *c, uint64_t id,
+		const char *cmd)
+{
+	ck_assert_int_eq(c->n, 0);
+	start(ex, id, 1, cmd);
+	wait_results(ex, c, 1, HANG_LIMIT);
+	ck_assert_int_eq(c->n, 1);
+	ck_assert_uint_eq(c->r[0].id, id);
+	ck_assert_int_eq(ex->nbusy, 0);
+}
+
+/* The result for id among those collected. */
+static struct tf_result *find_result(struct collected *c, uint64_t id)
+{
+	int i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->r[i].id == id)
+			return &c->r[i];
+	ck_abort_msg("no result for task %llu", (unsigned long long)id);
+	return NULL;
+}
+
+/* The whole of an output as a NUL-terminated malloc'd string. */
+static char *output_str(const struct tf_output *o)
+{
+	char *buf = tf__xmalloc((size_t)o->len + 1);
+
+	ck_assert_int_eq(tf_output_pread(o, buf, (size_t)o->len, 0),
+			 (long)o->len);
+	buf[o->len] = '\0';
+	return buf;
+}
+
+static void check_output(const struct tf_output *o, const char *want)
+{
+	char *got = output_str(o);
+
+	ck_assert_uint_eq(o->len, strlen(want));
+	ck_assert_str_eq(got, want);
+	free(got);
+}
+
+/* Whether pid is gone or only a zombie waiting for whoever inherited it
+ * (the sandbox's init may be slow to reap); either way it is no longer
+ * running. Waits up to limit seconds for that. */
+static int process_ended(pid_t pid, double limit)
+{
+	double t0 = tf_now();
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (;;) {
+		FILE *fp = fopen(path, "r");
+		char *p;
+
+		if (!fp)
+			return 1;
+		p = fgets(buf, sizeof(buf), fp);
+		fclose(fp);
+		if (p && (p = strrchr(buf, ')')) && p[1] == ' ' &&
+		    (p[2] == 'Z' || p[2] == 'X'))
+			return 1;
+		if (tf_now() - t0 > limit)
+			return 0;
+		tf_sleep(0.02);
+	}
+}
+
+/* ---- One task at a time ---- */
+
+START_TEST(test_ok)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	struct tf_result *r = &c.r[0];
+	double before, after;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 3, "hostA", 0), 0);
+	before = tf_wallclock();
+	start(&ex, 7, 2, "echo hi; echo err >&2");
+	ck_assert_int_eq(ex.nbusy, 1);
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	after = tf_wallclock();
+
+	/* stdout and stderr are kept apart, each whole. */
+	check_output(&r->out, "hi\n");
+	check_output(&r->err, "err\n");
+	ck_assert_int_eq(r->status, TF_STATUS_OK);
+	ck_assert_int_eq(r->exitval, 0);
+	ck_assert_int_eq(r->signal, 0);
+	ck_assert_uint_eq(r->id, 7);
+	ck_assert_uint_eq(r->attempt, 2);
+	ck_assert_int_eq(r->rank, 3);
+	ck_assert_int_ge(r->slot, 1);
+	ck_assert_int_le(r->slot, 2);
+	ck_assert(r->runtime >= 0);
+	ck_assert(r->start >= before - 0.01 && r->start <= after + 0.01);
+	ck_assert_int_eq(ex.nbusy, 0);
+	ck_assert_int_eq(ex.slots[r->slot - 1].busy, 0);
+
+	/* A second wait finds nothing more to report. */
+	ck_assert_int_eq(tf_exec_wait(&ex, 0, collect, &c), 0);
+	ck_assert_int_eq(c.n, 1);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
 END_TEST
+
+START_TEST(test_exit_status)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	run(&ex, &c, 1, "echo before; exit 3");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 3);
+	ck_assert_int_eq(c.r[0].signal, 0);
+	check_output(&c.r[0].out, "before\n");
+	collected_release(&c);
+
+	/* 255 is the largest status and must not read as a signal. */
+	run(&ex, &c, 2, "exit 255");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 255);
+	ck_assert_int_eq(c.r[0].signal, 0);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_signaled)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* A task that dies of a signal nobody here sent is SIGNALED, with
+	 * 128+signal as a shell would report it. */
+	run(&ex, &c, 1, "kill -9 $$");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SIGNALED);
+	ck_assert_int_eq(c.r[0].signal, 9);
+	ck_assert_int_eq(c.r[0].exitval, 137);
+	collected_release(&c);
+
+	run(&ex, &c, 2, "kill -SEGV $$");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SIGNALED);
+	ck_assert_int_eq(c.r[0].signal, SIGSEGV);
+	ck_assert_int_eq(c.r[0].exitval, 128 + SIGSEGV);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_command_not_found)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* The shell starts fine and reports 127 itself: a failed task,
+	 * not a spawn failure, with the shell's complaint on stderr. */
+	run(&ex, &c, 1, "/nonexistent/taskfarm-no-such-command");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 127);
+	ck_assert_uint_gt(c.r[0].err.len, 0);
+	ck_assert_uint_eq(c.r[0].out.len, 0);
+	collected_release(&c);
+
+	run(&ex, &c, 2, "taskfarm-no-such-command-either");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 127);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_spawn_failure)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	struct rlimit old, lim;
+	char *err;
+	int fd, s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* Make the pipes impossible: cap open files at the lowest free
+	 * descriptor. The attempt must still be reported, once, on the
+	 * next wait, rather than lost or returned as an error. */
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
+	lim = old;
+	lim.rlim_cur = (rlim_t)fd;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
+	s = start(&ex, 5, 1, "echo should not run");
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
+	ck_assert_int_eq(ex.nbusy, 1);
+
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SPAWN_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 127);
+	ck_assert_uint_eq(c.r[0].id, 5);
+	ck_assert_int_eq(c.r[0].slot, s + 1);
+	ck_assert_uint_eq(c.r[0].out.len, 0);
+	err = output_str(&c.r[0].err);
+	ck_assert_ptr_nonnull(strstr(err, "cannot start task 5"));
+	free(err);
+	ck_assert_int_eq(ex.nbusy, 0);
+	collected_release(&c);
+
+	/* The slot is usable again afterwards. */
+	run(&ex, &c, 6, "echo ok");
+	check_output(&c.r[0].out, "ok\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+/* The number of descriptors this process has open. */
+static int count_fds(void)
+{
+	char path[64];
+	int fd, n = 0;
+
+	for (fd = 0; fd < 1024; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		n += access(path, F_OK) == 0;
+	}
+	return n;
+}
+
+START_TEST(test_no_fd_leak)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int before, i;
+
+	/* The signal self-pipe is made once per process and kept; make it
+	 * before counting. */
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	tf_exec_release(&ex);
+	before = count_fds();
+
+	/* Every way a task can end, then release with one still running:
+	 * a long-lived worker runs millions of tasks, so a descriptor lost
+	 * per task would end the run. */
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	for (i = 0; i < 3; i++) {
+		run(&ex, &c, 1, "echo out; echo err >&2; exit 1");
+		collected_release(&c);
+		run(&ex, &c, 2, "head -c 1500000 /dev/zero");
+		collected_release(&c);
+		run(&ex, &c, 3, "sleep 100 & echo done");
+		collected_release(&c);
+	}
+	start(&ex, 4, 1, "echo up; sleep 100");
+	wait_output(&ex, &c, 0, 3);
+	tf_exec_kill(&ex, 0, TF_STATUS_INTERRUPTED, 0);
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	collected_release(&c);
+	start(&ex, 5, 1, "sleep 100");
+	tf_exec_release(&ex);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* ---- What a task sees ---- */
+
+START_TEST(test_environment)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	/* A TASKFARM_ variable inherited from outside must not leak into
+	 * tasks, where it would shadow or confuse the real ones. */
+	ck_assert_int_eq(setenv("TASKFARM_STALE", "leaked", 1), 0);
+	ck_assert_int_eq(setenv("TASKFARM_TASK_ID", "999", 1), 0);
+	ck_assert_int_eq(setenv("TF_CHECK_KEEP", "kept", 1), 0);
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 7, "node-x", 0), 0);
+	unsetenv("TASKFARM_STALE");
+	unsetenv("TASKFARM_TASK_ID");
+	unsetenv("TF_CHECK_KEEP");
+
+	/* Without a known total, TASKFARM_NTASKS is unset, not "0". */
+	ck_assert_int_eq(c.n, 0);
+	start(&ex, 42, 3,
+	      "echo \"$TASKFARM_TASK_ID $TASKFARM_ATTEMPT $TASKFARM_SLOT "
+	      "$TASKFARM_RANK $TASKFARM_HOST ${TASKFARM_NTASKS-unset} "
+	      "${TASKFARM_STALE-unset} $TF_CHECK_KEEP\"");
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	check_output(&c.r[0].out, "42 3 1 7 node-x unset unset kept\n");
+	collected_release(&c);
+
+	tf_exec_set_ntasks(&ex, 1234);
+	run(&ex, &c, 43, "echo \"$TASKFARM_TASK_ID $TASKFARM_NTASKS\"");
+	check_output(&c.r[0].out, "43 1234\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_environment_per_slot)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int s1, s2, i;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 10), 0);
+	/* Each slot has its own TASKFARM_SLOT and TASKFARM_TASK_ID even
+	 * while both run at once. */
+	s1 = start(&ex, 100, 1,
+		   "echo \"$TASKFARM_TASK_ID $TASKFARM_SLOT $TASKFARM_NTASKS\"");
+	s2 = start(&ex, 200, 4,
+		   "echo \"$TASKFARM_TASK_ID $TASKFARM_SLOT $TASKFARM_ATTEMPT\"");
+	ck_assert_int_ne(s1, s2);
+	wait_results(&ex, &c, 2, HANG_LIMIT);
+	for (i = 0; i < 2; i++) {
+		char want[64];
+
+		if (c.r[i].id == 100)
+			snprintf(want, sizeof(want), "100 %d 10\n", s1 + 1);
+		else
+			snprintf(want, sizeof(want), "200 %d 4\n", s2 + 1);
+		check_output(&c.r[i].out, want);
+		ck_assert_int_eq(c.r[i].slot,
+				 (c.r[i].id == 100 ? s1 : s2) + 1);
+	}
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_stdin_is_devnull)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* A task that reads stdin must see end-of-file at once instead of
+	 * stealing the launcher's input or hanging. */
+	run(&ex, &c, 1, "cat; echo rc=$?");
+	check_output(&c.r[0].out, "rc=0\n");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	collected_release(&c);
+
+	run(&ex, &c, 2, "readlink /proc/$$/fd/0");
+	check_output(&c.r[0].out, "/dev/null\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_signals_default)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	unsigned long long blocked = ~0ull, ignored = ~0ull;
+	char *out;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* We ignore SIGPIPE and catch others; the task must start with no
+	 * signal blocked and no standard signal ignored, or "yes | head"
+	 * would never end. (glibc's posix_spawn leaves its own internal
+	 * real-time signals 32 and 33 ignored; that is not ours to test.) */
+	run(&ex, &c, 1,
+	    "grep -E '^(SigIgn|SigBlk):' /proc/$$/status | tr -d ' \t'");
+	out = output_str(&c.r[0].out);
+	ck_assert_int_eq(sscanf(out, "SigBlk:%llx\nSigIgn:%llx", &blocked,
+				&ignored),
+			 2);
+	free(out);
+	ck_assert_msg(blocked == 0, "blocked: %llx", blocked);
+	ck_assert_msg((ignored & 0x7fffffffull) == 0, "ignored: %llx",
+		      ignored);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_process_group)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char *out, *nl;
+	pid_t pid;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* Seen from inside: the shell leads its own group. */
+	run(&ex, &c, 1, "cut -d' ' -f5 /proc/$$/stat; echo $$");
+	out = output_str(&c.r[0].out);
+	nl = strchr(out, '\n');
+	ck_assert_ptr_nonnull(nl);
+	*nl = '\0';
+	ck_assert_int_eq(nl[strlen(nl + 1)], '\n');
+	nl[strlen(nl + 1)] = '\0';
+	ck_assert_str_eq(out, nl + 1);
+	free(out);
+	collected_release(&c);
+
+	/* Seen from outside: a running task's group is its pid, not ours,
+	 * so killing the group cannot hit the farm itself. */
+	s = start(&ex, 2, 1, "echo go; sleep 100");
+	pid = ex.slots[s].pid;
+	ck_assert_int_gt(pid, 0);
+	wait_output(&ex, &c, s, 3);
+	ck_assert_int_eq(getpgid(pid), pid);
+	ck_assert_int_ne(getpgid(pid), getpgrp());
+	tf_exec_kill(&ex, s, TF_STATUS_INTERRUPTED, 0);
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+/* ---- Several tasks ---- */
+
+START_TEST(test_two_at_once)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char cmd[2][1024];
+	const char *a = tmppath("a"), *b = tmppath("b");
+	int i, s1, s2;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* Each task announces itself and then waits for the other one:
+	 * they can only both finish if they really run at the same time.
+	 * They also print a lot meanwhile, to show outputs stay apart. */
+	snprintf(cmd[0], sizeof(cmd[0]),
+		 "yes A | head -n 5000; touch '%s'; "
+		 "while [ ! -e '%s' ]; do sleep 0.05; done; echo A-end",
+		 a, b);
+	snprintf(cmd[1], sizeof(cmd[1]),
+		 "yes B | head -n 5000; touch '%s'; "
+		 "while [ ! -e '%s' ]; do sleep 0.05; done; echo B-end",
+		 b, a);
+	s1 = start(&ex, 1, 1, cmd[0]);
+	s2 = start(&ex, 2, 1, cmd[1]);
+	ck_assert_int_ne(s1, s2);
+	ck_assert_int_eq(ex.nbusy, 2);
+
+	wait_results(&ex, &c, 2, HANG_LIMIT);
+	ck_assert_int_eq(ex.nbusy, 0);
+	for (i = 0; i < 2; i++) {
+		const char *mark = c.r[i].id == 1 ? "A" : "B";
+		char *out = output_str(&c.r[i].out), *line, *save = NULL;
+		int lines = 0;
+
+		ck_assert_int_eq(c.r[i].status, TF_STATUS_OK);
+		ck_assert_int_eq(c.r[i].slot, (c.r[i].id == 1 ? s1 : s2) + 1);
+		for (line = strtok_r(out, "\n", &save); line;
+		     line = strtok_r(NULL, "\n", &save), lines++)
+			ck_assert(strcmp(line, mark) == 0 ||
+				  (lines == 5000 &&
+				   strncmp(line, mark, 1) == 0 &&
+				   strcmp(line + 1, "-end") == 0));
+		ck_assert_int_eq(lines, 5001);
+		free(out);
+	}
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_no_free_slot)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	struct tf_task t;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	start(&ex, 1, 1, "sleep 100");
+	start(&ex, 2, 1, "sleep 100");
+	ck_assert_int_eq(ex.nbusy, 2);
+
+	/* A third task is refused and left with the caller. */
+	t.id = 3;
+	t.attempt = 1;
+	t.cmd = tf__xstrdup("echo three");
+	t.cmd_len = 10;
+	ck_assert_int_eq(tf_exec_start(&ex, &t), TF_EINVAL);
+	ck_assert_ptr_nonnull(t.cmd);
+	ck_assert_str_eq(t.cmd, "echo three");
+	ck_assert_uint_eq(t.cmd_len, 10);
+	ck_assert_int_eq(ex.nbusy, 2);
+
+	/* Once a slot frees, it goes in. */
+	tf_exec_kill(&ex, -1, TF_STATUS_INTERRUPTED, 0);
+	wait_results(&ex, &c, 2, HANG_LIMIT);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_eq(c.r[1].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_ne(c.r[0].slot, c.r[1].slot);
+	ck_assert_int_ge(tf_exec_start(&ex, &t), 0);
+	ck_assert_ptr_null(t.cmd);
+	wait_results(&ex, &c, 3, HANG_LIMIT);
+	ck_assert_uint_eq(c.r[2].id, 3);
+	check_output(&c.r[2].out, "three\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+#define NMANY 500
+
+struct tally {
+	int seen[NMANY + 1];
+	int not_ok;
+};
+
+static void count_result(void *ctx, struct tf_result *r)
+{
+	struct tally *t = ctx;
+
+	ck_assert_uint_ge(r->id, 1);
+	ck_assert_uint_le(r->id, NMANY);
+	t->seen[r->id]++;
+	t->not_ok += r->status != TF_STATUS_OK;
+	tf_result_release(r);
+}
+
+START_TEST(test_many_tasks)
+{
+	struct tf_exec ex;
+	struct tally t;
+	uint64_t next = 1;
+	double t0 = tf_now();
+	int i;
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", NMANY), 0);
+	/* Tiny tasks end while others start; none may be lost to a missed
+	 * SIGCHLD or reported twice. */
+	while (next <= NMANY || ex.nbusy > 0) {
+		while (next <= NMANY && ex.nbusy < ex.nslots)
+			start(&ex, next++, 1, "true");
+		ck_assert_int_ge(tf_exec_wait(&ex, 0.1, count_result, &t), 0);
+		ck_assert_msg(tf_now() - t0 < 240, "500 tasks took too long");
+	}
+	for (i = 1; i <= NMANY; i++)
+		ck_assert_msg(t.seen[i] == 1, "task %d reported %d times", i,
+			      t.seen[i]);
+	ck_assert_int_eq(t.not_ok, 0);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+/* ---- Output ---- */
+
+/* Checks that o holds len bytes repeating pattern (all zero bytes if the
+ * pattern is empty), reading it back in chunks so that a spilled output
+ * is checked from its file. */
+static void check_pattern(const struct tf_output *o, const char *pattern,
+			  uint64_t len)
+{
+	size_t plen = strlen(pattern);
+	char buf[65536];
+	char zero = '\0';
+	uint64_t off = 0;
+
+	ck_assert_uint_eq(o->len, len);
+	while (off < len) {
+		long n = tf_output_pread(o, buf, sizeof(buf), off);
+		long i;
+
+		ck_assert_int_gt(n, 0);
+		for (i = 0; i < n; i++)
+			if (buf[i] != (plen ? pattern[(off + (uint64_t)i) % plen]
+					    : zero))
+				ck_abort_msg("byte %llu differs",
+					     (unsigned long long)off + i);
+		off += (uint64_t)n;
+	}
+}
+
+START_TEST(test_large_output_spills)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* Both streams past the in-memory threshold at once: nothing is
+	 * truncated or reordered, and the bulk went to disk. */
+	run(&ex, &c, 1,
+	    "yes 0123456789 | head -c 3000000; "
+	    "yes abcdefghi | head -c 2000000 >&2");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	ck_assert_int_ge(c.r[0].out.spill_fd, 0);
+	ck_assert_int_ge(c.r[0].err.spill_fd, 0);
+	check_pattern(&c.r[0].out, "0123456789\n", 3000000);
+	check_pattern(&c.r[0].err, "abcdefghi\n", 2000000);
+	collected_release(&c);
+
+	/* Zeros, which a C-string slip would cut short. */
+	run(&ex, &c, 2, "head -c 3000000 /dev/zero");
+	ck_assert_int_ge(c.r[0].out.spill_fd, 0);
+	check_pattern(&c.r[0].out, "", 3000000);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_grandchild_holds_pipe)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char *out;
+	double took;
+	long gpid;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* The background sleep keeps stdout open after the shell exits.
+	 * Its group is killed once the shell is reaped, so the task ends
+	 * long before the sleep would. */
+	start(&ex, 1, 1, "sleep 100 & echo $!; echo done");
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_msg(took < 5, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	out = output_str(&c.r[0].out);
+	ck_assert_int_eq(sscanf(out, "%ld\ndone\n", &gpid), 1);
+	ck_assert_ptr_nonnull(strstr(out, "\ndone\n"));
+	free(out);
+	ck_assert_msg(process_ended((pid_t)gpid, 10),
+		      "the background sleep %ld survived its task", gpid);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_escaped_grandchild)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char *out;
+	double took;
+	long gpid = 0;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* A grandchild in a session of its own escapes the group kill and
+	 * keeps the pipes open; the task must still be reported (after a
+	 * short grace) with what it printed, not wait for the grandchild. */
+	start(&ex, 1, 1, "setsid sleep 100 & echo $!");
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	out = output_str(&c.r[0].out);
+	ck_assert_int_eq(sscanf(out, "%ld", &gpid), 1);
+	free(out);
+	ck_assert_int_gt(gpid, 1);
+	kill((pid_t)gpid, SIGKILL);
+	ck_assert_msg(took < 10, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	ck_assert_int_eq(ex.slots[0].fds[0], -1);
+	ck_assert_int_eq(ex.slots[0].fds[1], -1);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_closes_output_early)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* Closed pipes are not the end of the task: its exit status is
+	 * still waited for and reported. */
+	run(&ex, &c, 1, "echo bye; exec >&- 2>&-; sleep 1; exit 4");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 4);
+	check_output(&c.r[0].out, "bye\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+/* ---- Killing ---- */
+
+START_TEST(test_kill_now)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	double took;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	s = start(&ex, 1, 1, "echo up; sleep 100");
+	wait_output(&ex, &c, s, 3);
+	tf_exec_kill(&ex, s, TF_STATUS_INTERRUPTED, 0);
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_msg(took < 5, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_eq(c.r[0].signal, SIGKILL);
+	ck_assert_int_eq(c.r[0].exitval, 128 + SIGKILL);
+	/* What it printed before it was killed is kept. */
+	check_output(&c.r[0].out, "up\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_kill_term_first)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	double took;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* With a grace period, TERM comes first; a task that does not
+	 * catch it ends at once, well inside the 60 s grace. */
+	s = start(&ex, 1, 1, "echo up; sleep 100");
+	wait_output(&ex, &c, s, 3);
+	tf_exec_kill(&ex, s, TF_STATUS_TIMEOUT, 60);
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_msg(took < 10, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_TIMEOUT);
+	ck_assert_int_eq(c.r[0].signal, SIGTERM);
+	ck_assert_int_eq(c.r[0].exitval, 128 + SIGTERM);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_kill_after_grace)
+{
+	static const int reasons[] = { TF_STATUS_INTERRUPTED,
+				       TF_STATUS_TIMEOUT };
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	size_t i;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	for (i = 0; i < 2; i++) {
+		double t0, took;
+		int s;
+
+		/* The shell and its sleep both ignore TERM, so only the
+		 * KILL at the end of the grace period stops them; it must
+		 * come, and not before the grace is over. */
+		s = start(&ex, i + 1, 1, "trap '' TERM; echo ready; sleep 100");
+		wait_output(&ex, &c, s, 6);
+		t0 = tf_now();
+		tf_exec_kill(&ex, s, reasons[i], 0.5);
+		wait_results(&ex, &c, 1, HANG_LIMIT);
+		took = tf_now() - t0;
+		ck_assert_msg(took >= 0.5, "killed after %.3f s", took);
+		ck_assert_msg(took < 10, "took %.1f s", took);
+		ck_assert_int_eq(c.r[0].status, reasons[i]);
+		ck_assert_int_eq(c.r[0].signal, SIGKILL);
+		ck_assert_int_eq(c.r[0].exitval, 128 + SIGKILL);
+		collected_release(&c);
+	}
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_kill_all)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int s1, s2;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	s1 = start(&ex, 1, 1, "echo a; sleep 100");
+	s2 = start(&ex, 2, 1, "echo b; sleep 100");
+	wait_output(&ex, &c, s1, 2);
+	wait_output(&ex, &c, s2, 2);
+	/* A negative slot means every running task. */
+	tf_exec_kill(&ex, -1, TF_STATUS_INTERRUPTED, 0);
+	wait_results(&ex, &c, 2, HANG_LIMIT);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_eq(c.r[1].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_eq(ex.nbusy, 0);
+	collected_release(&c);
+
+	/* Killing one slot leaves the other alone. */
+	s1 = start(&ex, 3, 1, "echo a; sleep 100");
+	s2 = start(&ex, 4, 1, "echo b; exec sleep 1");
+	wait_output(&ex, &c, s1, 2);
+	wait_output(&ex, &c, s2, 2);
+	tf_exec_kill(&ex, s1, TF_STATUS_TIMEOUT, 0);
+	wait_results(&ex, &c, 2, HANG_LIMIT);
+	ck_assert_int_eq(find_result(&c, 3)->status, TF_STATUS_TIMEOUT);
+	ck_assert_int_eq(find_result(&c, 4)->status, TF_STATUS_OK);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_release_kills)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char *out;
+	pid_t pid1, pid2;
+	long gpid;
+	int s1, s2;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	s1 = start(&ex, 1, 1, "sleep 100");
+	s2 = start(&ex, 2, 1, "sleep 100 & echo $!; wait");
+	pid1 = ex.slots[s1].pid;
+	pid2 = ex.slots[s2].pid;
+	ck_assert_int_gt(pid1, 0);
+	ck_assert_int_gt(pid2, 0);
+	/* Learn the grandchild's pid from the task's first line. */
+	wait_output(&ex, &c, s2, 2);
+	while (!memchr(ex.slots[s2].result.out.mem, '\n',
+		       ex.slots[s2].result.out.mem_len))
+		wait_output(&ex, &c, s2, ex.slots[s2].result.out.len + 1);
+	out = tf__xstrndup(ex.slots[s2].result.out.mem,
+			   ex.slots[s2].result.out.mem_len);
+	ck_assert_int_eq(sscanf(out, "%ld", &gpid), 1);
+	free(out);
+
+	/* Release kills both groups and reaps both shells: no zombie is
+	 * left behind, and the background sleep went with its group. */
+	tf_exec_release(&ex);
+	errno = 0;
+	ck_assert_int_eq(kill(pid1, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	errno = 0;
+	ck_assert_int_eq(kill(pid2, 0), -1);
+	ck_assert_int_eq(errno, ESRCH);
+	ck_assert_msg(process_ended((pid_t)gpid, 10),
+		      "the background sleep %ld survived release", gpid);
+	ck_assert_int_eq(c.n, 0);
+}
+END_TEST
+
 static Suite *exec_suite(void)
 {
 	Suite *s = suite_create("exec");
-	TCase *tc = tcase_create("placeholder");
-	tcase_add_test(tc, placeholder);
+	TCase *tc;
+
+	/* Timeouts are hang detectors only, sized for valgrind on a busy
+	 * two-core machine. */
+	tc = tcase_create("status");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_exit_status);
+	tcase_add_test(tc, test_signaled);
+	tcase_add_test(tc, test_command_not_found);
+	tcase_add_test(tc, test_spawn_failure);
+	tcase_add_test(tc, test_no_fd_leak);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("child");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_environment_per_slot);
+	tcase_add_test(tc, test_stdin_is_devnull);
+	tcase_add_test(tc, test_signals_default);
+	tcase_add_test(tc, test_process_group);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("slots");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, test_two_at_once);
+	tcase_add_test(tc, test_no_free_slot);
+	tcase_add_test(tc, test_many_tasks);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("output");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_large_output_spills);
+	tcase_add_test(tc, test_grandchild_holds_pipe);
+	tcase_add_test(tc, test_escaped_grandchild);
+	tcase_add_test(tc, test_closes_output_early);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("kill");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_kill_now);
+	tcase_add_test(tc, test_kill_term_first);
+	tcase_add_test(tc, test_kill_after_grace);
+	tcase_add_test(tc, test_kill_all);
+	tcase_add_test(tc, test_release_kills);
+	suite_add_tcase(s, tc);
+
 	return s;
 }
+
 TF_CHECK_MAIN(exec_suite)
