@@ -338,20 +338,31 @@ START_TEST(test_next_too_long)
 	const size_t half = TF_MAX_LINE / 2 + 1;
 	char *arg = malloc(half + 1);
 	char *argv[] = { "echo", "{1}{1}", ":::", "short", arg };
+	char *fits[] = { "echo", "{1}", ":::", "short", arg };
 	struct tf_template t;
 	struct tf_task task;
 
-	/* Each argument fits, but the rendered command does not; the
-	 * tasks before it still come out, and the error names the task. */
+	/* Each argument fits, but one rendered command does not: init
+	 * finds it before any task is handed out, and names the task. */
 	ck_assert_ptr_nonnull(arg);
 	memset(arg, 'a', half);
 	arg[half] = '\0';
-	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv), 0);
-	ck_assert_int_eq(tf_template_next(&t, &task), 1);
-	ck_assert_str_eq(task.cmd, "echo shortshort");
-	tf_task_release(&task);
-	ck_assert_int_eq(tf_template_next(&t, &task), TF_ETOOLONG);
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv),
+			 TF_ETOOLONG);
 	ck_assert_ptr_nonnull(strstr(t.errmsg, "task 2"));
+
+	/* The same argument used once fits: the full check that the bound
+	 * forced leaves the walk at the first combination. */
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(fits), fits), 0);
+	ck_assert_int_eq(tf_template_next(&t, &task), 1);
+	ck_assert_uint_eq(task.id, 1);
+	ck_assert_str_eq(task.cmd, "echo short");
+	tf_task_release(&task);
+	ck_assert_int_eq(tf_template_next(&t, &task), 1);
+	ck_assert_uint_eq(task.id, 2);
+	ck_assert_uint_eq(task.cmd_len, 5 + half);
+	tf_task_release(&task);
+	ck_assert_int_eq(tf_template_next(&t, &task), 0);
 	tf_template_release(&t);
 	free(arg);
 }
