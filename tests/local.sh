@@ -88,4 +88,13 @@ tf --no-journal --status-interval 1 slow.tasks
 check "a status line appears every --status-interval when not on a TTY" \
 	sh -c "[ \$(grep -c 'status: 0/1 done' err) -ge 1 ]"
 
+# The live progress line (forced, since stderr is a file here): redrawn in
+# place with a carriage return, and cleared before the summary.
+printf 'sleep 0.6\nsleep 0.6\n' >prog.tasks
+tf --progress --slots 1 --no-journal prog.tasks
+check "--progress draws a live line with done/total" \
+	sh -c "grep -q \"\$(printf '\r\033\\[K')taskfarm: 1/2 done\" err"
+check "--progress clears its line before the summary" \
+	sh -c "grep -q \"\$(printf '\r\033\\[K')taskfarm: 2 tasks in\" err"
+
 finish

@@ -13,6 +13,8 @@ for n in 1 2 3 5; do
 	check "n=$n: 40 results printed" sh -c "[ \$(grep -c '^seed=' out) -eq 40 ]"
 	check "n=$n: every task journaled exactly once" ids_once j$n.tsv "$mcpi_ids"
 	check "n=$n: every journal line has 16 fields" every_line_has_fields j$n.tsv 16
+	check "n=$n: the summary gives each working rank's busy fraction" \
+		sh -c "[ \$(grep -c '^taskfarm: rank [0-9]* (.*): [0-9]* tasks\? on [0-9]* slots\?, busy [0-9.]*%' err) -eq $([ $n -eq 1 ] && echo 1 || echo $((n - 1))) ]"
 	if [ $n -eq 1 ]; then
 		want=0
 	else
