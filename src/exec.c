@@ -166,12 +166,12 @@ static void close_fd(int *fd)
 	}
 }
 
+/* Frees what a slot holds for its task, except the result. */
 static void slot_clear(struct tf_exec_slot *sl)
 {
 	close_fd(&sl->fds[0]);
 	close_fd(&sl->fds[1]);
 	tf_task_release(&sl->task);
-	tf_result_init(&sl->result);
 	sl->busy = 0;
 	sl->pid = 0;
 	sl->reaped = 0;
@@ -390,15 +390,7 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 	}
 	if (sl->kill_reason && r->status != TF_STATUS_OK)
 		r->status = sl->kill_reason;
-	close_fd(&sl->fds[0]);
-	close_fd(&sl->fds[1]);
-	tf_task_release(&sl->task);
-	sl->busy = 0;
-	sl->pid = 0;
-	sl->reaped = 0;
-	sl->kill_at = 0;
-	sl->close_by = 0;
-	sl->kill_reason = 0;
+	slot_clear(sl);
 	ex->nbusy--;
 	done(ctx, r);
 	tf_result_init(r);

@@ -154,7 +154,16 @@ static int read_phys(struct tf_jobfile *jf)
 	jf->lineno++;
 	if (jf->phys.len && jf->phys.buf[jf->phys.len - 1] == '\r')
 		jf->phys.buf[--jf->phys.len] = '\0';
+	/* Checked after the CR is gone, so CRLF files get the same limit. */
+	if (jf->phys.len > TF_MAX_LINE)
+		return fail(jf, jf->lineno, TF_ETOOLONG,
+			    "line longer than %s bytes", "1048576");
 	return 1;
+}
+
+int tf_jobfile_next_line(struct tf_jobfile *jf)
+{
+	return read_phys(jf);
 }
 
 static int is_blank_or_comment(const char *s, size_t len)

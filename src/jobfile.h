@@ -54,6 +54,14 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
 int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task);
 
 /**
+ * Reads the next physical line into jf->phys, without its line ending and
+ * without any job-file syntax (for argument files: one item per line,
+ * empty lines included). Returns 1, 0 at the end, or TF_EPARSE /
+ * TF_ETOOLONG / -errno with jf->errmsg naming the file and line.
+ */
+int tf_jobfile_next_line(struct tf_jobfile *jf);
+
+/**
  * Reads the whole source once to validate it and count its tasks
  * (jf->ntasks), then rewinds. Returns 0 or the first error, as
  * tf_jobfile_next() does.

@@ -114,10 +114,11 @@ int tf_template_render(const char *cmd, char *const *args, size_t nargs,
 	return found;
 }
 
+/* Sets the error message (fmt has one %s, for a) and returns err. */
 static int tmpl_fail(struct tf_template *t, int err, const char *fmt,
-		     const char *a, unsigned long long n)
+		     const char *a)
 {
-	snprintf(t->errmsg, sizeof(t->errmsg), fmt, a, n);
+	snprintf(t->errmsg, sizeof(t->errmsg), fmt, a);
 	return err;
 }
 
@@ -128,77 +129,27 @@ static void list_add(struct tf_arglist *l, size_t *alloc, const char *s,
 	l->args[l->n++] = tf__xstrndup(s, len);
 }
 
-/* Reads an argument file: one argument per line, empty lines included. */
+/* Reads an argument file: one argument per line, empty lines included,
+ * with the job-file reader's limits and error messages. */
 static int read_argfile(struct tf_template *t, const char *path,
 			struct tf_arglist *l)
 {
-	struct tf_strbuf line = TF_STRBUF_INIT;
-	unsigned long long lineno = 0;
+	struct tf_jobfile jf;
 	size_t alloc = 0;
-	FILE *fp;
-	int c, ret = 0, any = 0;
+	int r;
 
-	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "re");
-	if (!fp) {
-		int err = -errno;
-		snprintf(t->errmsg, sizeof(t->errmsg),
-			 "%s: cannot open argument file: %s", path,
-			 strerror(-err));
-		return err;
+	r = tf_jobfile_open(&jf, path);
+	if (r < 0) {
+		snprintf(t->errmsg, sizeof(t->errmsg), "%s", jf.errmsg);
+		return r;
 	}
-	while ((c = getc_unlocked(fp)) != EOF) {
-		if (!any) {
-			any = 1;
-			lineno++;
-		}
-		if (c == '\n') {
-			if (line.len && line.buf[line.len - 1] == '\r')
-				line.len--;
-			if (line.len > TF_MAX_LINE) {
-				ret = tmpl_fail(t, TF_ETOOLONG,
-						"%s:%llu: line longer than 1048576 bytes",
-						path, lineno);
-				goto out;
-			}
-			list_add(l, &alloc, line.buf ? line.buf : "", line.len);
-			tf_strbuf_reset(&line);
-			any = 0;
-			continue;
-		}
-		if (c == '\0') {
-			ret = tmpl_fail(t, TF_EPARSE, "%s:%llu: NUL byte in line",
-					path, lineno);
-			goto out;
-		}
-		/* One byte over the limit may still be a CR to strip. */
-		if (line.len > TF_MAX_LINE) {
-			ret = tmpl_fail(t, TF_ETOOLONG,
-					"%s:%llu: line longer than 1048576 bytes",
-					path, lineno);
-			goto out;
-		}
-		tf_strbuf_addch(&line, c);
-	}
-	if (ferror(fp)) {
-		ret = tmpl_fail(t, -EIO, "%s:%llu: read error", path, lineno);
-		goto out;
-	}
-	if (any) {
-		if (line.len && line.buf[line.len - 1] == '\r')
-			line.len--;
-		if (line.len > TF_MAX_LINE) {
-			ret = tmpl_fail(t, TF_ETOOLONG,
-					"%s:%llu: line longer than 1048576 bytes",
-					path, lineno);
-			goto out;
-		}
-		list_add(l, &alloc, line.buf ? line.buf : "", line.len);
-	}
-out:
-	if (fp != stdin)
-		fclose(fp);
-	tf_strbuf_release(&line);
-	return ret;
+	while ((r = tf_jobfile_next_line(&jf)) > 0)
+		list_add(l, &alloc, jf.phys.buf ? jf.phys.buf : "",
+			 jf.phys.len);
+	if (r < 0)
+		snprintf(t->errmsg, sizeof(t->errmsg), "%s", jf.errmsg);
+	tf_jobfile_close(&jf);
+	return r;
 }
 
 static int is_sep(const char *s)
@@ -272,8 +223,8 @@ int tf_template_init(struct tf_template *t, int argc, char **argv)
 
 		a++;
 		if (a == argc || is_sep(argv[a])) {
-			ret = tmpl_fail(t, TF_EINVAL, "nothing after %s%.0llu",
-					from_files ? "::::" : ":::", 0);
+			ret = tmpl_fail(t, TF_EINVAL, "nothing after %s",
+					from_files ? "::::" : ":::");
 			goto fail;
 		}
 		for (; a < argc && !is_sep(argv[a]); a++) {
@@ -290,8 +241,8 @@ int tf_template_init(struct tf_template *t, int argc, char **argv)
 					goto fail;
 				if (l->n == 0) {
 					ret = tmpl_fail(t, TF_EPARSE,
-							"%s: argument file is empty%.0llu",
-							argv[a], 0);
+							"%s: argument file is empty",
+							argv[a]);
 					goto fail;
 				}
 				continue;
