@@ -29,6 +29,14 @@ fi
 TF=$builddir/src/taskfarm
 SPAWNLOOP=$builddir/bench/spawnloop
 [ -x "$TF" ] || die "$TF not built (run 'make' in $builddir)"
+# In a build tree src/taskfarm is libtool's wrapper script, which costs a
+# shell start-up per run that an installed taskfarm does not pay: time
+# the real program instead.
+if [ -x "$builddir/src/.libs/taskfarm" ] && ! head -c 4 "$TF" | grep -q ELF; then
+	TF=$builddir/src/.libs/taskfarm
+	LD_LIBRARY_PATH=$builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+	export LD_LIBRARY_PATH
+fi
 [ -x "$SPAWNLOOP" ] || die "$SPAWNLOOP not built (run 'make bench/spawnloop' in $builddir)"
 
 whole() { # NAME VALUE MIN: VALUE must be a whole number >= MIN
