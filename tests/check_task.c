@@ -617,6 +617,29 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+/* The idle backoff: doubling from min, capped at max while the loop was
+ * busy recently, and at up to 10 x max after a long quiet spell. */
+START_TEST(test_backoff)
+{
+	double d = 0;
+	int i;
+
+	ck_assert(tf_backoff(0, 0, 1e-4, 1e-3) == 1e-4);
+	ck_assert(tf_backoff(1e-4, 0, 1e-4, 1e-3) == 2e-4);
+	for (i = 0; i < 20; i++)
+		d = tf_backoff(d, 0.001, 1e-4, 1e-3);
+	ck_assert(d == 1e-3);
+	/* Quiet for 0.1 s: the cap is 0.1 / 20 = 5 ms. */
+	for (i = 0; i < 20; i++)
+		d = tf_backoff(d, 0.1, 1e-4, 1e-3);
+	ck_assert(fabs(d - 5e-3) < 1e-12);
+	/* Quiet for a minute: never more than 10 x max. */
+	for (i = 0; i < 20; i++)
+		d = tf_backoff(d, 60, 1e-4, 1e-3);
+	ck_assert(fabs(d - 1e-2) < 1e-12);
+}
+END_TEST
+
 static Suite *task_suite(void)
 {
 	Suite *s = suite_create("task");
@@ -657,6 +680,7 @@ static Suite *task_suite(void)
 	tcase_add_test(tc, test_strbuf_binary_and_detach);
 	tcase_add_test(tc, test_strbuf_empty_is_terminated);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_backoff);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,0 +1,148 @@
+/*
+ * Unit tests for the reports: the status line's counts, rate and ETA,
+ * and the summary's per-rank busy fraction. The summary goes to stderr,
+ * so those tests capture it in a file.
+ */
+#include "config.h"
+
+#include "check_util.h"
+
+#include <fcntl.h>
+
+#include "report.h"
+
+START_TEST(test_status_counts_and_eta)
+{
+	struct tf_report rp;
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+
+	tf_report_init(&rp, 1, 0, 0, 0);
+	rp.ntasks = 100;
+	rp.ok = 40;
+	rp.failed = 10;
+	rp.running = 2;
+	/* 50 done in 10 s: 5 tasks/s, so 50 more take 10 s. */
+	tf_report_status(&rp, rp.t0 + 10, &sb);
+	ck_assert_str_eq(sb.buf, "50/100 done, 10 failed, 2 running, "
+				 "5.0 tasks/s, ETA 0:10");
+	tf_strbuf_release(&sb);
+	tf_report_release(&rp);
+}
+END_TEST
+
+START_TEST(test_status_long_eta_and_unknown_total)
+{
+	struct tf_report rp;
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+
+	tf_report_init(&rp, 1, 0, 0, 0);
+	rp.ntasks = 10000;
+	rp.ok = 1;
+	/* One task in 2 s: 9999 more take 19998 s = 5:33:18. */
+	tf_report_status(&rp, rp.t0 + 2, &sb);
+	ck_assert_ptr_nonnull(strstr(sb.buf, "ETA 5:33:18"));
+	tf_strbuf_reset(&sb);
+
+	/* With no known total there is no ETA and no "/total". */
+	rp.ntasks = 0;
+	tf_report_status(&rp, rp.t0 + 2, &sb);
+	ck_assert_str_eq(sb.buf,
+			 "1 done, 0 failed, 0 running, 0.5 tasks/s");
+	tf_strbuf_release(&sb);
+	tf_report_release(&rp);
+}
+END_TEST
+
+START_TEST(test_summary_busy_fraction)
+{
+	struct tf_report rp;
+	const char *path = tmppath("summary");
+	int fd, saved;
+	char *text;
+
+	tf_report_init(&rp, 3, 0, 0, 0);
+	rp.ok = 3;
+	rp.failed = 1;
+	rp.interrupted = 2;
+	/* Rank 0 runs nothing and is left out; rank 1 was busy 5 s of 10
+	 * on 1 slot, rank 2 10 s of 10 on 2 slots. */
+	snprintf(rp.ranks[1].host, sizeof(rp.ranks[1].host), "n1");
+	rp.ranks[1].slots = 1;
+	rp.ranks[1].tasks = 1;
+	rp.ranks[1].busy = 5;
+	snprintf(rp.ranks[2].host, sizeof(rp.ranks[2].host), "n2");
+	rp.ranks[2].slots = 2;
+	rp.ranks[2].tasks = 3;
+	rp.ranks[2].busy = 10;
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	dup2(fd, STDERR_FILENO);
+	tf_report_summary(&rp, rp.t0 + 10, "run.tsv", 7);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	text = read_file(path, NULL);
+	ck_assert_ptr_nonnull(strstr(text, "4 tasks in 10.00 s (0.4 tasks/s): "
+					   "3 ok, 1 failed, 2 interrupted, "
+					   "7 not run\n"));
+	ck_assert_ptr_null(strstr(text, "rank 0"));
+	ck_assert_ptr_nonnull(strstr(text, "rank 1 (n1): 1 task on 1 slot, "
+					   "busy 50.0%\n"));
+	ck_assert_ptr_nonnull(strstr(text, "rank 2 (n2): 3 tasks on 2 slots, "
+					   "busy 50.0%\n"));
+	ck_assert_ptr_nonnull(strstr(text, "journal: run.tsv\n"));
+	free(text);
+	tf_report_release(&rp);
+}
+END_TEST
+
+START_TEST(test_quiet_prints_nothing)
+{
+	struct tf_report rp;
+	const char *path = tmppath("quiet");
+	int fd, saved;
+	size_t len;
+	char *text;
+
+	tf_report_init(&rp, 1, 1, 1, 1);
+	ck_assert_int_eq(rp.tty, 0); /* quiet wins over a terminal */
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, STDERR_FILENO);
+	tf_report_tick(&rp, rp.t0 + 100);
+	tf_report_summary(&rp, rp.t0 + 100, "j.tsv", 0);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	text = read_file(path, &len);
+	ck_assert_uint_eq(len, 0);
+	free(text);
+	tf_report_release(&rp);
+}
+END_TEST
+
+static Suite *report_suite(void)
+{
+	Suite *s = suite_create("report");
+	TCase *tc = tcase_create("status");
+
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_status_counts_and_eta);
+	tcase_add_test(tc, test_status_long_eta_and_unknown_total);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("summary");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 10);
+	tcase_add_test(tc, test_summary_busy_fraction);
+	tcase_add_test(tc, test_quiet_prints_nothing);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+TF_CHECK_MAIN(report_suite)
