@@ -83,11 +83,6 @@ int tf_signals_install(void)
 	return 0;
 }
 
-int tf_signals_fd(void)
-{
-	return self_pipe[0];
-}
-
 int tf_signals_stop_count(void)
 {
 	return stop_count;

@@ -96,8 +96,6 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);
  * is ignored (children get it back at its default).
  */
 int tf_signals_install(void);
-/** The self-pipe's read end (for callers that poll on their own). */
-int tf_signals_fd(void);
 /** Count of SIGINT/SIGTERM/SIGUSR1/SIGUSR2 received, and the last one. */
 int tf_signals_stop_count(void);
 int tf_signals_last(void);

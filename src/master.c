@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,11 +267,8 @@ static int handle_message(struct master *m, int src, int tag)
 
 		if (tf_wire_unpack_control(b->buf, b->len, &code) < 0)
 			return TF_EPROTO;
-		if (code == TF_CTL_DRAIN_REQUEST && !m->draining) {
-			tf_warn("rank %d got a signal: draining", src);
-			m->drain_signals = 1;
+		if (code == TF_CTL_DRAIN_REQUEST && !m->draining)
 			return 1; /* tell the loop to start a drain */
-		}
 		return 0;
 	}
 	default:
@@ -292,13 +290,15 @@ static int send_control_all(struct master *m, uint32_t code)
 	return ret;
 }
 
-static void start_drain(struct master *m, int hard)
+static void start_drain(struct master *m, int hard, const char *why)
 {
 	if (!m->draining) {
 		tf_report_clear(&m->report);
-		tf_warn("draining: no new tasks start; running tasks get "
-			"%.0f s before they are killed",
-			m->o->grace);
+		tf_warn("%s: draining: no new task starts; running tasks get "
+			"%g s after TERM before KILL",
+			why, hard ? 0.0 : m->o->grace);
+	} else if (hard) {
+		tf_warn("%s again: killing running tasks now", why);
 	}
 	if (!m->draining)
 		send_control_all(m, TF_CTL_DRAIN);
@@ -308,6 +308,23 @@ static void start_drain(struct master *m, int hard)
 		     hard ? 0 : m->o->grace);
 	if (hard)
 		send_control_all(m, TF_CTL_KILL);
+}
+
+/* The signals that drain a run, as users send them. */
+static const char *signal_name(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "SIGINT";
+	case SIGTERM:
+		return "SIGTERM";
+	case SIGUSR1:
+		return "SIGUSR1";
+	case SIGUSR2:
+		return "SIGUSR2";
+	default:
+		return "a signal";
+	}
 }
 
 /* Guided self-scheduling: near the end, smaller batches keep the last
@@ -450,7 +467,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 
 		if (tf_signals_stop_count() > m.drain_signals) {
 			m.drain_signals = tf_signals_stop_count();
-			start_drain(&m, m.drain_signals > 1);
+			start_drain(&m, m.drain_signals > 1,
+				    signal_name(tf_signals_last()));
 		}
 		while (n < RECV_BURST &&
 		       (ret = tf_comm_recv(comm, TF_ANY_SOURCE, &src_rank, &tag,
@@ -458,7 +476,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			n++;
 			ret = handle_message(&m, src_rank, tag);
 			if (ret == 1) {
-				start_drain(&m, 0);
+				start_drain(&m, 0, "a worker got a signal");
 			} else if (ret < 0) {
 				tf_error("bad %s message from rank %d: %s",
 					 tf_tag_name(tag), src_rank,
@@ -475,7 +493,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 				/* Validated up front, so this is I/O. */
 				tf_error("%s", src->errmsg(src->ctx));
 				src_err = 1;
-				start_drain(&m, 0);
+				start_drain(&m, 0, "cannot read the tasks");
 			}
 			ret = dispatch(&m);
 			if (ret < 0)
@@ -489,7 +507,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			tf_error("cannot write journal %s: %s", journal_path,
 				 strerror(errno));
 			m.failed_io = 1;
-			start_drain(&m, 1);
+			start_drain(&m, 1, "cannot write the journal");
 		}
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))

@@ -275,15 +275,6 @@ int tf_write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int tf_set_nonblock(int fd)
-{
-	int flags = fcntl(fd, F_GETFL);
-
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
-		return -errno;
-	return 0;
-}
-
 int tf_set_cloexec(int fd)
 {
 	int flags = fcntl(fd, F_GETFD);

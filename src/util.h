@@ -54,8 +54,7 @@ char *tf_strbuf_detach(struct tf_strbuf *sb, size_t *len);
 double tf_now(void);
 /** Seconds since the Unix epoch (CLOCK_REALTIME). */
 double tf_wallclock(void);
-/** Sleeps for the given number of seconds (restarts after EINTR only if
- * no signal flag is set by the caller; returns early on a signal). */
+/** Sleeps for the given number of seconds; a signal ends it early. */
 void tf_sleep(double seconds);
 
 /**
@@ -82,8 +81,7 @@ void tf_die(const char *fmt, ...) TF_PRINTF(1, 2) TF_NORETURN;
  * Returns 0 or -errno. */
 int tf_write_all(int fd, const void *buf, size_t len);
 
-/** Sets or clears O_NONBLOCK / FD_CLOEXEC. Returns 0 or -errno. */
-int tf_set_nonblock(int fd);
+/** Sets FD_CLOEXEC. Returns 0 or -errno. */
 int tf_set_cloexec(int fd);
 
 /**

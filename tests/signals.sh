@@ -72,6 +72,8 @@ for sig in TERM INT USR1; do
 	check "SIG$sig: the two running attempts are journaled as interrupted" \
 		sh -c "[ \$(tail -n +2 $sig.tsv | awk -F'\t' '\$13 == \"interrupted\"' | wc -l) -eq 2 ]"
 	check "SIG$sig: the summary says 4 not run" grep -q "4 not run" err
+	check "SIG$sig: the drain is announced with the signal's name" \
+		grep -q "SIG$sig: draining" err
 	check "SIG$sig: no task process is left" no_leftovers
 done
 
