@@ -53,12 +53,36 @@ START_TEST(test_status_long_eta_and_unknown_total)
 }
 END_TEST
 
+/* Sends stderr to the file at path until capture_end(), which returns
+ * what was written (the caller frees it). */
+static int capture_begin(const char *path)
+{
+	int saved, fd;
+
+	fflush(stderr);
+	saved = dup(STDERR_FILENO);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+static char *capture_end(const char *path, int saved, size_t *len)
+{
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+	close(saved);
+	return read_file(path, len);
+}
+
 START_TEST(test_summary_busy_fraction)
 {
 	struct tf_report rp;
 	const char *path = tmppath("summary");
-	int fd, saved;
 	char *text;
+	int saved;
 
 	tf_report_init(&rp, 3, 0, 0, 0);
 	rp.ok = 3;
@@ -74,17 +98,9 @@ START_TEST(test_summary_busy_fraction)
 	rp.ranks[2].slots = 2;
 	rp.ranks[2].tasks = 3;
 	rp.ranks[2].busy = 10;
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	dup2(fd, STDERR_FILENO);
+	saved = capture_begin(path);
 	tf_report_summary(&rp, rp.t0 + 10, "run.tsv", 7);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(fd);
-	text = read_file(path, NULL);
+	text = capture_end(path, saved, NULL);
 	ck_assert_ptr_nonnull(strstr(text, "4 tasks in 10.00 s (0.4 tasks/s): "
 					   "3 ok, 1 failed, 2 interrupted, "
 					   "7 not run\n"));
@@ -103,23 +119,16 @@ START_TEST(test_quiet_prints_nothing)
 {
 	struct tf_report rp;
 	const char *path = tmppath("quiet");
-	int fd, saved;
 	size_t len;
 	char *text;
+	int saved;
 
 	tf_report_init(&rp, 1, 1, 1, 1);
 	ck_assert_int_eq(rp.tty, 0); /* quiet wins over a terminal */
-	fflush(stderr);
-	saved = dup(STDERR_FILENO);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	dup2(fd, STDERR_FILENO);
+	saved = capture_begin(path);
 	tf_report_tick(&rp, rp.t0 + 100);
 	tf_report_summary(&rp, rp.t0 + 100, "j.tsv", 0);
-	fflush(stderr);
-	dup2(saved, STDERR_FILENO);
-	close(saved);
-	close(fd);
-	text = read_file(path, &len);
+	text = capture_end(path, saved, &len);
 	ck_assert_uint_eq(len, 0);
 	free(text);
 	tf_report_release(&rp);
