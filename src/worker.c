@@ -43,7 +43,6 @@ struct worker {
 	double last_flush;
 	int draining;
 	int stop;
-	int failed;
 };
 
 static size_t target_hold(const struct worker *w)
@@ -331,5 +330,5 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 	free(w.queue);
 	tf_strbuf_release(&w.batch);
 	tf_strbuf_release(&msg);
-	return w.failed ? TF_EXIT_INTERNAL : TF_EXIT_OK;
+	return TF_EXIT_OK;
 }
