@@ -121,6 +121,7 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		return -errno;
 	ex->nslots = nslots;
 	ex->rank = rank;
+	ex->grace = 5;
 	ex->spill_threshold = SPILL_THRESHOLD;
 	for (i = 0; environ && environ[i]; i++)
 		n++;
@@ -141,6 +142,11 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
 	return 0;
+}
+
+void tf_exec_set_grace(struct tf_exec *ex, double grace)
+{
+	ex->grace = grace;
 }
 
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks)
@@ -170,6 +176,8 @@ static void slot_clear(struct tf_exec_slot *sl)
 	sl->busy = 0;
 	sl->pid = 0;
 	sl->reaped = 0;
+	sl->term_at = 0;
+	sl->term_reason = 0;
 	sl->kill_at = 0;
 	sl->close_by = 0;
 	sl->kill_reason = 0;
@@ -321,6 +329,10 @@ int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 	sl->result.slot = s + 1;
 	sl->result.start = tf_wallclock();
 	sl->start_mono = tf_now();
+	if (sl->task.timeout > 0) {
+		sl->term_at = sl->start_mono + sl->task.timeout;
+		sl->term_reason = TF_STATUS_TIMEOUT;
+	}
 	ret = spawn(ex, sl, s);
 	if (ret < 0) {
 		char msg[256];
@@ -452,6 +464,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 			deadline_cap = 0;
 		if (sl->kill_at > 0 && sl->kill_at - now < deadline_cap)
 			deadline_cap = sl->kill_at - now;
+		if (sl->term_at > 0 && !sl->reaped &&
+		    sl->term_at - now < deadline_cap)
+			deadline_cap = sl->term_at - now;
 		if (sl->close_by > 0 && sl->close_by - now < deadline_cap)
 			deadline_cap = sl->close_by - now;
 		for (w = 0; w < 2; w++) {
@@ -503,6 +518,10 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 
 		if (!sl->busy)
 			continue;
+		if (!sl->reaped && sl->term_at > 0 && now >= sl->term_at) {
+			sl->term_at = 0;
+			tf_exec_kill(ex, s, sl->term_reason, ex->grace);
+		}
 		if (!sl->reaped && sl->kill_at > 0 && now >= sl->kill_at) {
 			kill(-sl->pid, SIGKILL);
 			sl->kill_at = 0;
@@ -536,12 +555,33 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace)
 			continue;
 		if (!sl->kill_reason)
 			sl->kill_reason = reason;
+		sl->term_at = 0; /* stopped now, not later */
 		if (grace <= 0) {
 			kill(-sl->pid, SIGKILL);
 			sl->kill_at = 0;
 		} else {
 			kill(-sl->pid, SIGTERM);
 			sl->kill_at = now + grace;
+		}
+	}
+}
+
+void tf_exec_stop(struct tf_exec *ex, int slot, int reason, double after)
+{
+	double when = tf_now() + after;
+	int s;
+
+	if (after < 0)
+		return;
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if ((slot >= 0 && s != slot) || !sl->busy || sl->reaped ||
+		    sl->kill_reason)
+			continue;
+		if (!sl->term_at || when < sl->term_at) {
+			sl->term_at = when;
+			sl->term_reason = reason;
 		}
 	}
 }

@@ -24,6 +24,9 @@ struct tf_exec_slot {
 	int wstatus;
 	double start_mono;
 	double end_mono;
+	double term_at;      /* when to stop it (time limit, drain); 0 if
+			      * not planned */
+	int term_reason;     /* the status to report if stopped then */
 	double kill_at;      /* when to send KILL after TERM; 0 if none */
 	double close_by;     /* give up on open pipes after exit; 0 if none */
 	int kill_reason;     /* 0, TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED */
@@ -43,6 +46,7 @@ struct tf_exec {
 	size_t nbase;
 	char env_rank[40], env_host[300], env_ntasks[48];
 	int devnull;            /* /dev/null, every task's standard input */
+	double grace;           /* seconds from TERM to KILL when stopping */
 	struct pollfd *pfds;
 	int *pfd_slot;
 };
@@ -64,9 +68,14 @@ void tf_exec_release(struct tf_exec *ex);
 /** Sets the total number of tasks shown as TASKFARM_NTASKS. */
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks);
 
+/** Sets the seconds between TERM and KILL for planned stops (time
+ * limits, tf_exec_stop()); 5 until set. */
+void tf_exec_set_grace(struct tf_exec *ex, double grace);
+
 /**
  * Starts task in a free slot, taking ownership of task->cmd (task is
- * cleared). If the process cannot be started, the attempt is finished
+ * cleared). A task->timeout > 0 plans a stop with TF_STATUS_TIMEOUT that
+ * many seconds after the start. If the process cannot be started, the attempt is finished
  * at once with TF_STATUS_SPAWN_FAILED and handed to the next
  * tf_exec_wait(). Returns the slot index, or TF_EINVAL if no slot is free
  * (nothing is taken then).
@@ -88,6 +97,14 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
  * the attempt's status.
  */
 void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);
+
+/**
+ * Plans to stop the task in slot (or every running task with slot < 0)
+ * after seconds from now, as tf_exec_kill() with the grace period of
+ * tf_exec_set_grace(); an earlier planned stop stays. A negative after
+ * plans nothing.
+ */
+void tf_exec_stop(struct tf_exec *ex, int slot, int reason, double after);
 
 /*
  * Process-wide signal handling. SIGCHLD, SIGINT, SIGTERM, SIGUSR1 and

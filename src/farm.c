@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "jobfile.h"
+#include "journal.h"
 #include "queue.h"
 #include "taskfarm.h"
 #include "wire.h"
@@ -27,6 +28,7 @@ void tf_farm_opts_init(struct tf_farm_opts *o)
 	o->progress = -1;
 	o->status_interval = 60;
 	o->grace = 5;
+	o->drain_grace = 10;
 	o->comm_mode = TF_COMM_AUTO;
 }
 
@@ -80,31 +82,14 @@ static char *journal_path(const struct tf_farm_opts *o)
 
 /*
  * A fresh run starts a fresh journal: a non-empty one already there is
- * kept as PATH.prev. A symbolic link or anything not a regular file at the
- * path is refused. Returns 0 or a negative code with a message printed.
+ * kept as PATH.prev. Returns 0 or a negative code with a message printed.
  */
-static int prepare_journal(const char *path)
+static int rotate_journal(const char *path)
 {
 	struct tf_strbuf prev = TF_STRBUF_INIT;
 	struct stat st;
 
-	if (lstat(path, &st) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		tf_error("journal %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (S_ISLNK(st.st_mode)) {
-		tf_error("journal %s is a symbolic link; refusing to write "
-			 "through it",
-			 path);
-		return -ELOOP;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		tf_error("journal %s exists and is not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_size == 0)
+	if (lstat(path, &st) < 0 || st.st_size == 0)
 		return 0;
 	tf_strbuf_addf(&prev, "%s.prev", path);
 	if (rename(path, prev.buf) < 0) {
@@ -117,6 +102,145 @@ static int prepare_journal(const char *path)
 	tf_info("previous journal kept as %s", prev.buf);
 	tf_strbuf_release(&prev);
 	return 0;
+}
+
+/* What the journal knows about the job: its fingerprint and name. */
+struct job_identity {
+	char fingerprint[17];
+	char source[512];
+};
+
+/*
+ * Takes the journal for this run: refuses a path that is a symbolic link
+ * or not a regular file, locks PATH.meta against a second run, and either
+ * starts afresh or (--resume) reads what the journal holds, refusing a
+ * changed job source unless --force. *trim is where a torn last line
+ * begins, or UINT64_MAX. Returns 0, or an exit code with a message
+ * printed.
+ */
+static int take_journal(const struct tf_farm_opts *o, const char *path,
+			const struct job_identity *job,
+			struct tf_journal_lock *lock, struct tf_history *hist,
+			uint64_t *trim)
+{
+	char holder[512], fp[17], err[TF_ERRMSG_MAX];
+	struct stat st;
+	int ret;
+
+	*trim = UINT64_MAX;
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			tf_error("journal %s is a symbolic link; refusing to "
+				 "write through it",
+				 path);
+			return TF_EXIT_USAGE;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			tf_error("journal %s exists and is not a regular file",
+				 path);
+			return TF_EXIT_USAGE;
+		}
+	} else if (errno != ENOENT) {
+		tf_error("journal %s: %s", path, strerror(errno));
+		return TF_EXIT_USAGE;
+	}
+	ret = tf_journal_lock(lock, path, holder, sizeof(holder));
+	if (ret == -EBUSY) {
+		tf_error("journal %s is in use by another taskfarm run (%s)",
+			 path, holder);
+		return TF_EXIT_USAGE;
+	}
+	if (ret < 0) {
+		tf_error("cannot lock the journal's %s.meta: %s", path,
+			 ret == -ELOOP ? "it is a symbolic link"
+				       : tf_strerror(ret));
+		return TF_EXIT_USAGE;
+	}
+	if (!o->resume) {
+		if (rotate_journal(path) < 0)
+			return TF_EXIT_USAGE;
+	} else {
+		ret = tf_history_load(hist, path, err, sizeof(err));
+		if (ret < 0) {
+			tf_error("cannot resume: %s", err);
+			return TF_EXIT_USAGE;
+		}
+		if (hist->lines && !tf_journal_meta_fingerprint(lock, fp)) {
+			tf_warn("%s.meta records no job fingerprint: cannot "
+				"check that the job is unchanged",
+				path);
+		} else if (hist->lines && strcmp(fp, job->fingerprint) != 0) {
+			if (!o->force) {
+				tf_error("cannot resume: journal %s belongs to "
+					 "a different job (fingerprint %s, "
+					 "this one is %s); --force resumes "
+					 "anyway, running again every task "
+					 "whose command changed",
+					 path, fp, job->fingerprint);
+				return TF_EXIT_USAGE;
+			}
+			tf_warn("the job changed since journal %s was "
+				"written; --force: tasks whose command "
+				"changed run again",
+				path);
+		}
+		if (hist->torn) {
+			tf_warn("%s ends in a line cut short (the run was "
+				"killed while writing it); it is dropped",
+				path);
+			*trim = hist->valid_len;
+		}
+	}
+	ret = tf_journal_meta_write(lock, job->fingerprint, job->source);
+	if (ret < 0) {
+		tf_error("cannot write %s.meta: %s", path, tf_strerror(ret));
+		return TF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Leaves out of the source what the journal says is done, numbers the
+ * other attempts after the journal's, and gives each its retries. */
+struct resume_source {
+	struct tf_source inner;
+	const struct tf_history *hist; /* NULL: not resuming */
+	int resume_failed;
+	unsigned retries;
+	uint64_t skipped;
+};
+
+static int resume_next(void *ctx, struct tf_task *t)
+{
+	struct resume_source *rs = ctx;
+
+	for (;;) {
+		const struct tf_history_entry *e;
+		int r = rs->inner.next(rs->inner.ctx, t);
+
+		if (r <= 0)
+			return r;
+		t->retries_left = rs->retries;
+		e = tf_history_find(rs->hist, t->id);
+		if (!e)
+			return 1;
+		t->attempt = e->attempts + 1;
+		if (e->cmd_hash != tf_hash(TF_HASH_INIT, t->cmd, t->cmd_len))
+			return 1; /* the line changed: run it again */
+		if (e->state == TF_HIST_OK ||
+		    (e->state == TF_HIST_FAILED && !rs->resume_failed)) {
+			rs->skipped++;
+			tf_task_release(t);
+			continue;
+		}
+		return 1;
+	}
+}
+
+static const char *resume_errmsg(void *ctx)
+{
+	struct resume_source *rs = ctx;
+
+	return rs->inner.errmsg(rs->inner.ctx);
 }
 
 static int dry_run(struct tf_source *src)
@@ -144,7 +268,7 @@ static void stop_workers(struct tf_comm *comm)
 	for (r = 1; r < comm->size; r++) {
 		struct tf_strbuf out = TF_STRBUF_INIT;
 
-		tf_wire_pack_control(&out, TF_CTL_STOP);
+		tf_wire_pack_control(&out, TF_CTL_STOP, 0);
 		if (tf_comm_send(comm, r, TF_TAG_CONTROL, &out) < 0)
 			tf_comm_abort(comm, TF_EXIT_INTERNAL);
 	}
@@ -154,11 +278,17 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
 {
 	struct tf_jobfile jf;
 	struct tf_template tmpl;
+	struct resume_source rs;
+	struct tf_journal_lock lock = { -1, NULL };
+	struct tf_history hist;
+	struct job_identity job;
 	struct tf_source src;
+	uint64_t trim = UINT64_MAX;
 	char *journal = NULL;
 	int ret, code;
 
 	memset(&src, 0, sizeof(src));
+	memset(&hist, 0, sizeof(hist));
 	if (o->jobfile) {
 		ret = tf_jobfile_open(&jf, o->jobfile);
 		if (ret == 0) {
@@ -175,6 +305,10 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
 		src.errmsg = jobfile_errmsg;
 		src.ctx = &jf;
 		src.ntasks = jf.ntasks;
+		snprintf(job.fingerprint, sizeof(job.fingerprint), "%016llx",
+			 (unsigned long long)jf.fingerprint);
+		snprintf(job.source, sizeof(job.source), "job file %s",
+			 o->jobfile);
 	} else {
 		ret = tf_template_init(&tmpl, o->tmpl_argc, o->tmpl_argv);
 		if (ret < 0) {
@@ -186,6 +320,10 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
 		src.errmsg = template_errmsg;
 		src.ctx = &tmpl;
 		src.ntasks = tmpl.ntasks;
+		snprintf(job.fingerprint, sizeof(job.fingerprint), "%016llx",
+			 (unsigned long long)tmpl.fingerprint);
+		snprintf(job.source, sizeof(job.source), "template %.480s",
+			 tmpl.cmd);
 	}
 	if (o->dry_run) {
 		stop_workers(comm);
@@ -193,13 +331,25 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
 		goto out;
 	}
 	journal = journal_path(o);
-	if (journal && prepare_journal(journal) < 0) {
-		stop_workers(comm);
-		code = TF_EXIT_USAGE;
-		goto out;
+	if (journal) {
+		code = take_journal(o, journal, &job, &lock, &hist, &trim);
+		if (code) {
+			stop_workers(comm);
+			goto out;
+		}
 	}
-	code = tf__master_run(o, comm, &src, journal);
+	memset(&rs, 0, sizeof(rs));
+	rs.inner = src;
+	rs.hist = o->resume ? &hist : NULL;
+	rs.resume_failed = o->resume_failed;
+	rs.retries = o->retries;
+	src.next = resume_next;
+	src.errmsg = resume_errmsg;
+	src.ctx = &rs;
+	code = tf__master_run(o, comm, &src, journal, trim, &rs.skipped);
 out:
+	tf_history_release(&hist);
+	tf_journal_unlock(&lock);
 	free(journal);
 	if (o->jobfile)
 		tf_jobfile_close(&jf);

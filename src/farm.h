@@ -8,6 +8,7 @@
 #define TF_FARM_H
 
 #include "comm.h"
+#include "policy.h"
 
 struct tf_farm_opts {
 	const char *jobfile;   /* NULL in template mode */
@@ -25,6 +26,14 @@ struct tf_farm_opts {
 	int progress;          /* -1: on a TTY only; 0 off; 1 on */
 	double status_interval;/* seconds between status lines; 0: none */
 	double grace;          /* seconds between TERM and KILL */
+	double drain_grace;    /* seconds running tasks get in a drain */
+	struct tf_timeout timeout; /* per-task time limit */
+	unsigned retries;      /* further attempts after a failure */
+	struct tf_halt halt;
+	double deadline;       /* wall clock (epoch seconds); 0: none */
+	int resume;            /* skip tasks whose success is journaled */
+	int resume_failed;     /* ... and rerun failed ones */
+	int force;             /* resume against a changed job source */
 	int comm_mode;         /* enum tf_comm_mode */
 	int verbose;
 };
@@ -41,8 +50,15 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv);
 
 /* Internal: the two roles, run after tf_comm_init(). */
 struct tf_source;
+struct tf_history;
+/**
+ * Runs the master. history (may be NULL) is what the journal says of an
+ * earlier run, for --resume; skipped counts the tasks the source left out
+ * because of it, and is read as the run goes.
+ */
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
-		   struct tf_source *src, const char *journal_path);
+		   struct tf_source *src, const char *journal_path,
+		   uint64_t journal_trim, const uint64_t *skipped);
 int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm);
 /** Online cores, as the default number of slots on one rank. */
 int tf__ncores(void);

@@ -224,6 +224,8 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 		if (!in_cont)
 			break;
 	}
+	memset(task, 0, sizeof(*task));
+	task->avoid_rank = -1;
 	task->id = start;
 	task->attempt = 1;
 	task->cmd_len = (uint32_t)jf->line.len;
@@ -242,8 +244,11 @@ int tf_jobfile_scan(struct tf_jobfile *jf)
 		return fail(jf, 0, -errno, "cannot rewind: %s",
 			    strerror(errno));
 	jf->lineno = 0;
+	jf->fingerprint = TF_HASH_INIT;
 	while ((r = tf_jobfile_next(jf, &t)) > 0) {
 		n++;
+		jf->fingerprint = tf_hash(jf->fingerprint, &t.id, sizeof(t.id));
+		jf->fingerprint = tf_hash(jf->fingerprint, t.cmd, t.cmd_len + 1);
 		tf_task_release(&t);
 	}
 	if (r < 0)

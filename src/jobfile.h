@@ -31,6 +31,7 @@ struct tf_jobfile {
 	char *path;       /* as given; "-" is standard input */
 	uint64_t lineno;  /* physical lines read so far */
 	uint64_t ntasks;  /* known after tf_jobfile_scan() */
+	uint64_t fingerprint; /* of every task's id and command, likewise */
 	struct tf_strbuf line;
 	struct tf_strbuf phys;
 	char errmsg[TF_ERRMSG_MAX];
@@ -62,8 +63,10 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task);
 int tf_jobfile_next_line(struct tf_jobfile *jf);
 
 /**
- * Reads the whole source once to validate it and count its tasks
- * (jf->ntasks), then rewinds. Returns 0 or the first error, as
+ * Reads the whole source once to validate it, count its tasks
+ * (jf->ntasks) and fingerprint them (jf->fingerprint: ids and commands,
+ * so comments and blank lines that move no task do not count), then
+ * rewinds. Returns 0 or the first error, as
  * tf_jobfile_next() does.
  */
 int tf_jobfile_scan(struct tf_jobfile *jf);
@@ -93,6 +96,7 @@ struct tf_template {
 	uint64_t next_id;          /* 1-based id of the next task */
 	uint64_t ntasks;           /* product of the list sizes */
 	int has_replacement;
+	uint64_t fingerprint;      /* of the command and every argument */
 	char errmsg[TF_ERRMSG_MAX];
 };
 

@@ -46,6 +46,83 @@ int tf_journal_tick(struct tf_journal *j, double now);
 /** Flushes, fsyncs and closes. Returns 0 or the first error. */
 int tf_journal_close(struct tf_journal *j);
 
+/** Cuts the open journal back to len bytes (a torn last line found by
+ * tf_history_load()). Returns 0 or -errno. */
+int tf_journal_trim(struct tf_journal *j, uint64_t len);
+
+/*
+ * Replay, for --resume: what the journal says of each task. Lines are
+ * taken in order; a line whose command differs from the one before it
+ * for the same id starts that task's history afresh (the job changed).
+ */
+enum tf_history_state {
+	TF_HIST_OK = 1,          /* some attempt succeeded */
+	TF_HIST_FAILED = 2,      /* the last attempt failed */
+	TF_HIST_INTERRUPTED = 3  /* the last attempt was stopped by a drain */
+};
+
+struct tf_history_entry {
+	uint64_t id;
+	uint64_t cmd_hash;  /* tf_hash() of the command */
+	uint32_t attempts;  /* the highest attempt number seen */
+	uint8_t state;      /* enum tf_history_state; 0: unused slot */
+};
+
+struct tf_history {
+	struct tf_history_entry *tab;
+	size_t cap;
+	size_t n;
+	uint64_t lines;     /* complete lines read, the header excluded */
+	uint64_t valid_len; /* bytes up to the end of the last whole line */
+	int torn;           /* the file ended in a partial line */
+};
+
+/**
+ * Reads the journal at path into h. A missing or empty file is an empty
+ * history. A last line without its newline (a write cut short by a kill)
+ * is left out and h->torn set; a malformed whole line, or a first line
+ * that is not the header, is an error: TF_EPARSE with err set to
+ * "PATH:LINE: problem". Returns 0 or a negative code (then h is empty).
+ */
+int tf_history_load(struct tf_history *h, const char *path, char *err,
+		    size_t errlen);
+/** The entry for id, or NULL. */
+const struct tf_history_entry *tf_history_find(const struct tf_history *h,
+					       uint64_t id);
+void tf_history_release(struct tf_history *h);
+
+/**
+ * The journal's companion file PATH.meta holds the fingerprint of the job
+ * source the journal belongs to and who is writing it; a lock (flock) on
+ * it keeps two runs from sharing one journal.
+ */
+struct tf_journal_lock {
+	int fd;
+	char *path; /* PATH.meta */
+};
+
+/**
+ * Creates (never through a symbolic link) and locks PATH.meta. If another
+ * run holds it, returns -EBUSY with holder set to "host H, pid P, since
+ * T". Returns 0 or a negative code (then nothing needs releasing).
+ */
+int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
+		    char *holder, size_t holder_len);
+/**
+ * Reads the fingerprint recorded in the locked meta file into fp (17
+ * bytes: 16 hex digits). Returns 1 if there was one, 0 if none.
+ */
+int tf_journal_meta_fingerprint(struct tf_journal_lock *l, char fp[17]);
+/** Rewrites the meta file: fingerprint, source description, this run as
+ * its owner. Returns 0 or -errno. */
+int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
+			  const char *source);
+/** Releases the lock (the meta file stays). */
+void tf_journal_unlock(struct tf_journal_lock *l);
+
+/** Parses a Status column value; returns the enum tf_status or -1. */
+int tf_status_parse(const char *name);
+
 /**
  * Appends s escaped so that it holds no tab, newline, carriage return or
  * NUL: those become \t \n \r \0, and a backslash becomes \\.

@@ -22,6 +22,7 @@
 #include "exec.h"
 #include "farm.h"
 #include "journal.h"
+#include "policy.h"
 #include "queue.h"
 #include "report.h"
 #include "taskfarm.h"
@@ -46,6 +47,16 @@ struct worker_info {
 	uint64_t inflight;
 };
 
+/* Why a run stopped before its tasks were all done. */
+enum stop_reason {
+	STOP_NONE = 0,
+	STOP_SIGNAL,       /* a drain by signal: exit 3 */
+	STOP_DEADLINE,     /* --deadline: exit 3 */
+	STOP_HALT_FAIL,    /* --halt ...,fail=: exit 1 */
+	STOP_HALT_SUCCESS, /* --halt ...,success=: exit 0 */
+	STOP_ERROR         /* reading tasks or writing the journal: exit 4 */
+};
+
 struct master {
 	const struct tf_farm_opts *o;
 	struct tf_comm *comm;
@@ -60,8 +71,12 @@ struct master {
 	int total_slots;
 	int next_worker;
 	int draining;
+	int stop_reason;   /* enum stop_reason of the first stop */
 	int drain_signals;
 	double drain_deadline;
+	int executors;     /* ranks that run tasks: retries avoid repeats */
+	struct tf_runtimes runtimes; /* of successful attempts */
+	const uint64_t *skipped;
 	int failed_io;
 	int stdout_broken;
 	struct tf_strbuf msg;
@@ -120,12 +135,46 @@ static void print_output(struct master *m, const struct tf_result *r)
 				      m->o->tag ? prefix : NULL);
 }
 
+static void start_drain(struct master *m, int hard, double kill_after,
+			int reason, const char *why);
+
+/* A failed attempt with retries left goes back to the queue, to run next
+ * on another rank where there is one. */
+static int retry(struct master *m, struct tf_inflight *f, int rank)
+{
+	if (f->task.retries_left == 0 || m->draining)
+		return 0;
+	f->task.retries_left--;
+	f->task.attempt++;
+	f->task.avoid_rank = m->executors > 1 ? rank : -1;
+	tf_queue_putback(&m->queue, f);
+	m->dispatched--;
+	m->report.retried++;
+	return 1;
+}
+
+/* After a task's final outcome: does a --halt condition now hold? */
+static void check_halt(struct master *m)
+{
+	const struct tf_halt *h = &m->o->halt;
+	int when = tf_halt_check(h, m->report.ok, m->report.failed, m->ntasks);
+
+	if (when == TF_HALT_NEVER || m->stop_reason == STOP_HALT_FAIL ||
+	    m->stop_reason == STOP_HALT_SUCCESS)
+		return;
+	start_drain(m, 0, when == TF_HALT_NOW ? 0 : -1,
+		    h->success ? STOP_HALT_SUCCESS : STOP_HALT_FAIL,
+		    h->success ? "--halt: enough tasks succeeded"
+			       : "--halt: too many tasks failed");
+}
+
 /* Takes in one finished attempt from rank. r is the master's to free. */
 static void handle_result(struct master *m, int rank, struct tf_result *r)
 {
 	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
 	struct tf_rank_stats *rs = &m->report.ranks[rank];
 	const char *host = rs->host;
+	int failed;
 
 	r->rank = rank;
 	if (!f || f->rank != rank || f->task.attempt != r->attempt) {
@@ -164,26 +213,34 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	if (m->have_journal)
 		tf_journal_add(&m->journal, r, host, f->task.cmd,
 			       f->task.cmd_len);
+	rs->tasks++;
+	rs->busy += r->runtime;
+	failed = r->status != TF_STATUS_OK &&
+		 r->status != TF_STATUS_INTERRUPTED;
+	if (failed && (m->o->verbose || !m->o->quiet)) {
+		tf_report_clear(&m->report);
+		tf_warn("task %llu attempt %u %s (exit status %d) on rank %d%s",
+			(unsigned long long)r->id, r->attempt,
+			tf_status_name(r->status), r->exitval, rank,
+			f->task.retries_left && !m->draining ? "; retrying"
+							     : "");
+	}
+	if (failed && retry(m, f, rank))
+		return;
 	switch (r->status) {
 	case TF_STATUS_OK:
 		m->report.ok++;
+		tf_runtimes_add(&m->runtimes, r->runtime);
 		break;
 	case TF_STATUS_INTERRUPTED:
 		m->report.interrupted++;
 		break;
 	default:
 		m->report.failed++;
-		if (m->o->verbose || !m->o->quiet) {
-			tf_report_clear(&m->report);
-			tf_warn("task %llu %s (exit status %d) on rank %d",
-				(unsigned long long)r->id,
-				tf_status_name(r->status), r->exitval, rank);
-		}
 		break;
 	}
-	rs->tasks++;
-	rs->busy += r->runtime;
 	tf_queue_done(&m->queue, f);
+	check_halt(m);
 }
 
 static void local_done(void *ctx, struct tf_result *r)
@@ -218,7 +275,8 @@ static int handle_message(struct master *m, int src, int tag)
 			 h.pid, h.slots);
 		if (m->draining) {
 			struct tf_strbuf out = TF_STRBUF_INIT;
-			tf_wire_pack_control(&out, TF_CTL_DRAIN);
+			/* It joined late: it has nothing to stop. */
+			tf_wire_pack_control(&out, TF_CTL_DRAIN, 0);
 			return tf_comm_send(m->comm, src, TF_TAG_CONTROL, &out);
 		}
 		return 0;
@@ -264,8 +322,9 @@ static int handle_message(struct master *m, int src, int tag)
 	}
 	case TF_TAG_CONTROL: {
 		uint32_t code;
+		double arg;
 
-		if (tf_wire_unpack_control(b->buf, b->len, &code) < 0)
+		if (tf_wire_unpack_control(b->buf, b->len, &code, &arg) < 0)
 			return TF_EPROTO;
 		if (code == TF_CTL_DRAIN_REQUEST && !m->draining)
 			return 1; /* tell the loop to start a drain */
@@ -276,38 +335,59 @@ static int handle_message(struct master *m, int src, int tag)
 	}
 }
 
-static int send_control_all(struct master *m, uint32_t code)
+static int send_control_all(struct master *m, uint32_t code, double arg)
 {
 	int r, ret = 0;
 
 	for (r = 1; r < m->comm->size; r++) {
 		struct tf_strbuf out = TF_STRBUF_INIT;
 
-		tf_wire_pack_control(&out, code);
+		tf_wire_pack_control(&out, code, arg);
 		if (tf_comm_send(m->comm, r, TF_TAG_CONTROL, &out) < 0)
 			ret = TF_EMPI;
 	}
 	return ret;
 }
 
-static void start_drain(struct master *m, int hard, const char *why)
+/*
+ * Stops the run: nothing new starts, workers hand back what they have
+ * queued, and running tasks are stopped after kill_after seconds (TERM,
+ * then KILL after --grace; never if kill_after < 0). hard kills at once.
+ * reason is kept from the first call, for the exit code.
+ */
+static void start_drain(struct master *m, int hard, double kill_after,
+			int reason, const char *why)
 {
-	if (!m->draining) {
-		tf_report_clear(&m->report);
-		tf_warn("%s: draining: no new task starts; running tasks get "
-			"%g s after TERM before KILL",
-			why, hard ? 0.0 : m->o->grace);
-	} else if (hard) {
-		tf_warn("%s again: killing running tasks now", why);
-	}
-	if (!m->draining)
-		send_control_all(m, TF_CTL_DRAIN);
-	m->draining = 1;
-	m->drain_deadline = tf_now() + (hard ? 0 : m->o->grace) + DRAIN_WAIT;
-	tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED,
-		     hard ? 0 : m->o->grace);
+	double now = tf_now();
+
+	tf_report_clear(&m->report);
 	if (hard)
-		send_control_all(m, TF_CTL_KILL);
+		tf_warn("%s: killing running tasks now", why);
+	else if (m->draining)
+		tf_debug("%s while draining", why);
+	else if (kill_after < 0)
+		tf_warn("%s: no new task starts; running tasks finish", why);
+	else
+		tf_warn("%s: draining: no new task starts; running tasks get "
+			"%g s, then TERM and %g s later KILL",
+			why, kill_after, m->o->grace);
+	if (!m->stop_reason)
+		m->stop_reason = reason;
+	if (hard) {
+		send_control_all(m, TF_CTL_KILL, 0);
+		tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED, 0);
+		kill_after = 0;
+	} else {
+		/* Repeated, a drain only ever shortens the time left. */
+		send_control_all(m, TF_CTL_DRAIN, kill_after);
+		tf_exec_stop(&m->exec, -1, TF_STATUS_INTERRUPTED, kill_after);
+	}
+	if (kill_after >= 0) {
+		double until = now + kill_after + m->o->grace + DRAIN_WAIT;
+		if (!m->drain_deadline || until < m->drain_deadline)
+			m->drain_deadline = until;
+	}
+	m->draining = 1;
 }
 
 /* The signals that drain a run, as users send them. */
@@ -341,16 +421,27 @@ static size_t batch_cap(const struct master *m)
 	return remaining ? (size_t)remaining : 1;
 }
 
+/* Takes the next task for rank, with the time limit it gets now. */
+static struct tf_inflight *take(struct master *m, int rank)
+{
+	struct tf_inflight *f = tf_queue_take_for(&m->queue, rank);
+
+	if (f)
+		f->task.timeout = tf_timeout_for(&m->o->timeout, &m->runtimes);
+	return f;
+}
+
 static int dispatch(struct master *m)
 {
 	int did = 0, i, size = m->comm->size;
 
 	/* Local slots first: they cost no message. */
-	while (m->exec.nslots && m->exec.nbusy < m->exec.nslots &&
-	       tf_queue_nready(&m->queue)) {
-		struct tf_inflight *f = tf_queue_take(&m->queue, 0);
+	while (m->exec.nbusy < m->exec.nslots && tf_queue_nready(&m->queue)) {
+		struct tf_inflight *f = take(m, 0);
 		struct tf_task t;
 
+		if (!f)
+			break;
 		tf_task_copy(&t, &f->task);
 		tf_exec_start(&m->exec, &t);
 		m->dispatched++;
@@ -362,6 +453,7 @@ static int dispatch(struct master *m)
 		struct worker_info *w = &m->workers[r];
 		struct tf_strbuf out = TF_STRBUF_INIT;
 		struct tf_task *batch;
+		struct tf_inflight *f;
 		size_t n, k, cap;
 
 		if (!w->hello || w->want_total <= w->sent_total)
@@ -373,17 +465,21 @@ static int dispatch(struct master *m)
 		if (n > tf_queue_nready(&m->queue))
 			n = tf_queue_nready(&m->queue);
 		batch = tf__xmalloc(n * sizeof(*batch));
-		for (k = 0; k < n; k++)
-			batch[k] = tf_queue_take(&m->queue, r)->task;
-		tf_wire_pack_tasks(&out, m->ntasks, batch, n);
+		for (k = 0; k < n && (f = take(m, r)); k++)
+			batch[k] = f->task;
+		if (k) {
+			tf_wire_pack_tasks(&out, m->ntasks, batch, k);
+			if (tf_comm_send(m->comm, r, TF_TAG_TASKS, &out) < 0) {
+				free(batch);
+				return TF_EMPI;
+			}
+			w->sent_total += k;
+			w->inflight += k;
+			m->dispatched += k;
+			m->report.running += k;
+			did = 1;
+		}
 		free(batch);
-		if (tf_comm_send(m->comm, r, TF_TAG_TASKS, &out) < 0)
-			return TF_EMPI;
-		w->sent_total += n;
-		w->inflight += n;
-		m->dispatched += n;
-		m->report.running += n;
-		did = 1;
 	}
 	m->next_worker++;
 	return did;
@@ -402,8 +498,27 @@ static int open_results_dir(const char *dir)
 	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
 }
 
+/* Stops the run when --deadline says the next task could not finish in
+ * time, or the deadline has come. */
+static void check_deadline(struct master *m)
+{
+	double now, left;
+
+	if (m->o->deadline <= 0 || m->draining)
+		return;
+	now = tf_wallclock();
+	left = m->o->deadline - now;
+	if (left <= 0)
+		start_drain(m, 0, 0, STOP_DEADLINE, "--deadline reached");
+	else if (tf_queue_nready(&m->queue) &&
+		 !tf_deadline_allows(now, m->o->deadline, &m->runtimes))
+		start_drain(m, 0, left, STOP_DEADLINE,
+			    "--deadline: the next task would not finish in time");
+}
+
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
-		   struct tf_source *src, const char *journal_path)
+		   struct tf_source *src, const char *journal_path,
+		   uint64_t journal_trim, const uint64_t *skipped)
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
@@ -414,6 +529,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	m.o = o;
 	m.comm = comm;
 	m.ntasks = src->ntasks;
+	m.skipped = skipped;
+	tf_runtimes_init(&m.runtimes);
 	tf_strbuf_init(&m.msg);
 	local_slots = o->master_slots >= 0 ? o->master_slots
 		      : comm->size == 1    ? (o->slots > 0 ? o->slots
@@ -451,6 +568,15 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			goto out_early;
 		}
 		m.have_journal = 1;
+		if (journal_trim != UINT64_MAX) {
+			ret = tf_journal_trim(&m.journal, journal_trim);
+			if (ret < 0) {
+				tf_error("cannot cut the torn line off %s: %s",
+					 journal_path, tf_strerror(ret));
+				exit_code = TF_EXIT_INTERNAL;
+				goto out_journal;
+			}
+		}
 	}
 	/* With no local slots the executor still waits on signals. */
 	ret = tf_exec_init(&m.exec, local_slots, 0, comm->host, m.ntasks);
@@ -459,6 +585,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		exit_code = TF_EXIT_INTERNAL;
 		goto out_journal;
 	}
+	tf_exec_set_grace(&m.exec, o->grace);
+	/* Retries avoid the rank that failed only if there is another. */
+	m.executors = (local_slots > 0) + comm->size - 1;
 	/* The window holds enough for every worker's ask-ahead. */
 	tf_queue_init(&m.queue, src, 4096 + 64 * (size_t)comm->size);
 
@@ -467,8 +596,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 
 		if (tf_signals_stop_count() > m.drain_signals) {
 			m.drain_signals = tf_signals_stop_count();
-			start_drain(&m, m.drain_signals > 1,
-				    signal_name(tf_signals_last()));
+			start_drain(&m, m.drain_signals > 1, o->drain_grace,
+				    STOP_SIGNAL, signal_name(tf_signals_last()));
 		}
 		while (n < RECV_BURST &&
 		       (ret = tf_comm_recv(comm, TF_ANY_SOURCE, &src_rank, &tag,
@@ -476,7 +605,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			n++;
 			ret = handle_message(&m, src_rank, tag);
 			if (ret == 1) {
-				start_drain(&m, 0, "a worker got a signal");
+				start_drain(&m, 0, o->drain_grace, STOP_SIGNAL,
+					    "a worker got a signal");
 			} else if (ret < 0) {
 				tf_error("bad %s message from rank %d: %s",
 					 tf_tag_name(tag), src_rank,
@@ -493,8 +623,12 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 				/* Validated up front, so this is I/O. */
 				tf_error("%s", src->errmsg(src->ctx));
 				src_err = 1;
-				start_drain(&m, 0, "cannot read the tasks");
+				start_drain(&m, 0, o->drain_grace, STOP_ERROR,
+					    "cannot read the tasks");
 			}
+			check_deadline(&m);
+		}
+		if (!m.draining) {
 			ret = dispatch(&m);
 			if (ret < 0)
 				tf_comm_abort(comm, TF_EXIT_INTERNAL);
@@ -507,14 +641,17 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			tf_error("cannot write journal %s: %s", journal_path,
 				 strerror(errno));
 			m.failed_io = 1;
-			start_drain(&m, 1, "cannot write the journal");
+			start_drain(&m, 1, 0, STOP_ERROR,
+				    "cannot write the journal");
 		}
+		check_deadline(&m);
+		m.report.skipped = *m.skipped;
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
 		if (m.draining && m.queue.ninflight == 0)
 			break;
-		if (m.draining && now > m.drain_deadline) {
+		if (m.draining && m.drain_deadline && now > m.drain_deadline) {
 			tf_error("gave up waiting for %zu running tasks",
 				 m.queue.ninflight);
 			break;
@@ -541,10 +678,11 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	}
 
 	/* Every worker leaves its loop; then all ranks finalize. */
-	send_control_all(&m, TF_CTL_STOP);
+	send_control_all(&m, TF_CTL_STOP, 0);
 	now = tf_now();
+	m.report.skipped = *m.skipped;
 	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
-					 m.report.interrupted)
+					 m.report.interrupted + m.report.skipped)
 			   : tf_queue_nready(&m.queue);
 	if (m.have_journal) {
 		ret = tf_journal_close(&m.journal);
@@ -558,8 +696,12 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	tf_report_summary(&m.report, now, journal_path, not_run);
 	if (m.failed_io || src_err)
 		exit_code = TF_EXIT_INTERNAL;
-	else if (m.draining && (not_run || m.report.interrupted))
-		exit_code = TF_EXIT_INTERRUPTED;
+	else if (m.stop_reason == STOP_HALT_FAIL)
+		exit_code = TF_EXIT_FAILED;
+	else if ((m.stop_reason == STOP_SIGNAL ||
+		  m.stop_reason == STOP_DEADLINE) &&
+		 (not_run || m.report.interrupted))
+		exit_code = TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
 	else if (m.report.failed)
 		exit_code = TF_EXIT_FAILED;
 	else
@@ -572,7 +714,7 @@ out_journal:
 	if (m.have_journal)
 		tf_journal_close(&m.journal);
 out_early:
-	send_control_all(&m, TF_CTL_STOP);
+	send_control_all(&m, TF_CTL_STOP, 0);
 out:
 	fflush(stdout);
 	tf_report_release(&m.report);

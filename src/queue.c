@@ -116,6 +116,31 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 	return f;
 }
 
+/* How far down the ready ring tf_queue_take_for() looks. */
+#define AVOID_LOOKAHEAD 64
+
+struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank)
+{
+	size_t i, n = q->ready_len < AVOID_LOOKAHEAD ? q->ready_len
+						    : AVOID_LOOKAHEAD;
+
+	for (i = 0; i < n; i++) {
+		size_t at = (q->ready_head + i) % q->ready_cap;
+
+		if (q->ready[at].avoid_rank == rank)
+			continue;
+		if (i) {
+			/* Bring it to the head; the order of the rest
+			 * barely matters. */
+			struct tf_task t = q->ready[at];
+			q->ready[at] = q->ready[q->ready_head];
+			q->ready[q->ready_head] = t;
+		}
+		return tf_queue_take(q, rank);
+	}
+	return NULL;
+}
+
 struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id)
 {
 	size_t s = slot_of(q, id);

@@ -70,6 +70,13 @@ static inline size_t tf_queue_nready(const struct tf_queue *q)
  */
 struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank);
 
+/**
+ * As tf_queue_take(), but passes over tasks that ask to avoid rank (a
+ * retry goes elsewhere than where it failed), looking a little way down
+ * the ring; NULL if none of those fits.
+ */
+struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank);
+
 /** The in-flight entry for id, or NULL. */
 struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id);
 

@@ -46,8 +46,8 @@ static void fmt_duration(struct tf_strbuf *sb, double s)
 void tf_report_status(const struct tf_report *rp, double now,
 		      struct tf_strbuf *sb)
 {
-	uint64_t done = rp->ok + rp->failed;
-	double el = now - rp->t0, rate = el > 0 ? (double)done / el : 0;
+	uint64_t ran = rp->ok + rp->failed, done = ran + rp->skipped;
+	double el = now - rp->t0, rate = el > 0 ? (double)ran / el : 0;
 
 	if (rp->ntasks)
 		tf_strbuf_addf(sb, "%llu/%llu done", (unsigned long long)done,
@@ -57,7 +57,7 @@ void tf_report_status(const struct tf_report *rp, double now,
 	tf_strbuf_addf(sb, ", %llu failed, %llu running, %.1f tasks/s",
 		       (unsigned long long)rp->failed,
 		       (unsigned long long)rp->running, rate);
-	if (rp->ntasks && done && rate > 0 && done < rp->ntasks) {
+	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
 		tf_strbuf_addstr(sb, ", ETA ");
 		fmt_duration(sb, (double)(rp->ntasks - done) / rate);
 	}
@@ -113,6 +113,13 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 	if (rp->interrupted)
 		fprintf(stderr, ", %llu interrupted",
 			(unsigned long long)rp->interrupted);
+	if (rp->skipped)
+		fprintf(stderr, ", %llu skipped (done before)",
+			(unsigned long long)rp->skipped);
+	if (rp->retried)
+		fprintf(stderr, ", %llu retried attempt%s",
+			(unsigned long long)rp->retried,
+			rp->retried == 1 ? "" : "s");
 	if (not_run)
 		fprintf(stderr, ", %llu not run", (unsigned long long)not_run);
 	fputc('\n', stderr);

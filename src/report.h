@@ -29,6 +29,8 @@ struct tf_report {
 	uint64_t failed;
 	uint64_t interrupted;
 	uint64_t running;
+	uint64_t retried;      /* failed attempts that were tried again */
+	uint64_t skipped;      /* done in an earlier run (--resume) */
 	int nranks;
 	struct tf_rank_stats *ranks;
 };

@@ -24,9 +24,7 @@ void tf_task_release(struct tf_task *t)
 
 void tf_task_copy(struct tf_task *dst, const struct tf_task *src)
 {
-	dst->id = src->id;
-	dst->attempt = src->attempt;
-	dst->cmd_len = src->cmd_len;
+	*dst = *src;
 	dst->cmd = tf__xstrndup(src->cmd, src->cmd_len);
 }
 

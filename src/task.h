@@ -15,6 +15,10 @@ struct tf_task {
 	uint32_t attempt; /* 1 for the first try */
 	uint32_t cmd_len;
 	char *cmd;
+	double timeout;   /* seconds this attempt may run; 0: no limit */
+	/* The master's bookkeeping, not sent to workers: */
+	uint32_t retries_left; /* failed attempts it may still retry */
+	int32_t avoid_rank;    /* retry elsewhere than this rank; -1: any */
 };
 
 /** How an attempt ended. */

@@ -11,6 +11,7 @@
 
 #include "comm.h"
 #include "farm.h"
+#include "policy.h"
 #include "taskfarm.h"
 
 static const char usage_text[] =
@@ -39,8 +40,25 @@ static const char usage_text[] =
 	"      --no-progress       no live progress line (default: only on a terminal)\n"
 	"      --status-interval SEC  a status line every SEC seconds when no live\n"
 	"                          progress line is shown (default 60; 0: none)\n"
+	"  -t, --timeout SEC|P%    stop a task after SEC seconds, or after P% of the\n"
+	"                          median run time of the tasks done so far\n"
+	"                          (journaled as timeout)\n"
+	"  -r, --retries N         run a failed task up to N more times, on another\n"
+	"                          rank when there is one (default 0)\n"
+	"      --halt POLICY       never (default), or now|soon,fail|success=N|P%:\n"
+	"                          stop after N (or P% of all) tasks failed or\n"
+	"                          succeeded; now stops running tasks, soon lets\n"
+	"                          them finish\n"
 	"      --grace SEC         seconds between TERM and KILL when tasks are\n"
 	"                          stopped (default 5)\n"
+	"      --drain-grace SEC   on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
+	"                          get to finish before they are stopped (default 10)\n"
+	"      --deadline TIME     drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
+	"                          +DURATION or @EPOCH), and start no task that would\n"
+	"                          not finish by then, judging by run times so far\n"
+	"      --resume            skip tasks whose success is in the journal\n"
+	"      --resume-failed     ... and run failed ones again\n"
+	"      --force             resume even though the job source changed\n"
 	"      --mpi, --no-mpi     force MPI on or off (default: on under a launcher)\n"
 	"  -q, --quiet             no progress, status, failure warnings or summary\n"
 	"  -v, --verbose           more messages (twice: debug)\n"
@@ -68,6 +86,12 @@ enum {
 	OPT_NO_PROGRESS,
 	OPT_STATUS_INTERVAL,
 	OPT_GRACE,
+	OPT_DRAIN_GRACE,
+	OPT_HALT,
+	OPT_DEADLINE,
+	OPT_RESUME,
+	OPT_RESUME_FAILED,
+	OPT_FORCE,
 	OPT_MPI,
 	OPT_NO_MPI
 };
@@ -85,6 +109,14 @@ static const struct option long_options[] = {
 	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "grace", required_argument, NULL, OPT_GRACE },
+	{ "drain-grace", required_argument, NULL, OPT_DRAIN_GRACE },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "retries", required_argument, NULL, 'r' },
+	{ "halt", required_argument, NULL, OPT_HALT },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
+	{ "resume", no_argument, NULL, OPT_RESUME },
+	{ "resume-failed", no_argument, NULL, OPT_RESUME_FAILED },
+	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "mpi", no_argument, NULL, OPT_MPI },
 	{ "no-mpi", no_argument, NULL, OPT_NO_MPI },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -150,7 +182,7 @@ int main(int argc, char **argv)
 		if (is_sep(argv[i]))
 			has_sep = 1;
 	}
-	while ((c = getopt_long(argc, argv, has_sep ? "+s:j:nqvhV" : "s:j:nqvhV",
+	while ((c = getopt_long(argc, argv, has_sep ? "+s:j:t:r:nqvhV" : "s:j:t:r:nqvhV",
 				long_options, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -223,6 +255,58 @@ int main(int argc, char **argv)
 						   optarg);
 			o.grace = d;
 			break;
+		case OPT_DRAIN_GRACE:
+			if (tf_parse_duration(optarg, &d) < 0)
+				return usage_error(&argc, &argv,
+						   "--drain-grace takes seconds, "
+						   "not '%s'",
+						   optarg);
+			o.drain_grace = d;
+			break;
+		case 't':
+			if (tf_timeout_parse(optarg, &o.timeout) < 0)
+				return usage_error(&argc, &argv,
+						   "--timeout takes seconds (30, "
+						   "1.5m) or a percentage of the "
+						   "median run time (200%%), not "
+						   "'%s'",
+						   optarg);
+			break;
+		case 'r':
+			if (tf_parse_long(optarg, 0, 1000000, &v) < 0)
+				return usage_error(&argc, &argv,
+						   "--retries takes a whole number "
+						   "from 0 to 1000000, not '%s'",
+						   optarg);
+			o.retries = (unsigned)v;
+			break;
+		case OPT_HALT:
+			if (tf_halt_parse(optarg, &o.halt) < 0)
+				return usage_error(&argc, &argv,
+						   "--halt takes never, or "
+						   "now|soon,fail|success=N or "
+						   "=P%%, not '%s'",
+						   optarg);
+			break;
+		case OPT_DEADLINE:
+			if (tf_deadline_parse(optarg, tf_wallclock(),
+					      &o.deadline) < 0)
+				return usage_error(&argc, &argv,
+						   "--deadline takes HH:MM[:SS], "
+						   "YYYY-MM-DDTHH:MM[:SS], "
+						   "+DURATION or @EPOCH, not '%s'",
+						   optarg);
+			break;
+		case OPT_RESUME:
+			o.resume = 1;
+			break;
+		case OPT_RESUME_FAILED:
+			o.resume = 1;
+			o.resume_failed = 1;
+			break;
+		case OPT_FORCE:
+			o.force = 1;
+			break;
 		case OPT_MPI:
 			o.comm_mode = TF_COMM_MPI;
 			break;
@@ -248,6 +332,10 @@ int main(int argc, char **argv)
 					   "unknown option or missing value");
 		}
 	}
+	if (o.resume && o.no_journal)
+		return usage_error(&argc, &argv, "%s",
+				   "--resume needs a journal; it cannot go "
+				   "with --no-journal");
 	rest = argc - optind;
 	has_sep = 0;
 	for (i = optind; i < argc; i++)

@@ -287,6 +287,16 @@ int tf_template_init(struct tf_template *t, int argc, char **argv)
 	}
 	t->pos = tf__xcalloc(t->nlists ? t->nlists : 1, sizeof(*t->pos));
 	t->cmd = tf_strbuf_detach(&cmd, NULL);
+	t->fingerprint = tf_hash(TF_HASH_INIT, t->cmd, strlen(t->cmd) + 1);
+	for (i = 0; i < t->nlists; i++) {
+		size_t j;
+		/* A separator between sources, then each argument. */
+		t->fingerprint = tf_hash(t->fingerprint, ":::", 4);
+		for (j = 0; j < t->lists[i].n; j++)
+			t->fingerprint = tf_hash(t->fingerprint,
+						 t->lists[i].args[j],
+						 strlen(t->lists[i].args[j]) + 1);
+	}
 	ret = check_lengths(t);
 	if (ret < 0) {
 		tf_template_release(t);
@@ -320,6 +330,8 @@ int tf_template_next(struct tf_template *t, struct tf_task *task)
 		tf_strbuf_release(&out);
 		return TF_ETOOLONG;
 	}
+	memset(task, 0, sizeof(*task));
+	task->avoid_rank = -1;
 	task->id = t->next_id++;
 	task->attempt = 1;
 	task->cmd = tf_strbuf_detach(&out, &len);

@@ -180,6 +180,18 @@ char *tf_strbuf_detach(struct tf_strbuf *sb, size_t *len)
 	return p;
 }
 
+uint64_t tf_hash(uint64_t h, const void *data, size_t len)
+{
+	const unsigned char *p = data;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 double tf_now(void)
 {
 	struct timespec ts;

@@ -50,6 +50,13 @@ void tf_strbuf_addf(struct tf_strbuf *sb, const char *fmt, ...) TF_PRINTF(2, 3);
 /** Hands the buffer to the caller (who frees it) and resets sb. */
 char *tf_strbuf_detach(struct tf_strbuf *sb, size_t *len);
 
+/**
+ * FNV-1a, 64 bits: a fingerprint for change detection (not security).
+ * Start with TF_HASH_INIT and feed data in any number of pieces.
+ */
+#define TF_HASH_INIT 0xcbf29ce484222325ull
+uint64_t tf_hash(uint64_t h, const void *data, size_t len);
+
 /** Seconds from an arbitrary origin (CLOCK_MONOTONIC). */
 double tf_now(void);
 /** Seconds since the Unix epoch (CLOCK_REALTIME). */

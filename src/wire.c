@@ -159,6 +159,7 @@ void tf_wire_pack_tasks(struct tf_strbuf *out, uint64_t ntasks,
 	for (i = 0; i < n; i++) {
 		put_u64(out, tasks[i].id);
 		put_u32(out, tasks[i].attempt);
+		put_f64(out, tasks[i].timeout);
 		put_u32(out, tasks[i].cmd_len);
 		tf_strbuf_add(out, tasks[i].cmd, tasks[i].cmd_len);
 	}
@@ -173,8 +174,8 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 
 	*ntasks = get_u64(&c);
 	count = get_u32(&c);
-	/* Each task needs at least 16 bytes: refuse absurd counts early. */
-	if (c.bad || count > c.left / 16)
+	/* Each task needs at least 24 bytes: refuse absurd counts early. */
+	if (c.bad || count > c.left / 24)
 		return TF_EPROTO;
 	arr = tf__xcalloc(count ? count : 1, sizeof(*arr));
 	for (i = 0; i < count; i++) {
@@ -182,7 +183,11 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 
 		arr[i].id = get_u64(&c);
 		arr[i].attempt = get_u32(&c);
+		arr[i].timeout = get_f64(&c);
 		arr[i].cmd_len = get_u32(&c);
+		arr[i].avoid_rank = -1;
+		if (!(arr[i].timeout >= 0 && arr[i].timeout < 1e12))
+			c.bad = 1; /* NaN, negative or absurd */
 		cmd = take(&c, arr[i].cmd_len);
 		if (!cmd)
 			break;
@@ -352,17 +357,20 @@ int tf_wire_unpack_output(const void *buf, size_t len, uint64_t *id,
 	return 0;
 }
 
-void tf_wire_pack_control(struct tf_strbuf *out, uint32_t code)
+void tf_wire_pack_control(struct tf_strbuf *out, uint32_t code, double arg)
 {
 	put_u32(out, code);
+	put_f64(out, arg);
 }
 
-int tf_wire_unpack_control(const void *buf, size_t len, uint32_t *code)
+int tf_wire_unpack_control(const void *buf, size_t len, uint32_t *code,
+			   double *arg)
 {
 	struct cursor c = { buf, len, 0 };
 
 	*code = get_u32(&c);
-	if (c.bad || c.left)
+	*arg = get_f64(&c);
+	if (c.bad || c.left || *arg != *arg)
 		return TF_EPROTO;
 	return 0;
 }

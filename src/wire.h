@@ -27,8 +27,9 @@ const char *tf_tag_name(int tag);
 /** Control codes carried by TF_TAG_CONTROL. */
 enum tf_control {
 	TF_CTL_STOP = 1,         /* master -> worker: leave the loop */
-	TF_CTL_DRAIN = 2,         /* master -> worker: TERM tasks, KILL after
-				   * the grace period, hand back the rest */
+	TF_CTL_DRAIN = 2,         /* master -> worker: start nothing, hand
+				   * back what is queued, stop running tasks
+				   * after arg seconds (never if negative) */
 	TF_CTL_DRAIN_REQUEST = 3, /* worker -> master: I got a signal */
 	TF_CTL_KILL = 4           /* master -> worker: KILL running tasks now */
 };
@@ -95,7 +96,10 @@ int tf_wire_unpack_output(const void *buf, size_t len, uint64_t *id,
 			  uint32_t *attempt, int *stream, const void **data,
 			  size_t *datalen);
 
-void tf_wire_pack_control(struct tf_strbuf *out, uint32_t code);
-int tf_wire_unpack_control(const void *buf, size_t len, uint32_t *code);
+/** A control code and its argument (for DRAIN: seconds until running
+ * tasks are stopped, negative for never). */
+void tf_wire_pack_control(struct tf_strbuf *out, uint32_t code, double arg);
+int tf_wire_unpack_control(const void *buf, size_t len, uint32_t *code,
+			   double *arg);
 
 #endif

@@ -174,19 +174,25 @@ static void hand_back_queued(struct worker *w)
 }
 
 /*
- * Raises the drain level: 1 stops new tasks and TERMs running ones (KILL
- * after the grace period), 2 KILLs at once. The same signal often reaches
- * a worker twice, from the launcher and as the master's DRAIN, so only a
- * higher level acts.
+ * Drains: level 1 starts nothing new, hands back what is queued and stops
+ * running tasks after kill_after seconds (TERM, KILL after --grace; never
+ * if negative); level 2 KILLs them at once. The same signal often reaches
+ * a worker twice, from the launcher and as the master's DRAIN: a repeat
+ * only ever brings the stop nearer, never a second escalation.
  */
-static void drain(struct worker *w, int level)
+static void drain(struct worker *w, int level, double kill_after)
 {
-	if (level <= w->draining)
+	if (level >= 2) {
+		if (w->draining < 2)
+			tf_exec_kill(&w->exec, -1, TF_STATUS_INTERRUPTED, 0);
+		w->draining = 2;
+		hand_back_queued(w);
 		return;
-	w->draining = level;
+	}
+	if (!w->draining)
+		w->draining = 1;
 	hand_back_queued(w);
-	tf_exec_kill(&w->exec, -1, TF_STATUS_INTERRUPTED,
-		     level >= 2 ? 0 : w->o->grace);
+	tf_exec_stop(&w->exec, -1, TF_STATUS_INTERRUPTED, kill_after);
 }
 
 static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
@@ -212,15 +218,16 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 	}
 	case TF_TAG_CONTROL: {
 		uint32_t code;
+		double arg;
 
-		if (tf_wire_unpack_control(b->buf, b->len, &code) < 0)
+		if (tf_wire_unpack_control(b->buf, b->len, &code, &arg) < 0)
 			return TF_EPROTO;
 		if (code == TF_CTL_STOP) {
 			w->stop = 1;
 		} else if (code == TF_CTL_DRAIN) {
-			drain(w, 1);
+			drain(w, 1, arg);
 		} else if (code == TF_CTL_KILL) {
-			drain(w, 2);
+			drain(w, 2, 0);
 		}
 		return 0;
 	}
@@ -247,6 +254,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 		tf_error("cannot set up task execution: %s", tf_strerror(ret));
 		tf_comm_abort(comm, TF_EXIT_INTERNAL);
 	}
+	tf_exec_set_grace(&w.exec, o->grace);
 	memset(&h, 0, sizeof(h));
 	h.slots = (uint32_t)slots;
 	h.pid = (uint32_t)getpid();
@@ -264,8 +272,8 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			struct tf_strbuf ctl = TF_STRBUF_INIT;
 
 			signals_seen = tf_signals_stop_count();
-			drain(&w, signals_seen > 1 ? 2 : 1);
-			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST);
+			drain(&w, signals_seen > 1 ? 2 : 1, o->drain_grace);
+			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST, 0);
 			if (tf_comm_send(comm, 0, TF_TAG_CONTROL, &ctl) < 0)
 				tf_comm_abort(comm, TF_EXIT_INTERNAL);
 		}

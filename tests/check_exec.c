@@ -89,6 +89,7 @@ static int start(struct tf_exec *ex, uint64_t id, uint32_t attempt,
 	struct tf_task t;
 	int s;
 
+	memset(&t, 0, sizeof(t)); /* no time limit, no retries */
 	t.id = id;
 	t.attempt = attempt;
 	t.cmd = tf__xstrdup(cmd);
@@ -582,6 +583,7 @@ START_TEST(test_no_free_slot)
 	ck_assert_int_eq(ex.nbusy, 2);
 
 	/* A third task is refused and left with the caller. */
+	memset(&t, 0, sizeof(t));
 	t.id = 3;
 	t.attempt = 1;
 	t.cmd = tf__xstrdup("echo three");

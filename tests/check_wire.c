@@ -10,6 +10,8 @@
 
 #include "check_util.h"
 
+#include <math.h>
+
 #include <limits.h>
 #include <stdint.h>
 
@@ -98,8 +100,9 @@ static int decode_output(const void *buf, size_t len)
 static int decode_control(const void *buf, size_t len)
 {
 	uint32_t code;
+	double arg;
 
-	return tf_wire_unpack_control(buf, len, &code);
+	return tf_wire_unpack_control(buf, len, &code, &arg);
 }
 
 /* Each proper prefix of a valid message (the first `upto` of them) must be
@@ -146,11 +149,13 @@ static void expect_decode_fails(const void *buf, size_t len, decode_fn decode)
 /* A string literal as a task's cmd_len and cmd, NULs included. */
 #define CMD(lit) sizeof(lit) - 1, lit
 
+/* The last three fields: the time limit travels, the master's own
+ * bookkeeping (retries left, rank to avoid) does not. */
 static const struct tf_task sample_tasks[] = {
-	{ 1, 1, CMD("echo a") },
-	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'") },
-	{ 5, 2, CMD("x\0y\xff") },
-	{ 9, 1, CMD("") },
+	{ 1, 1, CMD("echo a"), 0, 0, -1 },
+	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'"), 2.5, 3, 4 },
+	{ 5, 2, CMD("x\0y\xff"), 86400, 0, -1 },
+	{ 9, 1, CMD(""), 1e-3, 1, 1 },
 };
 
 static void pack_sample_tasks(struct tf_strbuf *sb)
@@ -329,6 +334,9 @@ START_TEST(test_tasks_round_trip)
 				 0);
 		/* Still usable as a C string. */
 		ck_assert_int_eq(tasks[i].cmd[want->cmd_len], '\0');
+		ck_assert(tasks[i].timeout == want->timeout);
+		ck_assert_uint_eq(tasks[i].retries_left, 0);
+		ck_assert_int_eq(tasks[i].avoid_rank, -1);
 		tf_task_release(&tasks[i]);
 	}
 	free(tasks);
@@ -615,21 +623,32 @@ END_TEST
 START_TEST(test_control_round_trip)
 {
 	static const uint32_t codes[] = { TF_CTL_STOP, TF_CTL_DRAIN,
-					  TF_CTL_DRAIN_REQUEST, 0x01020304 };
+					  TF_CTL_DRAIN_REQUEST, TF_CTL_KILL,
+					  0x01020304 };
+	static const double args[] = { 0, 12.5, -1, 0, 3e9 };
 	struct tf_strbuf sb = TF_STRBUF_INIT;
 	uint32_t code;
+	double arg;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(codes); i++) {
 		tf_strbuf_reset(&sb);
-		tf_wire_pack_control(&sb, codes[i]);
-		ck_assert_uint_eq(sb.len, 4);
-		ck_assert_int_eq(tf_wire_unpack_control(sb.buf, sb.len, &code),
+		tf_wire_pack_control(&sb, codes[i], args[i]);
+		ck_assert_uint_eq(sb.len, 12);
+		ck_assert_int_eq(tf_wire_unpack_control(sb.buf, sb.len, &code,
+							&arg),
 				 0);
 		ck_assert_uint_eq(code, codes[i]);
+		ck_assert(arg == args[i]);
 	}
 	/* Little-endian regardless of the host. */
 	ck_assert_int_eq(memcmp(sb.buf, "\x04\x03\x02\x01", 4), 0);
+	/* A NaN argument is refused: it would make every comparison
+	 * false. */
+	tf_strbuf_reset(&sb);
+	tf_wire_pack_control(&sb, TF_CTL_DRAIN, NAN);
+	ck_assert_int_eq(tf_wire_unpack_control(sb.buf, sb.len, &code, &arg),
+			 TF_EPROTO);
 	tf_strbuf_release(&sb);
 }
 END_TEST
@@ -722,7 +741,7 @@ START_TEST(test_truncated_output_and_control)
 	ck_assert_int_eq(decode_output(sb.buf, 13), 0);
 
 	tf_strbuf_reset(&sb);
-	tf_wire_pack_control(&sb, TF_CTL_STOP);
+	tf_wire_pack_control(&sb, TF_CTL_STOP, 0);
 	expect_truncations_fail(&sb, decode_control, sb.len);
 	expect_trailing_garbage_fails(&sb, decode_control);
 	tf_strbuf_release(&sb);
@@ -758,7 +777,8 @@ START_TEST(test_huge_lengths)
 	/* A command length past the end of the buffer. */
 	tf_wire_pack_tasks(&sb, 1, sample_tasks, 1);
 	p = (unsigned char *)sb.buf;
-	put_le(p + 12 + 12, UINT32_MAX, 4);
+	/* Header 12 bytes; then id 8, attempt 4, timeout 8, cmd_len. */
+	put_le(p + 12 + 20, UINT32_MAX, 4);
 	expect_decode_fails(sb.buf, sb.len, decode_tasks);
 	tf_strbuf_release(&sb);
 

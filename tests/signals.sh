@@ -62,7 +62,7 @@ done >stubborn.tasks
 
 for sig in TERM INT USR1; do
 	rm -f started.txt
-	start_bg --slots 2 --grace 1 --journal $sig.tsv long.tasks
+	start_bg --slots 2 --grace 1 --drain-grace 0 --journal $sig.tsv long.tasks
 	wait_for_lines started.txt 2
 	kill -$sig $bg
 	wait_bg 20
@@ -78,7 +78,7 @@ for sig in TERM INT USR1; do
 done
 
 rm -f started.txt
-start_bg --slots 2 --grace 1 --journal stubborn.tsv stubborn.tasks
+start_bg --slots 2 --grace 1 --drain-grace 0 --journal stubborn.tsv stubborn.tasks
 wait_for_lines started.txt 2
 kill -TERM $bg
 wait_bg 20
@@ -89,7 +89,7 @@ check "no stubborn process is left" no_leftovers
 
 # A second signal does not wait for the grace period.
 rm -f started.txt
-start_bg --slots 2 --grace 60 --journal twice.tsv stubborn.tasks
+start_bg --slots 2 --grace 60 --drain-grace 0 --journal twice.tsv stubborn.tasks
 wait_for_lines started.txt 2
 kill -TERM $bg
 sleep 0.5
@@ -98,11 +98,28 @@ wait_bg 10
 check "a second signal kills at once" rc_is 3
 check "after a second signal no process is left" no_leftovers
 
+# --drain-grace: running tasks get time to finish before they are
+# stopped; nothing new starts meanwhile.
+for i in 1 2 3 4; do
+	echo "echo \$TASKFARM_TASK_ID >>started.txt; sleep 1.5"
+done >short.tasks
+rm -f started.txt
+start_bg --slots 2 --drain-grace 5 --journal dg.tsv short.tasks
+wait_for_lines started.txt 2
+kill -TERM $bg
+wait_bg 20
+check "--drain-grace: the run still exits 3 (tasks remain)" rc_is 3
+check "--drain-grace: running tasks finished within it and are ok" \
+	sh -c "[ \$(tail -n +2 dg.tsv | awk -F'\t' '\$13 == \"ok\"' | wc -l) -eq 2 ]"
+check "--drain-grace: nothing new started" \
+	sh -c "[ \$(wc -l <started.txt) -eq 2 ]"
+check "--drain-grace: the summary says 2 not run" grep -q "2 not run" err
+
 if have_mpiexec; then
 	# Open MPI's mpirun forwards SIGUSR1 to every rank: each worker
 	# drains and the master collects the interrupted attempts.
 	rm -f started.txt
-	MPI=1 start_bg --slots 1 --grace 1 --journal mpi.tsv long.tasks
+	MPI=1 start_bg --slots 1 --grace 1 --drain-grace 0 --journal mpi.tsv long.tasks
 	wait_for_lines started.txt 2
 	sleep 0.5
 	kill -USR1 $bg
@@ -117,7 +134,7 @@ if have_mpiexec; then
 	# The signal reaches each worker twice (from mpirun, and as the
 	# master's DRAIN): that is still one drain, and --grace is kept.
 	rm -f started.txt
-	MPI=1 start_bg --slots 1 --grace 2 --journal mpigrace.tsv stubborn.tasks
+	MPI=1 start_bg --slots 1 --grace 2 --drain-grace 0 --journal mpigrace.tsv stubborn.tasks
 	wait_for_lines started.txt 2
 	sleep 0.5
 	t0=$(date +%s.%N)

@@ -1,0 +1,4 @@
+#!/bin/sh
+. "$top_srcdir/tests/lib.sh"
+check "placeholder" true
+finish
