@@ -9,5 +9,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool autoconf-archive pkg-config \
-	openmpi-bin libopenmpi-dev check procps ca-certificates >/dev/null
+	openmpi-bin libopenmpi-dev check procps time ca-certificates >/dev/null
 echo "tools/debian-deps.sh: build dependencies installed"
