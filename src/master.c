@@ -369,7 +369,7 @@ static void start_drain(struct master *m, int hard, double kill_after,
 		tf_warn("%s: no new task starts; running tasks finish", why);
 	else
 		tf_warn("%s: draining: no new task starts; running tasks get "
-			"%g s, then TERM and %g s later KILL",
+			"%.3g s, then TERM and %.3g s later KILL",
 			why, kill_after, m->o->grace);
 	if (!m->stop_reason)
 		m->stop_reason = reason;

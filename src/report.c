@@ -106,9 +106,10 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 	if (rp->quiet)
 		return;
 	fprintf(stderr,
-		"taskfarm: %llu tasks in %.2f s (%.1f tasks/s): %llu ok, "
+		"taskfarm: %llu task%s in %.2f s (%.1f tasks/s): %llu ok, "
 		"%llu failed",
-		(unsigned long long)done, el, el > 0 ? (double)done / el : 0.0,
+		(unsigned long long)done, done == 1 ? "" : "s", el,
+		el > 0 ? (double)done / el : 0.0,
 		(unsigned long long)rp->ok, (unsigned long long)rp->failed);
 	if (rp->interrupted)
 		fprintf(stderr, ", %llu interrupted",
