@@ -72,9 +72,10 @@ static const char usage_text[] =
 	"Every task runs as /bin/sh -c COMMAND with TASKFARM_TASK_ID, TASKFARM_ATTEMPT,\n"
 	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST and TASKFARM_NTASKS set.\n"
 	"\n"
-	"Exit status: 0 all tasks succeeded; 1 some task failed; 2 usage or input\n"
-	"error (no task started); 3 interrupted by a signal (tasks remain);\n"
-	"4 internal error (MPI, I/O).\n";
+	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
+	"failures); 2 usage or input error (no task started); 3 interrupted by a\n"
+	"signal or --deadline (tasks remain; --resume continues); 4 internal error\n"
+	"(MPI, I/O).\n";
 
 enum {
 	OPT_MASTER_SLOTS = 256,
