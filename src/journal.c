@@ -192,8 +192,15 @@ int tf_journal_close(struct tf_journal *j)
 
 int tf_journal_trim(struct tf_journal *j, uint64_t len)
 {
+	size_t hlen = strlen(TF_JOURNAL_HEADER);
+
+	/* Torn inside the header itself: start the file over. */
+	if (len < hlen)
+		len = 0;
 	if (ftruncate(j->fd, (off_t)len) < 0)
 		return -errno;
+	if (len == 0)
+		return tf_write_all(j->fd, TF_JOURNAL_HEADER, hlen);
 	return 0;
 }
 
@@ -273,11 +280,29 @@ static int field_u64(const char *s, size_t len, uint64_t *v)
 		return -1;
 	*v = 0;
 	for (i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		*v = *v * 10 + (uint64_t)(s[i] - '0');
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || *v > (UINT64_MAX - d) / 10)
+			return -1; /* not a digit, or past UINT64_MAX */
+		*v = *v * 10 + d;
 	}
 	return 0;
+}
+
+/* Whether a field is a decimal number, as the journal writes them:
+ * an optional minus, digits, and optionally a point and digits. */
+static int field_is_number(const char *s, size_t len)
+{
+	size_t i = 0, digits = 0;
+
+	if (i < len && s[i] == '-')
+		i++;
+	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+		digits++;
+	if (i < len && s[i] == '.')
+		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	return digits > 0 && i == len && len < 32;
 }
 
 #define JOURNAL_FIELDS 16
@@ -306,8 +331,18 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	}
 	if (nf != JOURNAL_FIELDS)
 		return "fewer than 16 fields";
+	static const char *const numeric[JOURNAL_FIELDS] = {
+		[2] = "Starttime", [3] = "JobRuntime", [4] = "Send",
+		[5] = "Receive",   [6] = "Exitval",	  [7] = "Signal",
+		[10] = "Rank",	   [11] = "Slot",	  [13] = "MaxRSS",
+		[14] = "UserCPU",  [15] = "SysCPU"
+	};
+
 	if (field_u64(f[0], flen[0], &id) < 0)
 		return "Seq is not a number";
+	for (i = 0; i < JOURNAL_FIELDS; i++)
+		if (numeric[i] && !field_is_number(f[i], flen[i]))
+			return "a numeric column is not a number";
 	if (field_u64(f[9], flen[9], &attempt) < 0 || attempt == 0 ||
 	    attempt > UINT32_MAX)
 		return "Attempt is not a number";

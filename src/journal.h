@@ -47,7 +47,8 @@ int tf_journal_tick(struct tf_journal *j, double now);
 int tf_journal_close(struct tf_journal *j);
 
 /** Cuts the open journal back to len bytes (a torn last line found by
- * tf_history_load()). Returns 0 or -errno. */
+ * tf_history_load()); if that cuts into the header, the file restarts
+ * with a whole header. Returns 0 or -errno. */
 int tf_journal_trim(struct tf_journal *j, uint64_t len);
 
 /*

@@ -29,12 +29,12 @@ void tf_runtimes_add(struct tf_runtimes *rt, double seconds)
 {
 	long b = 0;
 
-	if (seconds > RT_MIN)
-		b = (long)(log(seconds / RT_MIN) / log(RT_STEP));
-	if (b < 0)
-		b = 0;
-	if (b >= TF_RUNTIME_BUCKETS)
-		b = TF_RUNTIME_BUCKETS - 1;
+	/* Compared as doubles first: an infinite or huge value must not be
+	 * converted to long (undefined), and NaN falls to the bottom. */
+	if (seconds > RT_MIN) {
+		double l = log(seconds / RT_MIN) / log(RT_STEP);
+		b = l < TF_RUNTIME_BUCKETS ? (long)l : TF_RUNTIME_BUCKETS - 1;
+	}
 	rt->bucket[b]++;
 	rt->n++;
 }

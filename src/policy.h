@@ -10,8 +10,8 @@
 
 /**
  * A log-scale histogram of run times: 1 % wide buckets from 1 us to
- * about 11 days, so quantiles are within 1 % whatever the scale, in
- * constant memory.
+ * about 14 days (longer times count in the top one), so quantiles are
+ * within 1 % whatever the scale, in constant memory.
  */
 #define TF_RUNTIME_BUCKETS 2800
 struct tf_runtimes {

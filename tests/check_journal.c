@@ -10,8 +10,10 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include "journal.h"
 #include "taskfarm.h"
@@ -586,6 +588,1007 @@ START_TEST(test_many_lines)
 }
 END_TEST
 
+/* ---- Replay (--resume) ---- */
+
+/* One attempt as the master journals it. */
+struct attempt {
+	uint64_t id;
+	uint32_t attempt;
+	int status;
+	const char *cmd;
+};
+
+static void add_attempt(struct tf_journal *j, const struct attempt *a)
+{
+	struct tf_result r;
+
+	sample_result(&r, a->id, a->status);
+	r.attempt = a->attempt;
+	r.exitval = a->status == TF_STATUS_OK ? 0 : 1;
+	tf_journal_add(j, &r, "node1", a->cmd, strlen(a->cmd));
+	tf_result_release(&r);
+}
+
+/* Writes a journal of n attempts at path, through the real writer. */
+static void write_journal(const char *path, const struct attempt *a, size_t n)
+{
+	struct tf_journal j;
+	size_t i;
+
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	for (i = 0; i < n; i++)
+		add_attempt(&j, &a[i]);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+}
+
+static uint64_t cmd_hash(const char *cmd, size_t len)
+{
+	return tf_hash(TF_HASH_INIT, cmd, len);
+}
+
+/* Checks what the history says of id. */
+static void check_hist(const struct tf_history *h, uint64_t id, int state,
+		       uint32_t attempts, const char *cmd, size_t cmd_len)
+{
+	const struct tf_history_entry *e = tf_history_find(h, id);
+
+	ck_assert_msg(e != NULL, "no history for task %llu",
+		      (unsigned long long)id);
+	ck_assert_msg(e->id == id && e->state == state &&
+			      e->attempts == attempts &&
+			      e->cmd_hash == cmd_hash(cmd, cmd_len),
+		      "task %llu: id %llu state %d attempts %u hash %s; want "
+		      "state %d attempts %u hash of \"%s\"",
+		      (unsigned long long)id, (unsigned long long)e->id,
+		      e->state, e->attempts,
+		      e->cmd_hash == cmd_hash(cmd, cmd_len) ? "right" : "wrong",
+		      state, attempts, cmd);
+}
+
+/* Checks that h is empty, as after a failed or trivial load. */
+static void check_hist_empty(const struct tf_history *h)
+{
+	uint64_t id;
+
+	ck_assert_uint_eq(h->n, 0);
+	ck_assert_uint_eq(h->lines, 0);
+	for (id = 0; id < 20; id++)
+		ck_assert_ptr_null(tf_history_find(h, id));
+}
+
+/* Where line lineno (1-based; the header is line 1) of data starts, and
+ * its length without the newline. */
+static void line_span(const char *data, int lineno, size_t *start,
+		      size_t *len)
+{
+	const char *p = data, *nl;
+
+	while (--lineno > 0) {
+		p = strchr(p, '\n');
+		ck_assert_ptr_nonnull(p);
+		p++;
+	}
+	nl = strchr(p, '\n');
+	ck_assert_ptr_nonnull(nl);
+	*start = (size_t)(p - data);
+	*len = (size_t)(nl - p);
+}
+
+/* data with line lineno replaced by repl (given without a newline);
+ * malloc'd. */
+static char *replace_line(const char *data, int lineno, const char *repl)
+{
+	size_t start, len, total = strlen(data);
+	char *out;
+
+	line_span(data, lineno, &start, &len);
+	out = malloc(total - len + strlen(repl) + 1);
+	ck_assert_ptr_nonnull(out);
+	memcpy(out, data, start);
+	strcpy(out + start, repl);
+	strcat(out, data + start + len);
+	return out;
+}
+
+/* Line lineno of data (without its newline) with its field-th column
+ * (0-based) set to val; val NULL drops that column, field NCOLS adds
+ * one. malloc'd. */
+static char *edit_field(const char *data, int lineno, int field,
+			const char *val)
+{
+	char *fields[NCOLS + 1], *line, *out;
+	size_t start, len, cap;
+	int n, i, first;
+
+	line_span(data, lineno, &start, &len);
+	line = strndup(data + start, len);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_int_eq(split_tabs(line, fields, NCOLS), NCOLS);
+	cap = len + (val ? strlen(val) : 0) + 2;
+	out = calloc(1, cap);
+	ck_assert_ptr_nonnull(out);
+	if (field == NCOLS)
+		fields[NCOLS] = (char *)val;
+	n = field == NCOLS ? NCOLS + 1 : NCOLS;
+	for (i = 0, first = 1; i < n; i++) {
+		const char *f = i == field ? val : fields[i];
+
+		if (!f)
+			continue;
+		if (!first)
+			strcat(out, "\t");
+		strcat(out, f);
+		first = 0;
+	}
+	free(line);
+	return out;
+}
+
+START_TEST(test_replay_states)
+{
+	static const char weird[] = "printf '%s\\n' a\tb\nc";
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "echo one" },
+		{ 2, 1, TF_STATUS_FAILED, "false" },
+		{ 3, 1, TF_STATUS_INTERRUPTED, "sleep 100" },
+		{ 2, 2, TF_STATUS_TIMEOUT, "false" },
+		{ 4, 1, TF_STATUS_FAILED, "flaky" },
+		{ 2, 3, TF_STATUS_SIGNALED, "false" },
+		{ 4, 2, TF_STATUS_SIGNALED, "flaky" },
+		{ 5, 1, TF_STATUS_OK, "done once" },
+		{ 4, 3, TF_STATUS_OK, "flaky" },
+		{ 5, 2, TF_STATUS_FAILED, "done once" },
+		{ 6, 1, TF_STATUS_FAILED, "drained" },
+		{ 6, 2, TF_STATUS_INTERRUPTED, "drained" },
+		{ 7, 1, TF_STATUS_INTERRUPTED, "retried" },
+		{ 7, 2, TF_STATUS_FAILED, "retried" },
+		{ 8, 1, TF_STATUS_SPAWN_FAILED, "/no/such" },
+		{ 9, 3, TF_STATUS_FAILED, "out of order" },
+		{ 9, 2, TF_STATUS_FAILED, "out of order" },
+		{ 10, 1, TF_STATUS_OK, weird },
+		{ 1ull << 40, 7, TF_STATUS_OK, "big id" },
+	};
+	const size_t n = sizeof(a) / sizeof(a[0]);
+	const char *path = tmppath("j.tsv");
+	struct tf_history h;
+	char err[512] = "";
+
+	write_journal(path, a, n);
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.lines, n);
+	ck_assert_uint_eq(h.n, 11);
+	ck_assert_int_eq(h.torn, 0);
+	ck_assert_uint_eq(h.valid_len, (uint64_t)file_size(path));
+
+	check_hist(&h, 1, TF_HIST_OK, 1, "echo one", 8);
+	/* Failed three ways: the last attempt decides, and any failure
+	 * (timeout, signal) is FAILED. */
+	check_hist(&h, 2, TF_HIST_FAILED, 3, "false", 5);
+	check_hist(&h, 3, TF_HIST_INTERRUPTED, 1, "sleep 100", 9);
+	/* A later success wins over earlier failures... */
+	check_hist(&h, 4, TF_HIST_OK, 3, "flaky", 5);
+	/* ...and a success is not undone by a failure after it. */
+	check_hist(&h, 5, TF_HIST_OK, 2, "done once", 9);
+	/* Otherwise the last attempt says how it stands. */
+	check_hist(&h, 6, TF_HIST_INTERRUPTED, 2, "drained", 7);
+	check_hist(&h, 7, TF_HIST_FAILED, 2, "retried", 7);
+	check_hist(&h, 8, TF_HIST_FAILED, 1, "/no/such", 8);
+	/* The highest attempt, not the last one read. */
+	check_hist(&h, 9, TF_HIST_FAILED, 3, "out of order", 12);
+	/* The hash is of the command as run, not as escaped. */
+	check_hist(&h, 10, TF_HIST_OK, 1, weird, strlen(weird));
+	check_hist(&h, 1ull << 40, TF_HIST_OK, 7, "big id", 6);
+	/* Tasks never journaled have no history. */
+	ck_assert_ptr_null(tf_history_find(&h, 0));
+	ck_assert_ptr_null(tf_history_find(&h, 11));
+	ck_assert_ptr_null(tf_history_find(&h, 1ull << 41));
+	tf_history_release(&h);
+	ck_assert_ptr_null(h.tab);
+	ck_assert_ptr_null(tf_history_find(&h, 1));
+}
+END_TEST
+
+START_TEST(test_replay_nul_in_command)
+{
+	static const char cmd[] = "a\0b";
+	struct tf_journal j;
+	struct tf_result r;
+	struct tf_history h;
+	const char *path = tmppath("j.tsv");
+	char err[512] = "";
+
+	/* A NUL in a command is journaled as \0 and hashed as one byte,
+	 * so "a\0b" and "a" are different commands. */
+	sample_result(&r, 1, TF_STATUS_OK);
+	r.attempt = 1;
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	tf_journal_add(&j, &r, "h", cmd, 3);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	tf_result_release(&r);
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	check_hist(&h, 1, TF_HIST_OK, 1, cmd, 3);
+	ck_assert_uint_ne(tf_history_find(&h, 1)->cmd_hash, cmd_hash("a", 1));
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_changed_command)
+{
+	const struct attempt a[] = {
+		/* Task 1 succeeded, then its line changed and the new
+		 * command failed: it must run again. */
+		{ 1, 1, TF_STATUS_FAILED, "v1" },
+		{ 1, 2, TF_STATUS_OK, "v1" },
+		{ 1, 3, TF_STATUS_FAILED, "v2" },
+		/* Task 2 failed, changed, and the new one succeeded. */
+		{ 2, 1, TF_STATUS_FAILED, "old" },
+		{ 2, 2, TF_STATUS_OK, "new" },
+		/* Task 3 changed and changed back: the history is that of
+		 * the last command only. */
+		{ 3, 1, TF_STATUS_OK, "x" },
+		{ 3, 2, TF_STATUS_FAILED, "y" },
+		{ 3, 3, TF_STATUS_INTERRUPTED, "x" },
+	};
+	const char *path = tmppath("j.tsv");
+	struct tf_history h;
+	char err[512] = "";
+
+	write_journal(path, a, sizeof(a) / sizeof(a[0]));
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.n, 3);
+	/* The attempt count keeps growing across a change (farm.c numbers
+	 * new attempts after the journal's, so numbers stay unique). */
+	check_hist(&h, 1, TF_HIST_FAILED, 3, "v2", 2);
+	check_hist(&h, 2, TF_HIST_OK, 2, "new", 3);
+	check_hist(&h, 3, TF_HIST_INTERRUPTED, 3, "x", 1);
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_missing_and_empty)
+{
+	struct tf_history h;
+	char err[512] = "";
+
+	/* No journal yet: nothing done, not an error. */
+	memset(&h, 0x5a, sizeof(h));
+	ck_assert_int_eq(tf_history_load(&h, tmppath("none.tsv"), err,
+					 sizeof(err)),
+			 0);
+	check_hist_empty(&h);
+	ck_assert_int_eq(h.torn, 0);
+	ck_assert_uint_eq(h.valid_len, 0);
+	tf_history_release(&h);
+
+	/* An empty file is the same. */
+	memset(&h, 0x5a, sizeof(h));
+	ck_assert_int_eq(tf_history_load(&h, write_file("e.tsv", "", 0), err,
+					 sizeof(err)),
+			 0);
+	check_hist_empty(&h);
+	ck_assert_int_eq(h.torn, 0);
+	ck_assert_uint_eq(h.valid_len, 0);
+	tf_history_release(&h);
+
+	/* A header and nothing else. */
+	ck_assert_int_eq(tf_history_load(&h,
+					 write_file("hdr.tsv", TF_JOURNAL_HEADER,
+						    strlen(TF_JOURNAL_HEADER)),
+					 err, sizeof(err)),
+			 0);
+	check_hist_empty(&h);
+	ck_assert_int_eq(h.torn, 0);
+	ck_assert_uint_eq(h.valid_len, strlen(TF_JOURNAL_HEADER));
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_torn_last_line)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_FAILED, "one" },
+		{ 2, 1, TF_STATUS_OK, "two" },
+		/* The last line, which a kill cuts short: */
+		{ 1, 2, TF_STATUS_OK, "one" },
+	};
+	struct tf_history h;
+	char path[4200], path2[4200], err[512] = "", *data;
+	size_t len, start, llen, cuts[4], c;
+
+	/* (tmppath() reuses its buffers: keep copies.) */
+	snprintf(path, sizeof(path), "%s", tmppath("full.tsv"));
+	snprintf(path2, sizeof(path2), "%s", tmppath("two.tsv"));
+	write_journal(path, a, 3);
+	data = read_file(path, &len);
+	line_span(data, 4, &start, &llen);
+	ck_assert_uint_eq(start + llen + 1, len);
+	/* Cut one byte in, in the middle, just before the Status column
+	 * ends, and just before the newline. */
+	cuts[0] = start + 1;
+	cuts[1] = start + llen / 2;
+	cuts[2] = start + (size_t)(strstr(data + start, "\tok\t") + 3 -
+				   (data + start));
+	cuts[3] = start + llen;
+	for (c = 0; c < 4; c++) {
+		const char *torn = write_file("torn.tsv", data, cuts[c]);
+
+		ck_assert_int_eq(tf_history_load(&h, torn, err, sizeof(err)), 0);
+		ck_assert_msg(h.torn == 1, "cut at %zu not seen as torn",
+			      cuts[c]);
+		ck_assert_uint_eq(h.valid_len, start);
+		ck_assert_uint_eq(h.lines, 2);
+		ck_assert_uint_eq(h.n, 2);
+		/* The cut line's success does not count: task 1 stays
+		 * failed, at its first attempt. */
+		check_hist(&h, 1, TF_HIST_FAILED, 1, "one", 3);
+		check_hist(&h, 2, TF_HIST_OK, 1, "two", 3);
+		tf_history_release(&h);
+	}
+	free(data);
+
+	/* A torn line about a task seen nowhere else adds no entry. */
+	write_journal(path2, a, 2);
+	data = read_file(path2, &len);
+	{
+		char *more = malloc(len + 32);
+
+		ck_assert_ptr_nonnull(more);
+		memcpy(more, data, len);
+		memcpy(more + len, "3\tnode1\t1700000000.2", 20);
+		ck_assert_int_eq(
+			tf_history_load(&h, write_file("t2.tsv", more, len + 20),
+					err, sizeof(err)),
+			0);
+		free(more);
+	}
+	ck_assert_int_eq(h.torn, 1);
+	ck_assert_uint_eq(h.valid_len, len);
+	ck_assert_uint_eq(h.lines, 2);
+	ck_assert_ptr_null(tf_history_find(&h, 3));
+	tf_history_release(&h);
+	free(data);
+
+	/* A header cut short is torn too, with nothing valid. */
+	ck_assert_int_eq(tf_history_load(&h,
+					 write_file("t3.tsv", TF_JOURNAL_HEADER,
+						    10),
+					 err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(h.torn, 1);
+	ck_assert_uint_eq(h.valid_len, 0);
+	check_hist_empty(&h);
+	tf_history_release(&h);
+}
+END_TEST
+
+/*
+ * Loads path, which must fail with TF_EPARSE naming line lineno of it
+ * with a message that contains what. Returns NULL if so, else what is
+ * wrong (a static string), so that callers free their buffers before
+ * failing: with CK_FORK=no a failed assertion leaks whatever is still
+ * held, and valgrind would then blame the next child process too.
+ */
+static const char *damaged_problem(const char *path, int lineno,
+				   const char *what, const char *label)
+{
+	static char problem[8192];
+	struct tf_history h;
+	char err[1024] = "", prefix[4200];
+	int ret;
+
+	memset(&h, 0x5a, sizeof(h));
+	ret = tf_history_load(&h, path, err, sizeof(err));
+	if (ret != TF_EPARSE) {
+		if (ret == 0)
+			tf_history_release(&h);
+		snprintf(problem, sizeof(problem),
+			 "%s: load returned %d, want TF_EPARSE", label, ret);
+		return problem;
+	}
+	snprintf(prefix, sizeof(prefix), "%s:%d: damaged journal line: ", path,
+		 lineno);
+	if (strncmp(err, prefix, strlen(prefix)) != 0 ||
+	    !strstr(err + strlen(prefix), what)) {
+		snprintf(problem, sizeof(problem),
+			 "%s: error \"%s\", want \"%s...%s...\"", label, err,
+			 prefix, what);
+		return problem;
+	}
+	/* Nothing half-loaded is left behind. */
+	if (h.tab || h.n || h.lines || tf_history_find(&h, 1)) {
+		snprintf(problem, sizeof(problem),
+			 "%s: the failed load left a history behind", label);
+		return problem;
+	}
+	return NULL;
+}
+
+START_TEST(test_replay_damaged_line)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_FAILED, "two" },
+		{ 3, 1, TF_STATUS_OK, "three" },
+		{ 4, 1, TF_STATUS_OK, "four" },
+	};
+	static const struct {
+		int field;       /* -1: replace the whole line by val */
+		const char *val; /* NULL: drop the column */
+		const char *what;
+	} damage[] = {
+		{ 15, NULL, "fields" },           /* 15 columns */
+		{ 0, NULL, "fields" },            /* 15, the first gone */
+		{ NCOLS, "extra", "fields" },     /* 17 columns */
+		{ -1, "", "fields" },             /* an empty line */
+		{ -1, "garbage", "fields" },
+		{ 0, "x12", "Seq" },
+		{ 0, "", "Seq" },
+		{ 0, "-2", "Seq" },
+		{ 0, "1 ", "Seq" },
+		{ 0, "123456789012345678901", "Seq" },
+		{ 12, "bogus", "Status" },
+		{ 12, "OK", "Status" },
+		{ 12, "", "Status" },
+		{ 12, "not-started", "Status" },
+		{ 12, "unknown", "Status" },
+		{ 12, "interrupted-and-then-some-more-text", "Status" },
+		{ 8, "echo \\q", "Command" },
+		{ 8, "ends in \\", "Command" },
+		{ 9, "0", "Attempt" },
+		{ 9, "x", "Attempt" },
+		{ 9, "4294967296", "Attempt" },
+	};
+	const char *path = tmppath("good.tsv");
+	char *data, label[128];
+	size_t i;
+	int lineno;
+
+	write_journal(path, a, 4);
+	data = read_file(path, NULL);
+	for (i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		char *line = damage[i].field < 0
+				     ? strdup(damage[i].val)
+				     : edit_field(data, 3, damage[i].field,
+						  damage[i].val);
+		/* In the middle (line 3 of 5, the header being line 1),
+		 * the first record, and the last (whole, newline and all:
+		 * only a line without its newline counts as torn). */
+		static const int where[] = { 3, 2, 5 };
+		const char *problem;
+		size_t w;
+
+		ck_assert_ptr_nonnull(line);
+		for (w = 0; w < 3; w++) {
+			char *bad = replace_line(data, where[w], line);
+
+			lineno = where[w];
+			snprintf(label, sizeof(label),
+				 "damage %zu (\"%s\") at line %d", i,
+				 damage[i].val ? damage[i].val : "(dropped)",
+				 lineno);
+			problem = damaged_problem(
+				write_file("bad.tsv", bad, strlen(bad)), lineno,
+				damage[i].what, label);
+			free(bad);
+			if (problem) {
+				free(line);
+				free(data);
+				ck_abort_msg("%s", problem);
+			}
+		}
+		free(line);
+	}
+	free(data);
+}
+END_TEST
+
+START_TEST(test_replay_seq_overflow)
+{
+	static const char *const bad[] = {
+		"18446744073709551616", /* 2^64, which wraps to 0 */
+		"99999999999999999999", /* wraps to 7766279631452241919 */
+	};
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_FAILED, "two" },
+	};
+	const char *path = tmppath("good.tsv");
+	struct tf_history h;
+	char *data, *line, *file, err[512] = "", label[64];
+	const char *problem = NULL;
+	size_t i;
+
+	write_journal(path, a, 2);
+	data = read_file(path, NULL);
+
+	/* The largest id is a valid Seq... */
+	line = edit_field(data, 3, 0, "18446744073709551615");
+	file = replace_line(data, 3, line);
+	ck_assert_int_eq(tf_history_load(&h,
+					 write_file("max.tsv", file,
+						    strlen(file)),
+					 err, sizeof(err)),
+			 0);
+	check_hist(&h, UINT64_MAX, TF_HIST_FAILED, 1, "two", 3);
+	tf_history_release(&h);
+	free(file);
+	free(line);
+
+	/* ...but one past it is damage, not some other task's id. */
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		line = edit_field(data, 3, 0, bad[i]);
+		file = replace_line(data, 3, line);
+		snprintf(label, sizeof(label), "Seq %s", bad[i]);
+		problem = damaged_problem(write_file("bad.tsv", file,
+						     strlen(file)),
+					  3, "Seq", label);
+		free(file);
+		free(line);
+		if (problem)
+			break;
+	}
+	free(data);
+	ck_assert_msg(!problem, "%s", problem);
+}
+END_TEST
+
+START_TEST(test_replay_damaged_vs_torn)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_OK, "two" },
+	};
+	const char *path = tmppath("good.tsv");
+	struct tf_history h;
+	char err[512] = "", *data, *bad;
+	const char *problem;
+	size_t len;
+
+	write_journal(path, a, 2);
+	data = read_file(path, &len);
+
+	/* A last line with too few columns but its newline is damage... */
+	bad = replace_line(data, 3, "2\tnode1\t1700000000.250");
+	problem = damaged_problem(write_file("bad.tsv", bad, strlen(bad)), 3,
+				  "fields", "short last line");
+	if (problem) {
+		free(bad);
+		free(data);
+		ck_abort_msg("%s", problem);
+	}
+	/* ...and the same bytes without the newline are a torn write. */
+	ck_assert_int_eq(tf_history_load(&h,
+					 write_file("torn.tsv", bad,
+						    strlen(bad) - 1),
+					 err, sizeof(err)),
+			 0);
+	ck_assert_int_eq(h.torn, 1);
+	ck_assert_uint_eq(h.lines, 1);
+	ck_assert_uint_eq(h.valid_len, strlen(bad) - strlen("2\tnode1\t"
+							    "1700000000.250\n"));
+	check_hist(&h, 1, TF_HIST_OK, 1, "one", 3);
+	ck_assert_ptr_null(tf_history_find(&h, 2));
+	tf_history_release(&h);
+	free(bad);
+
+	/* Damage before a torn line is still damage. */
+	bad = replace_line(data, 2, "x");
+	problem = damaged_problem(write_file("bad2.tsv", bad, strlen(bad) - 1),
+				  2, "fields", "damage then torn");
+	free(bad);
+	free(data);
+	ck_assert_msg(!problem, "%s", problem);
+}
+END_TEST
+
+START_TEST(test_replay_not_a_journal)
+{
+	static const char *const heads[] = {
+		/* GNU parallel's own --joblog header */
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\t"
+		"Signal\tCommand\n",
+		/* A record with no header before it */
+		"1\tnode1\t1700000000.250\t1.500\t0\t5\t0\t0\techo\t1\t0\t0\t"
+		"ok\t2048\t0.500\t0.250\n",
+		/* Nearly the header */
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\t"
+		"Signal\tCommand\tAttempt\tRank\tSlot\tStatus\tMaxRSS\t"
+		"UserCPU\tSysCPU \n",
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\t"
+		"Signal\tCommand\tAttempt\tRank\tSlot\tStatus\tMaxRSS\t"
+		"UserCPU\tSysCPU\r\n",
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\t"
+		"Signal\tCommand\tAttempt\tRank\tSlot\tStatus\tMaxRSS\t"
+		"UserCPU\tSysCPU\textra\n",
+		"\n",
+		"hello world\n",
+	};
+	const struct attempt a[] = { { 1, 1, TF_STATUS_OK, "one" } };
+	const char *path = tmppath("good.tsv");
+	char *data, want[4300];
+	size_t i, len, hlen = strlen(TF_JOURNAL_HEADER);
+
+	write_journal(path, a, 1);
+	data = read_file(path, &len);
+	for (i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
+		struct tf_history h;
+		char err[1024] = "", *buf;
+		const char *bad;
+
+		/* Some other first line, then a valid record. */
+		buf = malloc(strlen(heads[i]) + len);
+		ck_assert_ptr_nonnull(buf);
+		strcpy(buf, heads[i]);
+		strcat(buf, data + hlen);
+		bad = write_file("bad.tsv", buf, strlen(buf));
+		free(buf);
+		ck_assert_msg(tf_history_load(&h, bad, err, sizeof(err)) ==
+				      TF_EPARSE,
+			      "first line %zu accepted", i);
+		snprintf(want, sizeof(want), "%s:1: ", bad);
+		ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+			      "first line %zu: error \"%s\"", i, err);
+		check_hist_empty(&h);
+		tf_history_release(&h);
+	}
+	free(data);
+}
+END_TEST
+
+START_TEST(test_trim_then_append)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_FAILED, "two" },
+		{ 3, 1, TF_STATUS_OK, "three" },
+	};
+	static const char partial[] = "2\tnode1\t1700000000.250\t1.5";
+	struct tf_journal j;
+	struct tf_history h;
+	char path[4200], ref[4200], err[512] = "", *got, *want;
+	size_t got_len, want_len;
+	off_t before;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+	snprintf(ref, sizeof(ref), "%s", tmppath("ref.tsv"));
+	/* The first two attempts, then a line cut short by a kill. */
+	write_journal(path, a, 2);
+	before = file_size(path);
+	fd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, partial, strlen(partial)),
+			 (ssize_t)strlen(partial));
+	ck_assert_int_eq(close(fd), 0);
+
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(h.torn, 1);
+	ck_assert_uint_eq(h.valid_len, (uint64_t)before);
+
+	/* Resuming: open for appending, cut the torn line off, carry on. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(tf_journal_trim(&j, h.valid_len), 0);
+	ck_assert_int_eq(file_size(path), before);
+	add_attempt(&j, &a[2]);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	tf_history_release(&h);
+
+	/* Byte for byte what an uninterrupted run would have written. */
+	write_journal(ref, a, 3);
+	got = read_file(path, &got_len);
+	want = read_file(ref, &want_len);
+	ck_assert_uint_eq(got_len, want_len);
+	ck_assert_str_eq(got, want);
+	free(got);
+	free(want);
+
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(h.torn, 0);
+	ck_assert_uint_eq(h.lines, 3);
+	check_hist(&h, 2, TF_HIST_FAILED, 1, "two", 3);
+	check_hist(&h, 3, TF_HIST_OK, 1, "three", 5);
+	tf_history_release(&h);
+
+	/* Trimming to where it already ends changes nothing. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(tf_journal_trim(&j, (uint64_t)want_len), 0);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_int_eq(file_size(path), (off_t)want_len);
+}
+END_TEST
+
+START_TEST(test_trim_torn_header)
+{
+	const struct attempt a = { 1, 1, TF_STATUS_OK, "one" };
+	const char *path = write_file("j.tsv", TF_JOURNAL_HEADER, 20);
+	struct tf_journal j;
+	struct tf_history h;
+	char err[512] = "", *data, start[32];
+	int ok;
+
+	/* Killed while the header itself was being written: the resume
+	 * sequence (load, open, trim, append) must still leave a journal
+	 * that the next resume can read, header first. */
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(h.torn, 1);
+	ck_assert_uint_eq(h.valid_len, 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(tf_journal_trim(&j, h.valid_len), 0);
+	tf_history_release(&h);
+	add_attempt(&j, &a);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+
+	data = read_file(path, NULL);
+	ok = strncmp(data, TF_JOURNAL_HEADER, strlen(TF_JOURNAL_HEADER)) == 0;
+	snprintf(start, sizeof(start), "%s", data);
+	free(data);
+	ck_assert_msg(ok,
+		      "after trimming a torn header, the journal starts "
+		      "\"%s\"",
+		      start);
+	ck_assert_msg(tf_history_load(&h, path, err, sizeof(err)) == 0,
+		      "cannot resume again: %s", err);
+	ck_assert_uint_eq(h.lines, 1);
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_status_parse_roundtrip)
+{
+	static const char *const bad[] = {
+		"",       "OK",    "Ok",      "ok ",      " ok",   "ok\n",
+		"fail",   "unknown", "signaled", "timeout\t", "spawn_failed",
+		"not started", "interrupted-",
+	};
+	int st;
+	size_t i;
+
+	/* Every name the journal writes reads back as its status. */
+	for (st = TF_STATUS_OK; st <= TF_STATUS_NOT_STARTED; st++)
+		ck_assert_msg(tf_status_parse(tf_status_name(st)) == st,
+			      "\"%s\" parses as %d, want %d", tf_status_name(st),
+			      tf_status_parse(tf_status_name(st)), st);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(tf_status_parse(bad[i]) == -1,
+			      "\"%s\" parsed as a status", bad[i]);
+}
+END_TEST
+
+/* ---- The lock on PATH.meta ---- */
+
+#define FP1 "0123456789abcdef"
+#define FP2 "fedcba9876543210"
+
+/* What a child process got from tf_journal_lock(). */
+struct lock_try {
+	int ret;
+	char holder[512];
+};
+
+/*
+ * Tries tf_journal_lock() on path in a child process, as a second run
+ * would: a new process with its own open file description, which is what
+ * flock() locks belong to. The child releases any lock it got and exits.
+ * Its exit status is checked too, so that under valgrind (CK_FORK=no) an
+ * error in the child fails the test; the child also inherits, and
+ * valgrind reports, anything an earlier failed test leaked, which is why
+ * the replay tests free before they fail.
+ */
+static void lock_from_child(const char *path, struct lock_try *out)
+{
+	int fds[2], status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct tf_journal_lock l;
+		struct lock_try t;
+
+		/* No Check calls here: this is not the test's process. */
+		memset(&t, 0, sizeof(t));
+		close(fds[0]);
+		strcpy(t.holder, "(unset)");
+		t.ret = tf_journal_lock(&l, path, t.holder, sizeof(t.holder));
+		if (t.ret == 0)
+			tf_journal_unlock(&l);
+		_exit(write(fds[1], &t, sizeof(t)) == (ssize_t)sizeof(t) ? 0
+									 : 2);
+	}
+	ck_assert_int_eq(close(fds[1]), 0);
+	ck_assert_int_eq(read(fds[0], out, sizeof(*out)), (ssize_t)sizeof(*out));
+	ck_assert_int_eq(close(fds[0]), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "the child failed (status %#x)", status);
+}
+
+START_TEST(test_lock_creates_meta)
+{
+	const char *path = tmppath("j.tsv");
+	struct tf_journal_lock l;
+	char meta[4300], fp[17], holder[512], *data, want[512];
+	char host[256];
+	struct stat st;
+	size_t len;
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
+	ck_assert_int_ge(l.fd, 0);
+	ck_assert_str_eq(l.path, meta);
+	ck_assert_int_eq(lstat(meta, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	/* Only the companion file: the journal itself is not made here. */
+	ck_assert_int_eq(access(path, F_OK), -1);
+
+	/* A new meta file records no fingerprint yet. */
+	memset(fp, 'z', sizeof(fp));
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
+
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
+	ck_assert_str_eq(fp, FP1);
+
+	/* The file says what it is, whose job, and who writes it. */
+	data = read_file(meta, NULL);
+	ck_assert_int_eq(strncmp(data, "taskfarm-journal-meta 1\n", 24), 0);
+	ck_assert_ptr_nonnull(strstr(data, "\nfingerprint " FP1 "\n"));
+	ck_assert_ptr_nonnull(strstr(data, "\nsource jobs.txt\n"));
+	ck_assert_int_eq(gethostname(host, sizeof(host) - 1), 0);
+	host[sizeof(host) - 1] = '\0';
+	snprintf(want, sizeof(want), "\nowner %s %ld ", host, (long)getpid());
+	ck_assert_ptr_nonnull(strstr(data, want));
+	free(data);
+
+	/* A rewrite replaces it all, leaving nothing of the old one. */
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP2, "x"), 0);
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
+	ck_assert_str_eq(fp, FP2);
+	data = read_file(meta, &len);
+	ck_assert_ptr_null(strstr(data, FP1));
+	ck_assert_ptr_null(strstr(data, "jobs.txt"));
+	ck_assert_int_eq(strncmp(data,
+				 "taskfarm-journal-meta 1\nfingerprint " FP2
+				 "\nsource x\nowner ",
+				 24 + 29 + 9 + 6),
+			 0);
+	/* Four lines and not a byte of the longer old contents after
+	 * them. */
+	ck_assert_int_eq(count_lines(data, len), 4);
+	ck_assert_int_eq(data[len - 1], '\n');
+	free(data);
+
+	/* Unlocking keeps the file, and a later run reads it back. */
+	tf_journal_unlock(&l);
+	ck_assert_int_eq(l.fd, -1);
+	ck_assert_ptr_null(l.path);
+	tf_journal_unlock(&l); /* harmless twice */
+	ck_assert_int_eq(access(meta, F_OK), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
+	ck_assert_str_eq(fp, FP2);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_lock_fingerprint_malformed)
+{
+	static const char *const bad[] = { "0123456789ABCDEF", "0123",
+					   "0123456789abcdeg", "" };
+	const char *path = tmppath("j.tsv");
+	struct tf_journal_lock l;
+	char fp[17];
+	size_t i;
+
+	/* Only 16 lower-case hex digits count as a fingerprint. */
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_int_eq(tf_journal_meta_write(&l, bad[i], "s"), 0);
+		ck_assert_msg(tf_journal_meta_fingerprint(&l, fp) == 0,
+			      "\"%s\" taken as a fingerprint", bad[i]);
+	}
+	tf_journal_unlock(&l);
+
+	/* Nor does a meta file of something else entirely. */
+	write_file("j.tsv.meta", "fingerprint " FP1 "\n", 29);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_lock_excludes_second_run)
+{
+	const char *path = tmppath("j.tsv");
+	struct tf_journal_lock l;
+	struct lock_try t;
+	char holder[512], host[256], want[512], fp[17];
+
+	ck_assert_int_eq(gethostname(host, sizeof(host) - 1), 0);
+	host[sizeof(host) - 1] = '\0';
+
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+
+	/* A second run is refused, and told who holds the journal. */
+	lock_from_child(path, &t);
+	ck_assert_int_eq(t.ret, -EBUSY);
+	snprintf(want, sizeof(want), "host %s, ", host);
+	ck_assert_msg(strstr(t.holder, want) != NULL, "holder \"%s\", want %s",
+		      t.holder, want);
+	snprintf(want, sizeof(want), ", pid %ld, ", (long)getpid());
+	ck_assert_msg(strstr(t.holder, want) != NULL, "holder \"%s\", want %s",
+		      t.holder, want);
+	ck_assert_ptr_nonnull(strstr(t.holder, ", since "));
+	ck_assert_ptr_null(strstr(t.holder, "since ?"));
+	/* Its attempt changed nothing. */
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
+	ck_assert_str_eq(fp, FP1);
+	/* Again, to be sure the failed attempt left no lock behind. */
+	lock_from_child(path, &t);
+	ck_assert_int_eq(t.ret, -EBUSY);
+
+	/* Once released, the next run gets it... */
+	tf_journal_unlock(&l);
+	lock_from_child(path, &t);
+	ck_assert_int_eq(t.ret, 0);
+	/* ...and, having let go, so does this one again. */
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
+	lock_from_child(path, &t);
+	ck_assert_int_eq(t.ret, -EBUSY);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_lock_symlink_refused)
+{
+	struct tf_journal_lock l;
+	char path[4200], target[4200], meta[4300], created[4300], holder[512];
+	char *data;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+	snprintf(target, sizeof(target), "%s",
+		 write_file("precious", "keep me\n", 8));
+
+	/* A link planted at PATH.meta would have us create, truncate and
+	 * write someone else's file; refuse it and touch nothing. */
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	ck_assert_int_eq(symlink(target, meta), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)),
+			 -ELOOP);
+	ck_assert_int_eq(l.fd, -1);
+	tf_journal_unlock(&l); /* nothing to release; harmless */
+	data = read_file(target, NULL);
+	ck_assert_str_eq(data, "keep me\n");
+	free(data);
+	/* Nor was the target left locked. */
+	fd = open(target, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+	ck_assert_int_eq(close(fd), 0);
+
+	/* A dangling link is not followed to create its target either. */
+	ck_assert_int_eq(unlink(meta), 0);
+	snprintf(created, sizeof(created), "%s", tmppath("created"));
+	ck_assert_int_eq(symlink(created, meta), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)),
+			 -ELOOP);
+	ck_assert_int_eq(access(created, F_OK), -1);
+
+	/* Something that is not a regular file is refused as well. */
+	ck_assert_int_eq(unlink(meta), 0);
+	ck_assert_int_eq(mkfifo(meta, 0600), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)),
+			 -EINVAL);
+	ck_assert_int_eq(unlink(meta), 0);
+	ck_assert_int_eq(mkdir(meta, 0700), 0);
+	ck_assert_int_lt(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
+	ck_assert_int_eq(l.fd, -1);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -624,6 +1627,32 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_buffered_until_flush);
 	tcase_add_test(tc, test_tick_interval);
 	tcase_add_test(tc, test_many_lines);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("replay");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_replay_states);
+	tcase_add_test(tc, test_replay_nul_in_command);
+	tcase_add_test(tc, test_replay_changed_command);
+	tcase_add_test(tc, test_replay_missing_and_empty);
+	tcase_add_test(tc, test_replay_torn_last_line);
+	tcase_add_test(tc, test_replay_damaged_line);
+	tcase_add_test(tc, test_replay_seq_overflow);
+	tcase_add_test(tc, test_replay_damaged_vs_torn);
+	tcase_add_test(tc, test_replay_not_a_journal);
+	tcase_add_test(tc, test_trim_then_append);
+	tcase_add_test(tc, test_trim_torn_header);
+	tcase_add_test(tc, test_status_parse_roundtrip);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lock");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_lock_creates_meta);
+	tcase_add_test(tc, test_lock_fingerprint_malformed);
+	tcase_add_test(tc, test_lock_excludes_second_run);
+	tcase_add_test(tc, test_lock_symlink_refused);
 	suite_add_tcase(s, tc);
 
 	return s;

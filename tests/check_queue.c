@@ -510,6 +510,201 @@ START_TEST(test_empty_states)
 }
 END_TEST
 
+/* ---- Retries avoiding a rank ---- */
+
+/* A source of tasks 1..n whose avoid_rank comes from avoid[] (every
+ * field set, as the real sources do). */
+struct avoid_src {
+	const int32_t *avoid;
+	size_t n;
+	size_t pos;
+};
+
+static int avoid_next(void *ctx, struct tf_task *t)
+{
+	struct avoid_src *as = ctx;
+	char buf[64];
+	int len;
+
+	if (as->pos == as->n)
+		return 0;
+	memset(t, 0, sizeof(*t));
+	t->id = as->pos + 1;
+	t->attempt = 2;
+	len = snprintf(buf, sizeof(buf), "task %" PRIu64, t->id);
+	t->cmd = tf__xstrdup(buf);
+	t->cmd_len = (uint32_t)len;
+	t->avoid_rank = as->avoid[as->pos];
+	as->pos++;
+	return 1;
+}
+
+static void avoid_queue(struct tf_queue *q, struct avoid_src *as,
+			const int32_t *avoid, size_t n, size_t window)
+{
+	struct tf_source src;
+
+	memset(as, 0, sizeof(*as));
+	as->avoid = avoid;
+	as->n = n;
+	memset(&src, 0, sizeof(src));
+	src.next = avoid_next;
+	src.errmsg = fake_errmsg;
+	src.ctx = as;
+	src.ntasks = n;
+	tf_queue_init(q, &src, window);
+	ck_assert_int_eq(tf_queue_fill(q), 0);
+}
+
+/* The id of the first of the first 64 ready tasks that does not avoid
+ * rank, in ring order, or 0: what tf_queue_take_for() should take. */
+static uint64_t first_fit(const struct tf_queue *q, int rank)
+{
+	size_t i;
+
+	for (i = 0; i < q->ready_len && i < 64; i++) {
+		const struct tf_task *t =
+			&q->ready[(q->ready_head + i) % q->ready_cap];
+
+		if (t->avoid_rank != rank)
+			return t->id;
+	}
+	return 0;
+}
+
+START_TEST(test_take_for_avoids_rank)
+{
+	static const int32_t avoid[] = { 3, 3, -1, 5, 3, 3 };
+	struct avoid_src as;
+	struct tf_queue q;
+	struct tf_inflight *f;
+	uint64_t want;
+	int rank;
+
+	avoid_queue(&q, &as, avoid, 6, 6);
+	ck_assert_uint_eq(tf_queue_nready(&q), 6);
+
+	/* Tasks 1 and 2 failed on rank 3: rank 3 gets task 3 instead. */
+	f = tf_queue_take_for(&q, 3);
+	check_entry(f, 3, 3);
+	ck_assert_int_eq(f->task.avoid_rank, -1);
+	ck_assert_uint_eq(q.ninflight, 1);
+	ck_assert_uint_eq(tf_queue_nready(&q), 5);
+
+	/* Rank 5 has nothing to avoid at the head, so it gets the oldest
+	 * of what is left (1 or 2, whatever order the swap left them). */
+	want = first_fit(&q, 5);
+	ck_assert(want == 1 || want == 2);
+	check_entry(tf_queue_take_for(&q, 5), want, 5);
+
+	/* Rank 3 again: everything left but task 4 avoids it. */
+	f = tf_queue_take_for(&q, 3);
+	check_entry(f, 4, 3);
+	ck_assert_int_eq(f->task.avoid_rank, 5);
+
+	/* Now all that is left avoids rank 3: nothing for it, and
+	 * nothing disturbed. */
+	ck_assert_uint_eq(tf_queue_nready(&q), 3);
+	ck_assert_ptr_null(tf_queue_take_for(&q, 3));
+	ck_assert_uint_eq(tf_queue_nready(&q), 3);
+	ck_assert_uint_eq(q.ninflight, 3);
+
+	/* Any other rank takes them, each the first that fits. */
+	for (rank = 0; tf_queue_nready(&q) > 0; rank++) {
+		want = first_fit(&q, rank);
+		ck_assert_uint_ne(want, 0);
+		f = tf_queue_take_for(&q, rank);
+		check_entry(f, want, rank);
+		ck_assert_int_ne(f->task.avoid_rank, rank);
+	}
+	ck_assert_ptr_null(tf_queue_take_for(&q, 0));
+	/* All six went out once each. */
+	ck_assert_uint_eq(q.ninflight, 6);
+	for (want = 1; want <= 6; want++)
+		ck_assert_ptr_nonnull(tf_queue_find(&q, want));
+	tf_queue_release(&q);
+}
+END_TEST
+
+START_TEST(test_take_for_lookahead)
+{
+	static int32_t avoid[100];
+	struct avoid_src as;
+	struct tf_queue q;
+	size_t i;
+
+	/* The first 64 ready tasks avoid rank 2 and the 65th does not:
+	 * it is beyond the lookahead, so rank 2 gets nothing. */
+	for (i = 0; i < 100; i++)
+		avoid[i] = i < 64 ? 2 : -1;
+	avoid_queue(&q, &as, avoid, 100, 100);
+	ck_assert_ptr_null(tf_queue_take_for(&q, 2));
+	ck_assert_uint_eq(tf_queue_nready(&q), 100);
+	ck_assert_uint_eq(q.ninflight, 0);
+	/* Once one of them has gone elsewhere, task 65 is the 64th and
+	 * within reach. */
+	check_entry(tf_queue_take_for(&q, 1), 1, 1);
+	check_entry(tf_queue_take_for(&q, 2), 65, 2);
+	tf_queue_release(&q);
+
+	/* The 64th itself is looked at. */
+	for (i = 0; i < 100; i++)
+		avoid[i] = i < 63 ? 2 : -1;
+	avoid_queue(&q, &as, avoid, 100, 100);
+	check_entry(tf_queue_take_for(&q, 2), 64, 2);
+	ck_assert_uint_eq(tf_queue_nready(&q), 99);
+	tf_queue_release(&q);
+
+	/* An empty queue has nothing for anyone. */
+	avoid_queue(&q, &as, avoid, 0, 4);
+	ck_assert_ptr_null(tf_queue_take_for(&q, 1));
+	tf_queue_release(&q);
+}
+END_TEST
+
+START_TEST(test_take_for_wrapped_ring)
+{
+	static const int32_t avoid[] = { -1, -1, -1, 7, 7, -1 };
+	struct avoid_src as;
+	struct tf_queue q;
+	int i;
+
+	/* Window 4: take three, finish them and refill, so the ready ring
+	 * wraps around its end; the search must follow it. */
+	avoid_queue(&q, &as, avoid, 6, 4);
+	for (i = 0; i < 3; i++)
+		tf_queue_done(&q, tf_queue_take(&q, 1));
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	ck_assert_uint_eq(tf_queue_nready(&q), 3);
+	ck_assert_msg(q.ready_head + tf_queue_nready(&q) > q.ready_cap,
+		      "the ready ring does not wrap (head %zu of %zu)",
+		      q.ready_head, q.ready_cap);
+	/* Ready: 4 (avoids 7), 5 (avoids 7), 6. */
+	check_entry(tf_queue_take_for(&q, 7), 6, 7);
+	ck_assert_ptr_null(tf_queue_take_for(&q, 7));
+	check_entry(tf_queue_take_for(&q, 8), first_fit(&q, 8), 8);
+	tf_queue_release(&q);
+}
+END_TEST
+
+START_TEST(test_take_ignores_avoid)
+{
+	static const int32_t avoid[] = { 1, 1, 1 };
+	struct avoid_src as;
+	struct tf_queue q;
+	uint64_t id;
+
+	/* Plain take is FIFO whatever the tasks would rather avoid (the
+	 * master uses it when there is no other rank to go to). */
+	avoid_queue(&q, &as, avoid, 3, 3);
+	ck_assert_ptr_null(tf_queue_take_for(&q, 1));
+	for (id = 1; id <= 3; id++)
+		check_entry(tf_queue_take(&q, 1), id, 1);
+	ck_assert_ptr_null(tf_queue_take(&q, 1));
+	tf_queue_release(&q);
+}
+END_TEST
+
 /* ---- The in-flight table under load ---- */
 
 /* Mirrors slot_of() in queue.c, only so that the collision test can pick
@@ -753,6 +948,10 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_putback_goes_first);
 	tcase_add_test(tc, test_putback_wraps_ring);
 	tcase_add_test(tc, test_empty_states);
+	tcase_add_test(tc, test_take_for_avoids_rank);
+	tcase_add_test(tc, test_take_for_lookahead);
+	tcase_add_test(tc, test_take_for_wrapped_ring);
+	tcase_add_test(tc, test_take_ignores_avoid);
 	suite_add_tcase(s, tc);
 
 	/* Generous: the model check is quadratic and valgrind is slow. */
