@@ -40,6 +40,9 @@ static volatile sig_atomic_t sigchld_seen;
 static volatile sig_atomic_t stop_count;
 static volatile sig_atomic_t last_signal;
 
+static volatile sig_atomic_t escalated;
+static struct timespec first_stop;
+
 static void on_signal(int sig)
 {
 	int saved = errno;
@@ -48,6 +51,16 @@ static void on_signal(int sig)
 	if (sig == SIGCHLD) {
 		sigchld_seen = 1;
 	} else {
+		struct timespec now;
+
+		/* clock_gettime is async-signal-safe. */
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (stop_count == 0)
+			first_stop = now;
+		else if (now.tv_sec - first_stop.tv_sec > 1 ||
+			 (now.tv_sec - first_stop.tv_sec == 1 &&
+			  now.tv_nsec >= first_stop.tv_nsec))
+			escalated = 1;
 		stop_count++;
 		last_signal = sig;
 	}
@@ -81,6 +94,11 @@ int tf_signals_install(void)
 	if (sigaction(SIGPIPE, &sa, NULL) < 0)
 		return -errno;
 	return 0;
+}
+
+int tf_signals_escalated(void)
+{
+	return escalated;
 }
 
 int tf_signals_stop_count(void)

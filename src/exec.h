@@ -113,6 +113,13 @@ void tf_exec_stop(struct tf_exec *ex, int slot, int reason, double after);
  * is ignored (children get it back at its default).
  */
 int tf_signals_install(void);
+/**
+ * Whether a second stop signal came a second or more after the first: a
+ * user asking to kill at once. Copies of one signal that arrive together
+ * (Slurm's scancel --full reaches a rank both directly and through srun)
+ * count as one.
+ */
+int tf_signals_escalated(void);
 /** Count of SIGINT/SIGTERM/SIGUSR1/SIGUSR2 received, and the last one. */
 int tf_signals_stop_count(void);
 int tf_signals_last(void);

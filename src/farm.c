@@ -28,7 +28,7 @@ void tf_farm_opts_init(struct tf_farm_opts *o)
 	o->progress = -1;
 	o->status_interval = 60;
 	o->grace = 5;
-	o->drain_grace = 10;
+	o->drain_grace = 2;
 	o->comm_mode = TF_COMM_AUTO;
 }
 

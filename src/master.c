@@ -373,6 +373,10 @@ static void start_drain(struct master *m, int hard, double kill_after,
 			why, kill_after, m->o->grace);
 	if (!m->stop_reason)
 		m->stop_reason = reason;
+	/* A launcher may kill this process soon after its signal (Open MPI:
+	 * a second later): what is journaled so far goes to disk now. */
+	if (m->have_journal && tf_journal_flush(&m->journal, 1) < 0)
+		m->failed_io = 1;
 	if (hard) {
 		send_control_all(m, TF_CTL_KILL, 0);
 		tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED, 0);
@@ -596,7 +600,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 
 		if (tf_signals_stop_count() > m.drain_signals) {
 			m.drain_signals = tf_signals_stop_count();
-			start_drain(&m, m.drain_signals > 1, o->drain_grace,
+			start_drain(&m, tf_signals_escalated(), o->drain_grace,
 				    STOP_SIGNAL, signal_name(tf_signals_last()));
 		}
 		while (n < RECV_BURST &&

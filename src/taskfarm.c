@@ -52,7 +52,7 @@ static const char usage_text[] =
 	"      --grace SEC         seconds between TERM and KILL when tasks are\n"
 	"                          stopped (default 5)\n"
 	"      --drain-grace SEC   on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
-	"                          get to finish before they are stopped (default 10)\n"
+	"                          get to finish before they are stopped (default 2)\n"
 	"      --deadline TIME     drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
 	"                          +DURATION or @EPOCH), and start no task that would\n"
 	"                          not finish by then, judging by run times so far\n"

@@ -272,7 +272,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			struct tf_strbuf ctl = TF_STRBUF_INIT;
 
 			signals_seen = tf_signals_stop_count();
-			drain(&w, signals_seen > 1 ? 2 : 1, o->drain_grace);
+			drain(&w, tf_signals_escalated() ? 2 : 1, o->drain_grace);
 			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST, 0);
 			if (tf_comm_send(comm, 0, TF_TAG_CONTROL, &ctl) < 0)
 				tf_comm_abort(comm, TF_EXIT_INTERNAL);

@@ -92,11 +92,25 @@ rm -f started.txt
 start_bg --slots 2 --grace 60 --drain-grace 0 --journal twice.tsv stubborn.tasks
 wait_for_lines started.txt 2
 kill -TERM $bg
-sleep 0.5
+sleep 1.3
 kill -TERM $bg
 wait_bg 10
 check "a second signal kills at once" rc_is 3
 check "after a second signal no process is left" no_leftovers
+
+# Two copies of one signal arriving together (as Slurm's scancel --full
+# delivers them) are one drain: the grace period is kept.
+rm -f started.txt
+start_bg --slots 2 --grace 2 --drain-grace 0 --journal dup.tsv stubborn.tasks
+wait_for_lines started.txt 2
+t0=$(date +%s.%N)
+kill -TERM $bg
+kill -TERM $bg
+wait_bg 10
+t1=$(date +%s.%N)
+check "two signals at once: still one drain (exit 3)" rc_is 3
+check "two signals at once: --grace is kept" \
+	awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a >= 1.8) }'
 
 # --drain-grace: running tasks get time to finish before they are
 # stopped; nothing new starts meanwhile.
