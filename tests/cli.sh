@@ -65,6 +65,11 @@ tf --journal jdir ok.tasks
 check "a journal that is a directory exits 2" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'jdir' err"
 
+echo x >afile-for-journal
+tf --journal afile-for-journal/j.tsv ok.tasks
+check "a journal path that cannot be created exits 2" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'afile-for-journal/j.tsv' err"
+
 echo "precious" >target
 ln -s target link.tsv
 tf --journal link.tsv ok.tasks
