@@ -297,6 +297,13 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	    (ret = posix_spawnattr_setsigmask(&attr, &none)) ||
 	    (ret = posix_spawnattr_setsigdefault(&attr, &all)))
 		goto fail_spawn;
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	/* After the dup2s: tasks get stdin, stdout and stderr, nothing
+	 * else, not the MPI library's sockets nor descriptors an embedding
+	 * program left without close-on-exec. */
+	if ((ret = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
+		goto fail_spawn;
+#endif
 	ret = posix_spawn(&sl->pid, "/bin/sh", &fa, &attr, argv, sl->envp);
 fail_spawn:
 	posix_spawn_file_actions_destroy(&fa);

@@ -458,6 +458,29 @@ START_TEST(test_stdin_is_devnull)
 }
 END_TEST
 
+START_TEST(test_no_inherited_fds)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char cmd[128];
+	int fd;
+
+	/* A descriptor the parent holds without close-on-exec (as an MPI
+	 * library's sockets may be) must not reach the task. */
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_gt(fd, 2);
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "if [ -e /proc/$$/fd/%d ]; then echo leaked; else echo clean; fi",
+		 fd);
+	run(&ex, &c, 1, cmd);
+	check_output(&c.r[0].out, "clean\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+	close(fd);
+}
+END_TEST
+
 START_TEST(test_signals_default)
 {
 	struct tf_exec ex;
@@ -958,6 +981,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_environment);
 	tcase_add_test(tc, test_environment_per_slot);
 	tcase_add_test(tc, test_stdin_is_devnull);
+	tcase_add_test(tc, test_no_inherited_fds);
 	tcase_add_test(tc, test_signals_default);
 	tcase_add_test(tc, test_process_group);
 	suite_add_tcase(s, tc);

@@ -70,7 +70,7 @@ ln -s "$top_builddir/examples/mcpi" examples/mcpi
 # tf ARGS...: the program with no launcher; stdout to out, stderr to err,
 # exit code in $rc.
 tf() {
-	timeout 120 "$TF" "$@" >out 2>err
+	timeout -k 10 120 "$TF" "$@" >out 2>err
 	rc=$?
 }
 
@@ -82,7 +82,7 @@ have_mpiexec() {
 mpi() {
 	n=$1
 	shift
-	timeout 180 "$MPIEXEC" -n "$n" "$TF" "$@" >out 2>err
+	timeout -k 10 180 "$MPIEXEC" -n "$n" "$TF" "$@" >out 2>err
 	rc=$?
 }
 
