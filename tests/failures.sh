@@ -98,22 +98,23 @@ fi
 
 # --halt now,fail=1: the first failure stops everything, running tasks
 # included; soon lets running tasks finish.
-printf 'exit 1\nsleep 5\nsleep 5\nsleep 5\nsleep 5\n' >halt.tasks
+printf 'exit 1\nsleep 30\nsleep 30\nsleep 30\nsleep 30\n' >halt.tasks
 took tf --slots 2 --halt now,fail=1 --journal hn.tsv halt.tasks
-check "--halt now,fail=1: stops at once" under 4
+check "--halt now,fail=1: stops at once" under 10
 check "--halt now,fail=1: exits 1" rc_is 1
 check "--halt now,fail=1: the running task is interrupted" \
 	statuses_are hn.tsv 2 interrupted
 check "--halt now,fail=1: the rest did not run" grep -q '3 not run' err
-took tf --slots 2 --halt soon,fail=1 --journal hs.tsv halt.tasks
+printf 'exit 1\nsleep 2\nsleep 2\nsleep 2\nsleep 2\n' >soon.tasks
+took tf --slots 2 --halt soon,fail=1 --journal hs.tsv soon.tasks
 check "--halt soon,fail=1: exits 1" rc_is 1
 check "--halt soon,fail=1: the running task finishes ok" statuses_are hs.tsv 2 ok
 check "--halt soon,fail=1: the rest did not run" grep -q '3 not run' err
-printf 'echo found\nsleep 5\nsleep 5\n' >search.tasks
+printf 'echo found\nsleep 30\nsleep 30\n' >search.tasks
 took tf --slots 1 --halt now,success=1 --journal hw.tsv search.tasks
 check "--halt now,success=1: stops after the first success and exits 0" \
 	sh -c "[ $rc -eq 0 ] && grep -qx found out && grep -q '2 not run' err"
-check "--halt now,success=1: at once" under 4
+check "--halt now,success=1: at once" under 10
 # 2 of 4 is 50%: soon,fail=50% halts after the second failure.
 printf 'exit 1\nexit 1\necho a\necho b\n' >pct2.tasks
 tf --slots 1 --halt soon,fail=50% --journal hp.tsv pct2.tasks

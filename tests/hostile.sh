@@ -241,8 +241,8 @@ for mode in local mpirun; do
 	wait $holder 2>/dev/null
 	j=mixed-$mode.tsv
 	check "$mode: a job with hostile tasks exits 1 (some failed)" rc_is 1
-	check "$mode: it ends in well under 10 s (grandchildren, closed output and stdin hold nothing open)" \
-		ended_within 8
+	check "$mode: it ends in well under 30 s (grandchildren, closed output and stdin hold nothing open)" \
+		ended_within 20
 	check "$mode: the journal has one line per task" \
 		ids_once "$j" "1 2 3 4 5 6 7 8 9 10 11 12"
 	check "$mode: every journal line has 16 fields" every_line_has_fields "$j" 16
@@ -295,8 +295,8 @@ for mode in local mpirun; do
 	check "$mode: a task that ignores TERM makes the run exit 1" rc_is 1
 	check "$mode: it is KILLed after --grace and journaled as timeout" \
 		row_is "$j" 2 137 9 timeout
-	check "$mode: it ran --timeout + --grace (2 s)" runtime_in "$j" 2 1.9 3
-	check "$mode: the run ends within 8 s" ended_within 8
+	check "$mode: it ran --timeout + --grace (2 s)" runtime_in "$j" 2 1.9 6
+	check "$mode: the run ends within 20 s" ended_within 20
 	check "$mode: no stubborn process is left" no_leftovers "sleep 2000$mark"
 	check "$mode: the journal has one line per task" ids_once "$j" "1 2 3 4"
 	check "$mode: the ordinary tasks beside it are ok" all_ok "$j" 1 3 4
