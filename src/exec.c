@@ -402,6 +402,12 @@ static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 	}
 }
 
+static int is_stop_signal(int sig)
+{
+	return sig == SIGTERM || sig == SIGINT || sig == SIGUSR1 ||
+	       sig == SIGUSR2 || sig == SIGHUP;
+}
+
 static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 		   tf_exec_done_fn done, void *ctx)
 {
@@ -419,6 +425,12 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 		r->signal = WTERMSIG(st);
 		r->exitval = 128 + r->signal;
 		r->status = TF_STATUS_SIGNALED;
+		/* A stop signal sent to our process group (a launcher's, or
+		 * Ctrl-C) also reaches a child that posix_spawn has not yet
+		 * moved to its own group: that task was interrupted by the
+		 * stop, it did not fail, and a resumed run must run it. */
+		if (stop_count > 0 && is_stop_signal(r->signal))
+			r->status = TF_STATUS_INTERRUPTED;
 	}
 	if (sl->kill_reason && r->status != TF_STATUS_OK)
 		r->status = sl->kill_reason;

@@ -481,6 +481,33 @@ START_TEST(test_no_inherited_fds)
 }
 END_TEST
 
+START_TEST(test_stop_signal_is_interrupted)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	/* Before any stop signal, a task dying of SIGUSR1 failed. */
+	run(&ex, &c, 1, "kill -USR1 $$");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SIGNALED);
+	ck_assert_int_eq(c.r[0].signal, SIGUSR1);
+	collected_release(&c);
+	/* Once this process got a stop signal, the same death is the stop
+	 * reaching a task that had not left our process group yet. */
+	ck_assert_int_eq(raise(SIGUSR1), 0);
+	ck_assert_int_gt(tf_signals_stop_count(), 0);
+	run(&ex, &c, 2, "kill -USR1 $$");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_INTERRUPTED);
+	ck_assert_int_eq(c.r[0].exitval, 128 + SIGUSR1);
+	collected_release(&c);
+	/* Other deaths are still failures. */
+	run(&ex, &c, 3, "kill -SEGV $$");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SIGNALED);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_signals_default)
 {
 	struct tf_exec ex;
@@ -982,6 +1009,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_environment_per_slot);
 	tcase_add_test(tc, test_stdin_is_devnull);
 	tcase_add_test(tc, test_no_inherited_fds);
+	tcase_add_test(tc, test_stop_signal_is_interrupted);
 	tcase_add_test(tc, test_signals_default);
 	tcase_add_test(tc, test_process_group);
 	suite_add_tcase(s, tc);
