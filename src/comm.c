@@ -119,15 +119,12 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
 		return TF_EMPI;
 	}
 	if (p->n == p->alloc) {
-		size_t a = p->alloc;
-		tf__grow((void **)&p->reqs, &a, p->n + 1, sizeof(*p->reqs));
-		a = p->alloc;
-		tf__grow((void **)&p->bufs, &a, p->n + 1, sizeof(*p->bufs));
-		a = p->alloc;
-		tf__grow((void **)&p->idx, &a, p->n + 1, sizeof(*p->idx));
-		a = p->alloc;
-		tf__grow((void **)&p->stats, &a, p->n + 1, sizeof(*p->stats));
-		p->alloc = a;
+		/* The four arrays grow together. */
+		p->alloc = p->alloc ? p->alloc * 2 : 16;
+		p->reqs = tf__xrealloc(p->reqs, p->alloc * sizeof(*p->reqs));
+		p->bufs = tf__xrealloc(p->bufs, p->alloc * sizeof(*p->bufs));
+		p->idx = tf__xrealloc(p->idx, p->alloc * sizeof(*p->idx));
+		p->stats = tf__xrealloc(p->stats, p->alloc * sizeof(*p->stats));
 	}
 	rc = MPI_Isend(data, (int)len, MPI_BYTE, dest, tag, MPI_COMM_WORLD,
 		       &p->reqs[p->n]);

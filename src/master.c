@@ -44,7 +44,6 @@ struct worker_info {
 	uint32_t slots;
 	uint64_t want_total; /* tasks it asked for in all */
 	uint64_t sent_total; /* tasks sent to it in all */
-	uint64_t inflight;
 };
 
 /* Why a run stopped before its tasks were all done. */
@@ -183,8 +182,6 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 			rank, (unsigned long long)r->id, r->attempt);
 		return;
 	}
-	if (rank > 0)
-		m->workers[rank].inflight--;
 	m->report.running--;
 	if (r->status == TF_STATUS_NOT_STARTED) {
 		tf_queue_putback(&m->queue, f);
@@ -478,7 +475,6 @@ static int dispatch(struct master *m)
 				return TF_EMPI;
 			}
 			w->sent_total += k;
-			w->inflight += k;
 			m->dispatched += k;
 			m->report.running += k;
 			did = 1;
@@ -648,7 +644,6 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			start_drain(&m, 1, 0, STOP_ERROR,
 				    "cannot write the journal");
 		}
-		check_deadline(&m);
 		m.report.skipped = *m.skipped;
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
