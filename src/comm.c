@@ -9,6 +9,7 @@
 #include "comm.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -63,15 +64,30 @@ int tf_comm_launcher_detected(void)
 	return slurm_step_tasks() > 1;
 }
 
+void tf_comm_hostname(char *buf, size_t len)
+{
+	const char *node = getenv("SLURMD_NODENAME");
+
+	/* Slurm's node name: several slurmd nodes may share one host (a
+	 * test cluster, or multiple-slurmd), and it is the name sacct and
+	 * scontrol use. */
+	if (node && *node) {
+		snprintf(buf, len, "%s", node);
+		return;
+	}
+	if (gethostname(buf, len - 1) < 0)
+		snprintf(buf, len, "localhost");
+	buf[len - 1] = '\0';
+}
+
 int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
 {
 	int inited = 0, rc;
 
 	memset(c, 0, sizeof(*c));
-	if (gethostname(c->host, sizeof(c->host) - 1) < 0)
-		strcpy(c->host, "localhost");
-	c->host[sizeof(c->host) - 1] = '\0';
+	tf_comm_hostname(c->host, sizeof(c->host));
 	c->impl = tf__xcalloc(1, sizeof(struct pending));
+	((struct pending *)c->impl)->comm = MPI_COMM_WORLD;
 	c->size = 1;
 	if (mode == TF_COMM_NONE ||
 	    (mode == TF_COMM_AUTO && !tf_comm_launcher_detected()))
@@ -241,9 +257,24 @@ int tf_comm_finalize(struct tf_comm *c)
 	return ret;
 }
 
+int tf_comm_allmax(struct tf_comm *c, int *vals, int n)
+{
+	int *in, rc;
+
+	if (!c->use_mpi || c->size == 1 || n <= 0)
+		return 0;
+	in = tf__xmalloc((size_t)n * sizeof(*in));
+	memcpy(in, vals, (size_t)n * sizeof(*in));
+	rc = MPI_Allreduce(in, vals, n, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+	free(in);
+	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Allreduce", rc);
+}
+
 void tf_comm_abort(struct tf_comm *c, int code)
 {
 	if (c->use_mpi)
-		MPI_Abort(MPI_COMM_WORLD, code);
+		MPI_Abort(c->impl ? ((struct pending *)c->impl)->comm
+				  : MPI_COMM_WORLD,
+			  code);
 	exit(code);
 }

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "slurmenv.h"
 #include "taskfarm.h"
 #include "util.h"
 
@@ -154,11 +155,43 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	for (s = 0; s < nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
 		sl->fds[0] = sl->fds[1] = -1;
-		sl->envp = tf__xcalloc(ex->nbase + 8, sizeof(char *));
+		sl->envp = tf__xcalloc(ex->nbase + 10, sizeof(char *));
 		tf_result_init(&sl->result);
 	}
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
+	return 0;
+}
+
+int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
+{
+	struct tf_strbuf ids = TF_STRBUF_INIT;
+	size_t i, n = 0;
+	int s;
+
+	if (tf_gpus_count(list) < ex->nslots * per_slot || per_slot < 1)
+		return TF_EINVAL;
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+		struct tf_strbuf var = TF_STRBUF_INIT;
+
+		tf_strbuf_reset(&ids);
+		tf_gpus_slice(list, s, per_slot, &ids);
+		tf_strbuf_addf(&var, "CUDA_VISIBLE_DEVICES=%s", ids.buf);
+		free(sl->env_gpus[0]);
+		sl->env_gpus[0] = tf_strbuf_detach(&var, NULL);
+		tf_strbuf_addf(&var, "HIP_VISIBLE_DEVICES=%s", ids.buf);
+		free(sl->env_gpus[1]);
+		sl->env_gpus[1] = tf_strbuf_detach(&var, NULL);
+	}
+	tf_strbuf_release(&ids);
+	/* The slot's own values replace the process's. */
+	for (i = 0; i < ex->nbase; i++)
+		if (strncmp(ex->base_env[i], "CUDA_VISIBLE_DEVICES=", 21) &&
+		    strncmp(ex->base_env[i], "HIP_VISIBLE_DEVICES=", 20))
+			ex->base_env[n++] = ex->base_env[i];
+	ex->nbase = n;
+	ex->base_env[n] = NULL;
 	return 0;
 }
 
@@ -218,6 +251,8 @@ void tf_exec_release(struct tf_exec *ex)
 			slot_clear(sl);
 		}
 		free(sl->envp);
+		free(sl->env_gpus[0]);
+		free(sl->env_gpus[1]);
 	}
 	if (ex->devnull >= 0)
 		close(ex->devnull);
@@ -247,6 +282,10 @@ static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	sl->envp[n++] = ex->env_host;
 	if (ex->env_ntasks[0])
 		sl->envp[n++] = ex->env_ntasks;
+	if (sl->env_gpus[0]) {
+		sl->envp[n++] = sl->env_gpus[0];
+		sl->envp[n++] = sl->env_gpus[1];
+	}
 	sl->envp[n] = NULL;
 }
 

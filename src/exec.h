@@ -33,6 +33,8 @@ struct tf_exec_slot {
 	struct tf_result result;
 	char **envp;
 	char env_id[48], env_attempt[40], env_slot[40];
+	char *env_gpus[2];   /* CUDA_ and HIP_VISIBLE_DEVICES=...; NULL
+			      * unless tf_exec_bind_gpus() */
 };
 
 struct tf_exec {
@@ -64,6 +66,15 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		 uint64_t ntasks);
 /** Kills every running group at once, reaps them, frees everything. */
 void tf_exec_release(struct tf_exec *ex);
+
+/**
+ * Binds GPUs to slots: slot s (0-based) gets ids [s * per_slot,
+ * s * per_slot + per_slot) of the comma-separated list, and each of its
+ * tasks runs with CUDA_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES set to
+ * them (whatever values the process had are not passed on). Returns 0, or
+ * TF_EINVAL with nothing changed if the list is too short for every slot.
+ */
+int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot);
 
 /** Sets the total number of tasks shown as TASKFARM_NTASKS. */
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks);

@@ -17,6 +17,7 @@
 #include "jobfile.h"
 #include "journal.h"
 #include "queue.h"
+#include "slurmenv.h"
 #include "taskfarm.h"
 #include "wire.h"
 
@@ -37,6 +38,125 @@ int tf__ncores(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (int)n : 1;
+}
+
+int tf__resolve_slots(const struct tf_farm_opts *o, int rank, int nranks,
+		      int slurm_slots, const char *gpu_list,
+		      struct tf_rank_slots *rs, char *err, size_t errlen)
+{
+	int explicit_slots = o->slots > 0, fit;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->slots = o->slots > 0	  ? o->slots
+		    : slurm_slots > 0 ? slurm_slots
+		    : nranks == 1     ? tf__ncores()
+				      : 1;
+	/* With workers, a master of several slots runs them too: in the
+	 * one-rank-per-node layout its node would otherwise sit idle. */
+	rs->master_slots = o->master_slots >= 0 ? o->master_slots
+			   : nranks == 1	? rs->slots
+			   : rs->slots > 1	? rs->slots
+						: 0;
+	if (nranks == 1 && rs->master_slots == 0)
+		rs->master_slots = 1;
+	/* A master that runs no task needs no GPU. */
+	if (!o->gpus_per_slot || (rank == 0 && rs->master_slots == 0))
+		return 0;
+	if (!gpu_list) {
+		snprintf(err, errlen,
+			 "--gpus-per-slot %d: no GPUs granted to this rank "
+			 "(none of CUDA_VISIBLE_DEVICES, SLURM_STEP_GPUS, "
+			 "SLURM_JOB_GPUS, GPU_DEVICE_ORDINAL is set)",
+			 o->gpus_per_slot);
+		return TF_EXIT_USAGE;
+	}
+	rs->gpus = tf_gpus_count(gpu_list);
+	if (rank == 0) {
+		/* The slots that run here: the master's own. */
+		int explicit_master = o->master_slots >= 0 || explicit_slots;
+
+		fit = tf_gpus_fit(rs->master_slots, explicit_master, rs->gpus,
+				  o->gpus_per_slot);
+		if (fit == 0)
+			goto misfit;
+		rs->reduced = fit < rs->master_slots;
+		rs->master_slots = fit;
+		if (nranks == 1)
+			rs->slots = fit;
+		return 0;
+	}
+	fit = tf_gpus_fit(rs->slots, explicit_slots, rs->gpus,
+			  o->gpus_per_slot);
+	if (fit == 0)
+		goto misfit;
+	rs->reduced = fit < rs->slots;
+	rs->slots = fit;
+	return 0;
+misfit:
+	snprintf(err, errlen,
+		 "--gpus-per-slot %d: %d slots on rank %d need %ld GPUs, but "
+		 "only %d are granted ('%s')%s",
+		 o->gpus_per_slot, rank == 0 ? rs->master_slots : rs->slots,
+		 rank,
+		 (long)o->gpus_per_slot *
+			 (rank == 0 ? rs->master_slots : rs->slots),
+		 rs->gpus, gpu_list,
+		 rs->gpus >= o->gpus_per_slot
+			 ? "; give fewer --slots (or --master-slots)"
+			 : "");
+	return TF_EXIT_USAGE;
+}
+
+/*
+ * Settles this rank's slots and GPUs into ro, before any task starts.
+ * Every rank takes part in one collective, so that a usage error on any
+ * rank stops them all; it is reported once, by the lowest such rank.
+ * Returns 0 or TF_EXIT_USAGE (or TF_EXIT_INTERNAL when MPI fails).
+ */
+static int settle_slots(struct tf_farm_opts *ro, struct tf_comm *comm)
+{
+	struct tf_strbuf warn = TF_STRBUF_INIT;
+	struct tf_slurm_env env;
+	struct tf_rank_slots rs;
+	const char *source = NULL, *gpus = NULL;
+	char err[512] = "";
+	int slurm_slots = 0, code, agree[2];
+
+	if (ro->slots <= 0) {
+		tf_slurm_env_read(&env);
+		env.single_rank = comm->size == 1;
+		slurm_slots = tf_slurm_default_slots(&env, &warn);
+		/* Every rank sees much the same environment: say it once,
+		 * unless asked. */
+		if (warn.len && (comm->rank == 0 || ro->verbose)) {
+			warn.buf[warn.len - 1] = '\0';
+			tf_warn("%s", warn.buf);
+		}
+		tf_strbuf_release(&warn);
+	}
+	if (ro->gpus_per_slot)
+		gpus = tf_gpus_granted(&source);
+	code = tf__resolve_slots(ro, comm->rank, comm->size, slurm_slots, gpus,
+				 &rs, err, sizeof(err));
+	agree[0] = code;
+	agree[1] = code ? comm->size - comm->rank : 0;
+	if (tf_comm_allmax(comm, agree, 2) < 0)
+		return TF_EXIT_INTERNAL;
+	if (code && agree[1] == comm->size - comm->rank)
+		tf_error("%s", err);
+	if (agree[0])
+		return agree[0];
+	if (rs.reduced)
+		tf_warn("--gpus-per-slot %d: %d GPUs granted (%s=%s), so this "
+			"rank runs %d slots",
+			ro->gpus_per_slot, rs.gpus, source, gpus,
+			comm->rank == 0 ? rs.master_slots : rs.slots);
+	if (slurm_slots > 0)
+		tf_debug("slots from Slurm's environment: %d", slurm_slots);
+	ro->slots = rs.slots;
+	ro->master_slots = rs.master_slots;
+	ro->gpu_list = gpus;
+	return 0;
 }
 
 static int jobfile_next(void *ctx, struct tf_task *t)
@@ -360,6 +480,7 @@ out:
 
 int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 {
+	struct tf_farm_opts ro = *o; /* with this rank's slots settled */
 	struct tf_comm comm;
 	int code, ret;
 
@@ -371,10 +492,11 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 	}
 	if (comm.use_mpi)
 		tf__log_rank = comm.rank;
-	if (comm.rank == 0)
-		code = run_master(o, &comm);
-	else
-		code = tf__worker_run(o, &comm);
+	/* On a usage error every rank knows, and none starts its loop. */
+	code = settle_slots(&ro, &comm);
+	if (code == 0)
+		code = comm.rank == 0 ? run_master(&ro, &comm)
+				      : tf__worker_run(&ro, &comm);
 	ret = tf_comm_finalize(&comm);
 	if (ret < 0 && code == TF_EXIT_OK)
 		code = TF_EXIT_INTERNAL;

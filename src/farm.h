@@ -14,8 +14,12 @@ struct tf_farm_opts {
 	const char *jobfile;   /* NULL in template mode */
 	int tmpl_argc;         /* template mode: the words after "--" */
 	char **tmpl_argv;
-	int slots;             /* tasks at once per worker rank; 0: default */
-	int master_slots;      /* tasks the master runs itself; -1: default */
+	int slots;             /* tasks at once per worker rank; 0: default
+			        * (Slurm's CPUs, else 1; alone: the cores) */
+	int master_slots;      /* tasks the master runs itself; -1: default
+			        * (its slots if more than one, else 0) */
+	int gpus_per_slot;     /* GPUs bound to each slot; 0: none */
+	const char *gpu_list;  /* set by tf_farm_run(): this rank's GPUs */
 	const char *journal;   /* NULL: the default path */
 	int no_journal;
 	double journal_sync;   /* seconds between journal fsyncs */
@@ -62,5 +66,25 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm);
 /** Online cores, as the default number of slots on one rank. */
 int tf__ncores(void);
+
+/** What tf__resolve_slots() decides for one rank. */
+struct tf_rank_slots {
+	int slots;        /* tasks at once on this rank (a worker's) */
+	int master_slots; /* on rank 0: tasks it runs beside its workers */
+	int reduced;      /* slots were cut to fit the GPUs (warn) */
+	int gpus;         /* GPUs in the granted list */
+};
+
+/**
+ * Decides a rank's slots: --slots, else Slurm's default (slurm_slots, 0
+ * if none), else 1, or the cores when the run has a single rank; the
+ * master's own slots: --master-slots, else all its slots when alone,
+ * else its slots when it has more than one. With --gpus-per-slot, the
+ * slots are then cut to fit gpu_list (NULL: none granted) when they were
+ * a default. Returns 0, or TF_EXIT_USAGE with a message in err.
+ */
+int tf__resolve_slots(const struct tf_farm_opts *o, int rank, int nranks,
+		      int slurm_slots, const char *gpu_list,
+		      struct tf_rank_slots *rs, char *err, size_t errlen);
 
 #endif

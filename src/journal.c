@@ -19,6 +19,19 @@
 
 #include "taskfarm.h"
 
+/* The JobId column: the Slurm job this run belongs to, escaped like
+ * every text column; "-" outside Slurm. */
+static char *journal_jobid(void)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	const char *id = getenv("SLURM_JOB_ID");
+
+	if (!id || !*id)
+		return tf__xstrdup("-");
+	tf_journal_escape(&sb, id, strlen(id));
+	return tf_strbuf_detach(&sb, NULL);
+}
+
 int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 {
 	struct stat st;
@@ -49,6 +62,7 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 	}
 	j->fd = fd;
 	j->path = tf__xstrdup(path);
+	j->jobid = journal_jobid();
 	j->interval = interval;
 	j->last_sync = tf_now();
 	tf_strbuf_init(&j->pending);
@@ -58,6 +72,7 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 		if (ret < 0) {
 			close(fd);
 			free(j->path);
+			free(j->jobid);
 			return ret;
 		}
 	}
@@ -137,9 +152,9 @@ void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 		       (unsigned long long)(r->out.len + r->err.len),
 		       r->exitval, r->signal);
 	tf_journal_escape(sb, cmd, cmd_len);
-	tf_strbuf_addf(sb, "\t%u\t%d\t%d\t%s\t%lld\t%.3f\t%.3f\n", r->attempt,
-		       r->rank, r->slot, tf_status_name(r->status),
-		       (long long)r->maxrss_kb, r->utime, r->stime);
+	tf_strbuf_addf(sb, "\t%u\t%d\t%d\t%s\t%lld\t%.3f\t%.3f\t%s\n",
+		       r->attempt, r->rank, r->slot, tf_status_name(r->status),
+		       (long long)r->maxrss_kb, r->utime, r->stime, j->jobid);
 	j->lines++;
 }
 
@@ -186,6 +201,8 @@ int tf_journal_close(struct tf_journal *j)
 	j->fd = -1;
 	free(j->path);
 	j->path = NULL;
+	free(j->jobid);
+	j->jobid = NULL;
 	tf_strbuf_release(&j->pending);
 	return ret;
 }
@@ -305,12 +322,13 @@ static int field_is_number(const char *s, size_t len)
 	return digits > 0 && i == len && len < 32;
 }
 
-#define JOURNAL_FIELDS 16
+#define JOURNAL_FIELDS 17
 
-/* Takes in one journal line (without its newline). Returns 0, or a static
- * description of what is wrong with it. */
+/* Takes in one journal line (without its newline); a journal with a
+ * 16-column header (columns) may hold lines of 16 or 17 fields. Returns
+ * 0, or a static description of what is wrong with it. */
 static const char *replay_line(struct tf_history *h, char *line, size_t len,
-			       struct tf_strbuf *cmd)
+			       int columns, struct tf_strbuf *cmd)
 {
 	const char *f[JOURNAL_FIELDS];
 	size_t flen[JOURNAL_FIELDS];
@@ -324,13 +342,22 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 		if (i < len && line[i] != '\t')
 			continue;
 		if (nf == JOURNAL_FIELDS)
-			return "more than 16 fields";
+			return "more than 17 fields";
 		f[nf] = line + start;
 		flen[nf++] = i - start;
 		start = i + 1;
 	}
-	if (nf != JOURNAL_FIELDS)
-		return "fewer than 16 fields";
+	if (nf < JOURNAL_FIELDS - 1)
+		return columns == 16 ? "fewer than 16 fields"
+				     : "fewer than 17 fields";
+	if (nf < JOURNAL_FIELDS && columns != 16)
+		return "16 fields under a 17-column header (JobId missing)";
+	if (nf == JOURNAL_FIELDS) {
+		tf_strbuf_reset(cmd);
+		if (flen[16] == 0 ||
+		    tf_journal_unescape(cmd, f[16], flen[16]) < 0)
+			return "bad JobId";
+	}
 	static const char *const numeric[JOURNAL_FIELDS] = {
 		[2] = "Starttime", [3] = "JobRuntime", [4] = "Send",
 		[5] = "Receive",   [6] = "Exitval",	  [7] = "Signal",
@@ -373,6 +400,19 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	return NULL;
 }
 
+/* The number of columns a header line (without its newline) announces:
+ * 17, 16 for a journal from before JobId, or 0 if it is not one. */
+static int header_columns(const char *line, size_t len)
+{
+	if (len + 1 == strlen(TF_JOURNAL_HEADER) &&
+	    memcmp(line, TF_JOURNAL_HEADER, len) == 0)
+		return 17;
+	if (len + 1 == strlen(TF_JOURNAL_HEADER_16) &&
+	    memcmp(line, TF_JOURNAL_HEADER_16, len) == 0)
+		return 16;
+	return 0;
+}
+
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen)
 {
@@ -411,8 +451,8 @@ int tf_history_load(struct tf_history *h, const char *path, char *err,
 		}
 		line[--n] = '\0';
 		if (lineno == 1) {
-			if ((size_t)n + 1 != strlen(TF_JOURNAL_HEADER) ||
-			    memcmp(line, TF_JOURNAL_HEADER, (size_t)n) != 0) {
+			h->columns = header_columns(line, (size_t)n);
+			if (!h->columns) {
 				snprintf(err, errlen,
 					 "%s:1: not a taskfarm journal (the "
 					 "header line differs)",
@@ -420,7 +460,8 @@ int tf_history_load(struct tf_history *h, const char *path, char *err,
 				ret = TF_EPARSE;
 				break;
 			}
-		} else if ((why = replay_line(h, line, (size_t)n, &cmd))) {
+		} else if ((why = replay_line(h, line, (size_t)n, h->columns,
+					      &cmd))) {
 			snprintf(err, errlen,
 				 "%s:%llu: damaged journal line: %s", path,
 				 (unsigned long long)lineno, why);

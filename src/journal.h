@@ -5,7 +5,15 @@
  * written in groups, with an fsync() on an interval and at close. No MPI.
  *
  * Columns: Seq Host Starttime JobRuntime Send Receive Exitval Signal
- * Command Attempt Rank Slot Status MaxRSS UserCPU SysCPU
+ * Command Attempt Rank Slot Status MaxRSS UserCPU SysCPU JobId
+ *
+ * JobId (the 17th column, added with the Slurm support) is the Slurm
+ * job the attempt ran in, or "-". Journals written before it have
+ * 16 columns and TF_JOURNAL_HEADER_16. Appending never rewrites a header,
+ * so a journal begun by the older version keeps its 16-column header
+ * while the lines appended later (--resume) have 17 columns; replay
+ * accepts both kinds of line under that header, and only 17-column lines
+ * under the current one.
  */
 #ifndef TF_JOURNAL_H
 #define TF_JOURNAL_H
@@ -14,6 +22,11 @@
 #include "util.h"
 
 #define TF_JOURNAL_HEADER                                                  \
+	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\t" \
+	"Command\tAttempt\tRank\tSlot\tStatus\tMaxRSS\tUserCPU\tSysCPU\t"   \
+	"JobId\n"
+/* The header of journals from before the JobId column. */
+#define TF_JOURNAL_HEADER_16                                               \
 	"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\t" \
 	"Command\tAttempt\tRank\tSlot\tStatus\tMaxRSS\tUserCPU\tSysCPU\n"
 
@@ -24,12 +37,14 @@ struct tf_journal {
 	double last_sync;
 	double interval; /* seconds between fsyncs */
 	unsigned long lines;
+	char *jobid;     /* the JobId column, escaped */
 };
 
 /**
  * Opens path for appending, creating it (mode 0644) without following a
- * symbolic link; a new or empty file gets the header line. Returns 0, or
- * -errno with nothing to release.
+ * symbolic link; a new or empty file gets the header line. The JobId
+ * column of every line is this process's SLURM_JOB_ID, or "-" when it is
+ * unset or empty. Returns 0, or -errno with nothing to release.
  */
 int tf_journal_open(struct tf_journal *j, const char *path, double interval);
 
@@ -76,13 +91,16 @@ struct tf_history {
 	uint64_t lines;     /* complete lines read, the header excluded */
 	uint64_t valid_len; /* bytes up to the end of the last whole line */
 	int torn;           /* the file ended in a partial line */
+	int columns;        /* the header's: 17, or 16 for an older journal;
+			     * 0 for a missing or empty file */
 };
 
 /**
  * Reads the journal at path into h. A missing or empty file is an empty
  * history. A last line without its newline (a write cut short by a kill)
  * is left out and h->torn set; a malformed whole line, or a first line
- * that is not the header, is an error: TF_EPARSE with err set to
+ * that is neither header (TF_JOURNAL_HEADER, TF_JOURNAL_HEADER_16), is
+ * an error: TF_EPARSE with err set to
  * "PATH:LINE: problem". Returns 0 or a negative code (then h is empty).
  */
 int tf_history_load(struct tf_history *h, const char *path, char *err,

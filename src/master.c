@@ -586,6 +586,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		goto out_journal;
 	}
 	tf_exec_set_grace(&m.exec, o->grace);
+	if (o->gpu_list && local_slots > 0 &&
+	    tf_exec_bind_gpus(&m.exec, o->gpu_list, o->gpus_per_slot) < 0)
+		tf_die("--gpus-per-slot: too few GPUs for %d slots", local_slots);
 	/* Retries avoid the rank that failed only if there is another. */
 	m.executors = (local_slots > 0) + comm->size - 1;
 	/* The window holds enough for every worker's ask-ahead. */

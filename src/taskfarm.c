@@ -24,11 +24,20 @@ static const char usage_text[] =
 	"Without a launcher, or with one rank, the tasks run on the local cores.\n"
 	"\n"
 	"Options:\n"
-	"  -s, --slots N           tasks at once per worker rank (default 1; with a\n"
-	"                          single rank, the number of online cores)\n"
+	"  -s, --slots N           tasks at once per rank (default: under Slurm,\n"
+	"                          SLURM_CPUS_PER_TASK, or SLURM_CPUS_ON_NODE for a\n"
+	"                          rank alone on its node; else 1, or the number of\n"
+	"                          online cores with a single rank)\n"
 	"      --master-slots N    tasks the master runs itself beside its workers\n"
-	"                          (default 0 when there are workers; alone, it\n"
-	"                          overrides --slots and is at least 1)\n"
+	"                          (default: its slots when it has more than one,\n"
+	"                          else 0; alone, it overrides --slots and is at\n"
+	"                          least 1)\n"
+	"      --gpus-per-slot K   give each slot K GPUs of the rank's list\n"
+	"                          (CUDA_VISIBLE_DEVICES, else SLURM_STEP_GPUS,\n"
+	"                          SLURM_JOB_GPUS, GPU_DEVICE_ORDINAL): slot S (from\n"
+	"                          1) runs its tasks with CUDA_VISIBLE_DEVICES and\n"
+	"                          HIP_VISIBLE_DEVICES set to its entries (S-1)*K\n"
+	"                          to S*K-1, from 0; default slots are cut to fit\n"
 	"  -j, --journal FILE      the journal (default: JOBFILE's name without its\n"
 	"                          extension + .journal.tsv, or taskfarm.journal.tsv)\n"
 	"      --no-journal        write no journal\n"
@@ -70,7 +79,8 @@ static const char usage_text[] =
 	"string, the arguments are appended.\n"
 	"\n"
 	"Every task runs as /bin/sh -c COMMAND with TASKFARM_TASK_ID, TASKFARM_ATTEMPT,\n"
-	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST and TASKFARM_NTASKS set.\n"
+	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST (SLURMD_NODENAME under Slurm)\n"
+	"and TASKFARM_NTASKS set.\n"
 	"\n"
 	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
 	"failures); 2 usage or input error (no task started); 3 interrupted by a\n"
@@ -79,6 +89,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_MASTER_SLOTS = 256,
+	OPT_GPUS_PER_SLOT,
 	OPT_NO_JOURNAL,
 	OPT_JOURNAL_SYNC,
 	OPT_RESULTS,
@@ -100,6 +111,7 @@ enum {
 static const struct option long_options[] = {
 	{ "slots", required_argument, NULL, 's' },
 	{ "master-slots", required_argument, NULL, OPT_MASTER_SLOTS },
+	{ "gpus-per-slot", required_argument, NULL, OPT_GPUS_PER_SLOT },
 	{ "journal", required_argument, NULL, 'j' },
 	{ "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
 	{ "journal-sync", required_argument, NULL, OPT_JOURNAL_SYNC },
@@ -202,6 +214,15 @@ int main(int argc, char **argv)
 						   "'%s'",
 						   optarg);
 			o.master_slots = (int)v;
+			break;
+		case OPT_GPUS_PER_SLOT:
+			if (tf_parse_long(optarg, 1, 1024, &v) < 0)
+				return usage_error(&argc, &argv,
+						   "--gpus-per-slot takes a whole "
+						   "number from 1 to 1024, not "
+						   "'%s'",
+						   optarg);
+			o.gpus_per_slot = (int)v;
 			break;
 		case 'j':
 			if (!*optarg)

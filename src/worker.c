@@ -255,6 +255,9 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 		tf_comm_abort(comm, TF_EXIT_INTERNAL);
 	}
 	tf_exec_set_grace(&w.exec, o->grace);
+	if (o->gpu_list &&
+	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0)
+		tf_die("--gpus-per-slot: too few GPUs for %d slots", slots);
 	memset(&h, 0, sizeof(h));
 	h.slots = (uint32_t)slots;
 	h.pid = (uint32_t)getpid();

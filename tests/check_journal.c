@@ -19,7 +19,7 @@
 #include "taskfarm.h"
 #include "util.h"
 
-#define NCOLS 16
+#define NCOLS 17
 
 /* A result with every field set to something recognisable. */
 static void sample_result(struct tf_result *r, uint64_t id, int status)
@@ -120,7 +120,7 @@ START_TEST(test_header_columns)
 		"Seq",     "Host",   "Starttime", "JobRuntime", "Send",
 		"Receive", "Exitval", "Signal",   "Command",    "Attempt",
 		"Rank",    "Slot",   "Status",    "MaxRSS",     "UserCPU",
-		"SysCPU"
+		"SysCPU",  "JobId"
 	};
 	char header[] = TF_JOURNAL_HEADER;
 	char *fields[NCOLS + 1];
@@ -251,15 +251,17 @@ START_TEST(test_line_format)
 	size_t len;
 
 	sample_result(&r, 12, TF_STATUS_FAILED);
+	ck_assert_int_eq(unsetenv("SLURM_JOB_ID"), 0);
 	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
 	tf_journal_add(&j, &r, "node1", "echo hi", 7);
 	ck_assert_int_eq(tf_journal_flush(&j, 0), 0);
 
 	data = read_file(path, &len);
 	line = data + strlen(TF_JOURNAL_HEADER);
-	/* Exactly one line, in full. */
+	/* Exactly one line, in full; outside Slurm, JobId is "-". */
 	ck_assert_str_eq(line, "12\tnode1\t1700000000.250\t1.500\t0\t5\t3\t0\t"
-			       "echo hi\t2\t4\t1\tfailed\t2048\t0.500\t0.250\n");
+			       "echo hi\t2\t4\t1\tfailed\t2048\t0.500\t0.250\t"
+			       "-\n");
 	line[strlen(line) - 1] = '\0';
 	ck_assert_int_eq(split_tabs(line, fields, NCOLS), NCOLS);
 	/* Seq Host Starttime JobRuntime Send Receive Exitval Signal
@@ -356,6 +358,64 @@ START_TEST(test_status_names)
 	}
 	ck_assert_ptr_null(strtok_r(NULL, "\n", &save));
 	free(data);
+}
+END_TEST
+
+/* JobId: the Slurm job of the run, escaped like any text column. */
+static char *journal_line_with_jobid(const char *jobid)
+{
+	struct tf_journal j;
+	struct tf_result r;
+	const char *path = tmppath("jid.tsv");
+	char *data, *line, *fields[NCOLS + 1], *val;
+
+	unlink(path);
+	if (jobid)
+		ck_assert_int_eq(setenv("SLURM_JOB_ID", jobid, 1), 0);
+	else
+		ck_assert_int_eq(unsetenv("SLURM_JOB_ID"), 0);
+	sample_result(&r, 3, TF_STATUS_OK);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	/* The variable is read once, when the journal is opened. */
+	ck_assert_int_eq(setenv("SLURM_JOB_ID", "changed-later", 1), 0);
+	tf_journal_add(&j, &r, "node1", "true", 4);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	tf_result_release(&r);
+	data = read_file(path, NULL);
+	line = data + strlen(TF_JOURNAL_HEADER);
+	line[strlen(line) - 1] = '\0';
+	ck_assert_int_eq(split_tabs(line, fields, NCOLS), NCOLS);
+	val = strdup(fields[16]);
+	ck_assert_ptr_nonnull(val);
+	free(data);
+	ck_assert_int_eq(unsetenv("SLURM_JOB_ID"), 0);
+	return val;
+}
+
+START_TEST(test_line_jobid)
+{
+	static const struct {
+		const char *env, *col;
+	} cases[] = {
+		{ "4242", "4242" },
+		{ "123_7", "123_7" }, /* whatever Slurm puts there */
+		{ NULL, "-" },        /* not under Slurm */
+		{ "", "-" },
+		{ "a\tb\\c", "a\\tb\\\\c" }, /* cannot break the line */
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *col = journal_line_with_jobid(cases[i].env);
+		int same = strcmp(col, cases[i].col) == 0;
+		char got[64];
+
+		snprintf(got, sizeof(got), "%s", col);
+		free(col);
+		ck_assert_msg(same, "SLURM_JOB_ID '%s': JobId '%s', want '%s'",
+			      cases[i].env ? cases[i].env : "(unset)", got,
+			      cases[i].col);
+	}
 }
 END_TEST
 
@@ -1016,9 +1076,13 @@ START_TEST(test_replay_damaged_line)
 		const char *val; /* NULL: drop the column */
 		const char *what;
 	} damage[] = {
-		{ 15, NULL, "fields" },           /* 15 columns */
-		{ 0, NULL, "fields" },            /* 15, the first gone */
-		{ NCOLS, "extra", "fields" },     /* 17 columns */
+		{ 16, NULL, "fields" },           /* 16: no JobId */
+		{ 0, NULL, "fields" },            /* 16, the first gone */
+		{ 15, NULL, "fields" },           /* 16, SysCPU gone */
+		{ NCOLS, "extra", "fields" },     /* 18 columns */
+		{ 16, "", "JobId" },
+		{ 16, "job\\q", "JobId" },
+		{ 16, "ends in \\", "JobId" },
 		{ -1, "", "fields" },             /* an empty line */
 		{ -1, "garbage", "fields" },
 		{ 0, "x12", "Seq" },
@@ -1354,6 +1418,160 @@ START_TEST(test_status_parse_roundtrip)
 }
 END_TEST
 
+/*
+ * A journal written before the JobId column: TF_JOURNAL_HEADER_16 and
+ * 16-column lines, made from what the writer produces now by dropping
+ * the last column of every line. malloc'd.
+ */
+static char *as_16_columns(const char *data)
+{
+	char *out = malloc(strlen(data) + 1), *o = out;
+	const char *p = data;
+
+	ck_assert_ptr_nonnull(out);
+	while (*p) {
+		const char *nl = strchr(p, '\n'), *tab;
+
+		ck_assert_ptr_nonnull(nl);
+		for (tab = nl; tab > p && *tab != '\t'; tab--)
+			;
+		ck_assert(*tab == '\t');
+		memcpy(o, p, (size_t)(tab - p));
+		o += tab - p;
+		*o++ = '\n';
+		p = nl + 1;
+	}
+	*o = '\0';
+	return out;
+}
+
+START_TEST(test_replay_16_columns)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_FAILED, "two" },
+		{ 3, 1, TF_STATUS_INTERRUPTED, "three" },
+	};
+	const struct attempt more[] = {
+		{ 2, 2, TF_STATUS_OK, "two" },
+		{ 3, 2, TF_STATUS_FAILED, "three" },
+		{ 4, 1, TF_STATUS_OK, "four" },
+	};
+	const char *path = tmppath("j.tsv");
+	struct tf_journal j;
+	struct tf_history h;
+	char err[512] = "", *data, *old;
+	size_t i, old_len;
+
+	write_journal(path, a, 3);
+	data = read_file(path, NULL);
+	old = as_16_columns(data);
+	free(data);
+	ck_assert_int_eq(strncmp(old, TF_JOURNAL_HEADER_16,
+				 strlen(TF_JOURNAL_HEADER_16)),
+			 0);
+	old_len = strlen(old);
+	path = write_file("j.tsv", old, old_len);
+
+	/* The old journal replays as it did. */
+	ck_assert_msg(tf_history_load(&h, path, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_int_eq(h.columns, 16);
+	ck_assert_uint_eq(h.lines, 3);
+	check_hist(&h, 1, TF_HIST_OK, 1, "one", 3);
+	check_hist(&h, 2, TF_HIST_FAILED, 1, "two", 3);
+	check_hist(&h, 3, TF_HIST_INTERRUPTED, 1, "three", 5);
+	tf_history_release(&h);
+
+	/* A resume appends 17-column lines and keeps the old header. */
+	ck_assert_int_eq(setenv("SLURM_JOB_ID", "99", 1), 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(unsetenv("SLURM_JOB_ID"), 0);
+	for (i = 0; i < 3; i++)
+		add_attempt(&j, &more[i]);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	data = read_file(path, NULL);
+	ck_assert_int_eq(strncmp(data, old, old_len), 0);
+	ck_assert_ptr_nonnull(strstr(data + old_len, "\tfour\t1\t4\t1\tok\t"));
+	ck_assert_ptr_nonnull(strstr(data + old_len, "\t0.250\t99\n"));
+	free(data);
+	free(old);
+
+	/* Both kinds of line replay, in order. */
+	ck_assert_msg(tf_history_load(&h, path, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_int_eq(h.columns, 16);
+	ck_assert_uint_eq(h.lines, 6);
+	check_hist(&h, 1, TF_HIST_OK, 1, "one", 3);
+	check_hist(&h, 2, TF_HIST_OK, 2, "two", 3);
+	check_hist(&h, 3, TF_HIST_FAILED, 2, "three", 5);
+	check_hist(&h, 4, TF_HIST_OK, 1, "four", 4);
+	tf_history_release(&h);
+
+	/* A current journal says so. */
+	path = tmppath("new.tsv");
+	write_journal(path, a, 1);
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_int_eq(h.columns, 17);
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_16_columns_damaged)
+{
+	const struct attempt a[] = {
+		{ 1, 1, TF_STATUS_OK, "one" },
+		{ 2, 1, TF_STATUS_OK, "two" },
+	};
+	static const struct {
+		int field;       /* -1: replace the whole line by val */
+		const char *val; /* NULL: drop the column */
+		const char *what;
+	} damage[] = {
+		{ -1, "2\tnode1\t1.0\t1.0\t0\t0\t0\t0\ttwo\t1\t0\t1\tok\t0\t0.1",
+		  "fewer than 16 fields" },
+		{ 16, "x\t18", "more than 17 fields" },
+		{ 15, NULL, "number" },  /* 16, with JobId where SysCPU was */
+		{ 16, "", "JobId" },     /* 17, JobId empty */
+		{ 16, "bad\\e", "JobId" },
+		{ 12, "bogus", "Status" },
+	};
+	const char *path = tmppath("j.tsv");
+	char *data, *old, label[128];
+	size_t i;
+
+	write_journal(path, a, 2);
+	data = read_file(path, NULL);
+	old = as_16_columns(data);
+	for (i = 0; i < sizeof(damage) / sizeof(damage[0]); i++) {
+		char *line, *bad;
+		const char *problem;
+
+		/* Line 3 is a line appended by a resume. */
+		line = damage[i].field < 0
+			       ? strdup(damage[i].val)
+			       : edit_field(data, 3, damage[i].field,
+					    damage[i].val);
+		ck_assert_ptr_nonnull(line);
+		bad = replace_line(old, 3, line);
+		free(line);
+		snprintf(label, sizeof(label), "16-column journal, damage %zu",
+			 i);
+		problem = damaged_problem(write_file("bad.tsv", bad,
+						     strlen(bad)),
+					  3, damage[i].what, label);
+		free(bad);
+		if (problem) {
+			free(old);
+			free(data);
+			ck_abort_msg("%s", problem);
+		}
+	}
+	free(old);
+	free(data);
+}
+END_TEST
+
 /* ---- The lock on PATH.meta ---- */
 
 #define FP1 "0123456789abcdef"
@@ -1611,6 +1829,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_line_format);
 	tcase_add_test(tc, test_line_signal);
 	tcase_add_test(tc, test_status_names);
+	tcase_add_test(tc, test_line_jobid);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("escape");
@@ -1641,6 +1860,8 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_replay_seq_overflow);
 	tcase_add_test(tc, test_replay_damaged_vs_torn);
 	tcase_add_test(tc, test_replay_not_a_journal);
+	tcase_add_test(tc, test_replay_16_columns);
+	tcase_add_test(tc, test_replay_16_columns_damaged);
 	tcase_add_test(tc, test_trim_then_append);
 	tcase_add_test(tc, test_trim_torn_header);
 	tcase_add_test(tc, test_status_parse_roundtrip);

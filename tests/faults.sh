@@ -28,7 +28,7 @@
 # lines it journaled; once the job succeeds, the journal has exactly one ok
 # line per task, every task is in the ledger, and a resume runs nothing.
 # In the first cycles, on the finished journal: a last line cut short by
-# hand (its last 5 bytes, so that it still has 16 fields and says ok; or
+# hand (its last 5 bytes, so that it still says ok; or
 # half of it) is dropped with a warning and only that task runs again; a
 # damaged middle line is refused (exit 2, naming JOURNAL:LINE, no task
 # started).
@@ -168,10 +168,10 @@ is_torn() {
 	[ -s "$1" ] && [ "$(tail -c 1 "$1" | od -An -tx1 | tr -d ' \n')" != 0a ]
 }
 
-# no_torn_line: the journal ends in a newline and every line has 16
+# no_torn_line: the journal ends in a newline and every line has 17
 # fields.
 no_torn_line() {
-	! is_torn j.tsv && every_line_has_fields j.tsv 16
+	! is_torn j.tsv && every_line_has_fields j.tsv 17
 }
 
 # snapshot K [nocheck]: keeps the journal's complete lines as p.K and the
@@ -188,8 +188,8 @@ snapshot() {
 	awk -F'\t' 'NR > 1 && $13 == "ok" { print $1 }' "p.$1" | sort -n >"s.$1"
 	[ "${2:-}" = nocheck ] && return
 	if ! awk -F'\t' -v n="$N" '
-		NR == 1 && ($1 != "Seq" || $13 != "Status" || NF != 16) { bad = 1 }
-		NR > 1 && (NF != 16 || $1 !~ /^[0-9]+$/ || $1 < 1 || $1 > n ||
+		NR == 1 && ($1 != "Seq" || $13 != "Status" || NF != 17) { bad = 1 }
+		NR > 1 && (NF != 17 || $1 !~ /^[0-9]+$/ || $1 < 1 || $1 > n ||
 			   $13 !~ /^(ok|failed|signal|timeout|interrupted|spawn-failed)$/) {
 			print "line " NR ": " $0; bad = 1
 		}
@@ -451,8 +451,8 @@ while :; do
 	check "cycle $cycle: resuming the finished job runs nothing" \
 		sh -c "[ $rc -eq 0 ] && grep -q ', $N skipped' err && \
 			! grep -q '^$round ' ledger && cmp -s j.tsv p.$((round - 1))"
-	check "cycle $cycle: every line of the journal has 16 fields" \
-		every_line_has_fields j.tsv 16
+	check "cycle $cycle: every line of the journal has 17 fields" \
+		every_line_has_fields j.tsv 17
 	check "cycle $cycle: every task is in the ledger" all_in_ledger
 	check "cycle $cycle ($round runs): no task whose success was journaled was started again, none twice in a run" \
 		invariant

@@ -245,7 +245,7 @@ for mode in local mpirun; do
 		ended_within 20
 	check "$mode: the journal has one line per task" \
 		ids_once "$j" "1 2 3 4 5 6 7 8 9 10 11 12"
-	check "$mode: every journal line has 16 fields" every_line_has_fields "$j" 16
+	check "$mode: every journal line has 17 fields" every_line_has_fields "$j" 17
 	check "$mode: the ordinary tasks are ok" all_ok "$j" 1 10 12
 	check "$mode: the ordinary tasks' output arrives" lines_in out ok-1 ok-10 ok-12
 	check "$mode: a task that leaves grandchildren running is ok" all_ok "$j" 2 3

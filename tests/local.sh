@@ -12,7 +12,7 @@ check "mcpi: every seed from 1 to 40 printed once" \
 check "mcpi: the default journal is named after the job file" test -f mcpi.journal.tsv
 check "mcpi: the journal's header has GNU parallel's nine columns first" \
 	sh -c "head -n 1 mcpi.journal.tsv | cut -f1-9 | grep -qx 'Seq	Host	Starttime	JobRuntime	Send	Receive	Exitval	Signal	Command'"
-check "mcpi: every journal line has 16 fields" every_line_has_fields mcpi.journal.tsv 16
+check "mcpi: every journal line has 17 fields" every_line_has_fields mcpi.journal.tsv 17
 check "mcpi: the journal has each task once, by line number" \
 	ids_once mcpi.journal.tsv "$(task_ids "$JOBS/mcpi.tasks")"
 check "mcpi: every attempt is ok with exit 0" \

@@ -12,7 +12,7 @@ for n in 1 2 3 5; do
 	check "n=$n: exits 0" rc_is 0
 	check "n=$n: 40 results printed" sh -c "[ \$(grep -c '^seed=' out) -eq 40 ]"
 	check "n=$n: every task journaled exactly once" ids_once j$n.tsv "$mcpi_ids"
-	check "n=$n: every journal line has 16 fields" every_line_has_fields j$n.tsv 16
+	check "n=$n: every journal line has 17 fields" every_line_has_fields j$n.tsv 17
 	check "n=$n: the summary gives each working rank's busy fraction" \
 		sh -c "[ \$(grep -c '^taskfarm: rank [0-9]* (.*): [0-9]* tasks\? on [0-9]* slots\?, busy [0-9.]*%' err) -eq $([ $n -eq 1 ] && echo 1 || echo $((n - 1))) ]"
 	if [ $n -eq 1 ]; then
@@ -32,7 +32,7 @@ check "hello under mpirun: each task saw the rank the journal names" \
 
 # Several slots per worker rank, and the master taking tasks itself.
 printf 'sleep 1\nsleep 1\nsleep 1\nsleep 1\n' >sleep4.tasks
-mpi 2 --slots 4 --journal s.tsv sleep4.tasks
+mpi 2 --slots 4 --master-slots 0 --journal s.tsv sleep4.tasks
 check "--slots 4 on one worker runs 4 tasks at once" \
 	sh -c "[ $rc -eq 0 ] && [ \$(tail -n +2 s.tsv | cut -f12 | sort -u | wc -l) -eq 4 ]"
 mpi 2 --master-slots 1 --journal ms.tsv "$JOBS/mcpi.tasks"

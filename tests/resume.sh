@@ -111,7 +111,7 @@ tf --resume --journal torn.tsv job.tasks
 check "a torn last line: --resume goes on" rc_is 0
 check "... with a warning" grep -q "torn.tsv ends in a line cut short" err
 check "... and every line of the journal is whole afterwards" \
-	every_line_has_fields torn.tsv 16
+	every_line_has_fields torn.tsv 17
 check "... and the job is complete, each task once" ok_once torn.tsv 8
 
 # Damage anywhere else is an error naming the line; nothing runs.
