@@ -229,11 +229,61 @@ int tf_comm_flush(struct tf_comm *c)
 
 	if (!c->use_mpi || !p || p->n == 0)
 		return 0;
-	rc = MPI_Waitall((int)p->n, p->reqs, MPI_STATUSES_IGNORE);
+	/* Not MPI_STATUSES_IGNORE: MPICH defines it as (MPI_Status *)1,
+	 * which GCC's -Wstringop-overflow takes for an empty array
+	 * (pmodels/mpich#5687); p->stats is as long as p->reqs. */
+	rc = MPI_Waitall((int)p->n, p->reqs, p->stats);
 	for (i = 0; i < p->n; i++)
 		free(p->bufs[i]);
 	p->n = 0;
 	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Waitall", rc);
+}
+
+int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
+{
+	struct pending *p;
+	int inited = 0, rc;
+	MPI_Comm base = mpi_comm ? *(const MPI_Comm *)mpi_comm : MPI_COMM_WORLD;
+
+	/* Not tf_comm_init(): the application's communicators keep their
+	 * error handlers; only the duplicate gets MPI_ERRORS_RETURN. */
+	memset(c, 0, sizeof(*c));
+	tf_comm_hostname(c->host, sizeof(c->host));
+	c->impl = p = tf__xcalloc(1, sizeof(struct pending));
+	p->comm = MPI_COMM_WORLD;
+	c->size = 1;
+	MPI_Initialized(&inited);
+	if (!inited && !tf_comm_launcher_detected())
+		return 0;
+	c->use_mpi = 1;
+	if (!inited) {
+		rc = MPI_Init(NULL, NULL);
+		if (rc != MPI_SUCCESS) {
+			c->use_mpi = 0;
+			return mpi_fail("MPI_Init", rc);
+		}
+		c->we_initialized = 1;
+	}
+	rc = MPI_Comm_dup(base, &p->comm);
+	if (rc != MPI_SUCCESS) {
+		p->comm = MPI_COMM_WORLD;
+		return mpi_fail("MPI_Comm_dup", rc);
+	}
+	p->comm_is_dup = 1;
+	MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
+	rc = MPI_Comm_rank(p->comm, &c->rank);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_Comm_size(p->comm, &c->size);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Comm_rank/size", rc);
+	if (c->size == 1 && slurm_step_tasks() > 1) {
+		tf_error("srun started %ld tasks but MPI sees only this one, "
+			 "so each would run the whole program; use srun "
+			 "--mpi=pmix (or mpirun)",
+			 slurm_step_tasks());
+		return TF_EMPI;
+	}
+	return 0;
 }
 
 int tf_comm_finalize(struct tf_comm *c)
@@ -241,6 +291,10 @@ int tf_comm_finalize(struct tf_comm *c)
 	struct pending *p = c->impl;
 	int ret = tf_comm_flush(c);
 
+	if (c->use_mpi && p && p->comm_is_dup) {
+		MPI_Comm_free(&p->comm);
+		p->comm_is_dup = 0;
+	}
 	if (c->use_mpi && c->we_initialized) {
 		int rc = MPI_Finalize();
 		if (rc != MPI_SUCCESS && ret == 0)

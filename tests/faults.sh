@@ -95,14 +95,25 @@ alive() {
 	[ -n "$st" ] && [ "$st" != Z ]
 }
 
+# bg_ranks: the pids of the background mpirun's ($bg) ranks. Open MPI's
+# ranks are children of mpirun; MPICH's Hydra starts them under
+# hydra_pmi_proxy, a child of mpiexec.
+bg_ranks() {
+	pgrep -P "$bg" -f "job-$mark"
+	for q in $(pgrep -P "$bg" hydra_pmi_proxy); do
+		pgrep -P "$q" -f "job-$mark"
+	done
+}
+
 # rank_pid R: the pid of rank R of the background mpirun ($bg), waiting
-# for it to appear; empty if the run ends first.
+# for it to appear; empty if the run ends first. Open MPI names the rank
+# in OMPI_COMM_WORLD_RANK, Hydra in PMI_RANK.
 rank_pid() {
 	i=0
 	while alive "$bg" && [ $i -lt 500 ]; do
-		for p in $(pgrep -P "$bg" -f "job-$mark"); do
+		for p in $(bg_ranks); do
 			if { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null |
-				grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
+				grep -qxE "(OMPI_COMM_WORLD|PMI)_RANK=$1"; then
 				echo "$p"
 				return
 			fi
@@ -124,7 +135,7 @@ wait_bg() {
 		i=$((i + 1))
 	done
 	if alive "$bg"; then
-		ranks=$(pgrep -P "$bg" -f "job-$mark")
+		ranks=$(bg_ranks)
 		if [ -n "$ranks" ]; then
 			diag "  round $round: after $1 s ranks still run: $(ps -o pid=,stat=,args= -p "$(echo $ranks | tr ' ' ,)")"
 			stray=$((stray + 1))
