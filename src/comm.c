@@ -25,6 +25,8 @@ struct pending {
 	MPI_Status *stats;
 	size_t n;
 	size_t alloc;
+	MPI_Comm comm;   /* MPI_COMM_WORLD, or the pool's duplicate */
+	int comm_is_dup; /* we made comm, so we free it */
 };
 
 static int mpi_fail(const char *what, int rc)
@@ -142,7 +144,7 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
 		p->idx = tf__xrealloc(p->idx, p->alloc * sizeof(*p->idx));
 		p->stats = tf__xrealloc(p->stats, p->alloc * sizeof(*p->stats));
 	}
-	rc = MPI_Isend(data, (int)len, MPI_BYTE, dest, tag, MPI_COMM_WORLD,
+	rc = MPI_Isend(data, (int)len, MPI_BYTE, dest, tag, p->comm,
 		       &p->reqs[p->n]);
 	if (rc != MPI_SUCCESS) {
 		free(data);
@@ -160,20 +162,21 @@ int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
 	if (!c->use_mpi || len > INT32_MAX)
 		return TF_EMPI;
 	rc = MPI_Send((void *)data, (int)len, MPI_BYTE, dest, tag,
-		      MPI_COMM_WORLD);
+		      ((struct pending *)c->impl)->comm);
 	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Send", rc);
 }
 
 int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 		 struct tf_strbuf *buf)
 {
+	struct pending *p = c->impl;
 	MPI_Status st;
 	int flag = 0, count = 0, rc;
 
 	if (!c->use_mpi)
 		return 0;
 	rc = MPI_Iprobe(source == TF_ANY_SOURCE ? MPI_ANY_SOURCE : source,
-			MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st);
+			MPI_ANY_TAG, p->comm, &flag, &st);
 	if (rc != MPI_SUCCESS)
 		return mpi_fail("MPI_Iprobe", rc);
 	if (!flag)
@@ -182,7 +185,7 @@ int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 	tf_strbuf_reset(buf);
 	tf_strbuf_grow(buf, (size_t)count);
 	rc = MPI_Recv(buf->buf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG,
-		      MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+		      p->comm, MPI_STATUS_IGNORE);
 	if (rc != MPI_SUCCESS)
 		return mpi_fail("MPI_Recv", rc);
 	buf->len = (size_t)count;

@@ -36,6 +36,29 @@ struct tf_comm {
  */
 int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode);
 
+/**
+ * This rank's host name as the journal and TASKFARM_HOST give it: Slurm's
+ * node name (SLURMD_NODENAME) when set, else gethostname(). Always
+ * NUL-terminated within len bytes.
+ */
+void tf_comm_hostname(char *buf, size_t len);
+
+/**
+ * Replaces each of the n values by its maximum over all ranks (a
+ * collective: every rank must call it). Without MPI, does nothing.
+ * Returns 0 or TF_EMPI.
+ */
+int tf_comm_allmax(struct tf_comm *c, int *vals, int n);
+
+/**
+ * For the C API: sets up communication on a duplicate of *mpi_comm (an
+ * MPI_Comm; NULL for MPI_COMM_WORLD). If MPI is not initialized, it is
+ * initialized when a launcher is detected (and finalized by
+ * tf_comm_finalize()); otherwise this is one rank without MPI. Returns 0
+ * or TF_EMPI (then call tf_comm_finalize()).
+ */
+int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm);
+
 /** Whether the environment shows an MPI launcher (mpirun, srun, hydra). */
 int tf_comm_launcher_detected(void);
 

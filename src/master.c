@@ -25,6 +25,7 @@
 #include "policy.h"
 #include "queue.h"
 #include "report.h"
+#include "scheduling.h"
 #include "taskfarm.h"
 #include "wire.h"
 
@@ -412,14 +413,11 @@ static const char *signal_name(int sig)
  * tasks spread over all workers. */
 static size_t batch_cap(const struct master *m)
 {
-	uint64_t remaining;
 	int slots = m->total_slots + m->exec.nslots;
 
 	if (!m->ntasks || m->dispatched >= m->ntasks || slots <= 0)
 		return SIZE_MAX;
-	remaining = m->ntasks - m->dispatched;
-	remaining /= (uint64_t)(2 * slots);
-	return remaining ? (size_t)remaining : 1;
+	return tf_sched_guided(m->ntasks - m->dispatched, (size_t)slots);
 }
 
 /* Takes the next task for rank, with the time limit it gets now. */

@@ -4,10 +4,14 @@
  * messages; workers run them and report back.
  *
  * This is the one installed header of libtaskfarm. It declares the error
- * codes and exit codes shared by the library and the taskfarm program.
+ * codes and exit codes shared by the library and the taskfarm program,
+ * and the C API: a pool of MPI ranks that runs registered C functions,
+ * with an ordered map, an unordered map and futures (see taskfarm(3)).
  */
 #ifndef TASKFARM_H
 #define TASKFARM_H
+
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -30,7 +34,15 @@ enum tf_error {
 	TF_EMPI = -5005,     /* an MPI call failed */
 	TF_ESPAWN = -5006,   /* a task's process could not be started */
 	TF_EJOURNAL = -5007, /* the journal could not be written */
-	TF_EINTR = -5008     /* stopped by a signal */
+	TF_EINTR = -5008,    /* stopped by a signal */
+	TF_EREGISTER = -5009,/* ranks registered different task functions,
+			      * or a function name is not registered */
+	TF_ESTATE = -5010,   /* a call not allowed in the pool's state (on a
+			      * worker rank, before start, from a result
+			      * callback) */
+	TF_ECANCELLED = -5011,/* the future was cancelled before it ran */
+	TF_ETASK = -5012,    /* a task failed (its own status is elsewhere) */
+	TF_ECRASH = -5013    /* a task crashed its isolation child */
 };
 
 /**
@@ -49,6 +61,291 @@ const char *tf_strerror(int err);
 
 /** The library's version as "MAJOR.MINOR.PATCH". */
 const char *tf_version(void);
+
+/*
+ * The C API: a pool of ranks running C functions.
+ *
+ * Every rank of a communicator calls tf_pool_open(), registers the same
+ * task functions by name with tf_pool_register(), then tf_pool_start().
+ * On rank 0 (the master) tf_pool_start() returns 1 and the program goes
+ * on to map and submit work; on every other rank it serves tasks until
+ * the master calls tf_pool_close(), then returns 0. Every rank ends with
+ * tf_pool_close(). The pattern, on every rank:
+ *
+ *	struct tf_pool *pool;
+ *	tf_pool_open(&pool, NULL);
+ *	tf_pool_register(pool, "square", square);
+ *	if (tf_pool_start(pool) == 1) {
+ *		double in[N], out[N];
+ *		...
+ *		tf_pool_map(pool, "square", in, sizeof(*in), N,
+ *			    out, sizeof(*out), NULL);
+ *	}
+ *	tf_pool_close(pool);
+ *
+ * All master-side calls (map, submit, wait, ...) must come from one
+ * thread. With one rank the master runs the tasks itself.
+ */
+
+/** One task's call: what a task function uses to return its result and
+ * an error message. Valid only while the function runs. */
+struct tf_call;
+
+/**
+ * A task function. in is the task's input (in_len bytes; for a fixed-size
+ * map, the record size), valid while the function runs and 8-byte aligned
+ * (for fixed-size records, when their size is a multiple of 8); ctx the
+ * worker's context from the initializer
+ * (NULL without one). It returns 0 for success or any other value as the
+ * task's status (a failure); it may set a result with tf_call_result()
+ * and a message with tf_call_error() either way. It must not call MPI.
+ */
+typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
+			  size_t in_len, void *ctx);
+
+/**
+ * Returns a buffer of len bytes for the task's result, owned by the
+ * library and valid until the function returns (write the result into
+ * it); it is 8-byte aligned, as the input is. A second call replaces the
+ * first buffer. Returns NULL only for len == 0.
+ */
+void *tf_call_result(struct tf_call *call, size_t len);
+
+/** Sets the task's error message (printf format; truncated at 4095
+ * bytes). Does not by itself fail the task: the return value does. */
+void tf_call_error(struct tf_call *call, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/** The task's index in its map (0 for a future). */
+size_t tf_call_index(const struct tf_call *call);
+
+/**
+ * Per-worker set-up (Pool's initializer): called once on each rank that
+ * runs tasks, before its first task, with the master's init argument
+ * (valid during the call only).
+ * Whatever it stores in *ctx is passed to every task function on that
+ * rank, and to fini at close. A non-zero return fails the start.
+ */
+typedef int (*tf_init_fn)(void **ctx, const void *arg, size_t arg_len);
+typedef void (*tf_fini_fn)(void *ctx);
+
+struct tf_pool;
+struct tf_future;
+
+struct tf_pool_opts {
+	/*
+	 * The communicator: a pointer to an MPI_Comm, or NULL for
+	 * MPI_COMM_WORLD. The pool works on a duplicate, so its messages
+	 * never meet the application's. If MPI is not initialized,
+	 * tf_pool_open() initializes it when a launcher started the
+	 * program (and tf_pool_close() finalizes it), or runs with one rank
+	 * and no MPI at all when none did. The application's communicators
+	 * keep their error handlers.
+	 */
+	const void *mpi_comm;
+	/* Tasks per message: 0 chooses automatically from the measured task
+	 * time and message cost; a map's own opts override this. */
+	size_t chunk;
+	/* Run tasks in a forked child, so that a crash (segfault, abort)
+	 * becomes that task's error (TF_ECRASH) and the rank lives on. */
+	int isolate;
+	/* Whether the master runs tasks too: -1 (default) only when it is
+	 * the only rank; 1 always; 0 never (with one rank, it must). */
+	int master_works;
+};
+
+/** Fills o with the defaults. */
+void tf_pool_opts_init(struct tf_pool_opts *o);
+
+/**
+ * Collective over the communicator: sets up a pool (opts may be NULL
+ * for the defaults; it is copied). Returns 0 with *pool set, or TF_EMPI
+ * (MPI could not be initialized), and then *pool is NULL.
+ */
+int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts);
+
+/**
+ * Registers fn under name (copied; at most 255 bytes) on this rank.
+ * Every rank must register the same names before tf_pool_start(), in any
+ * order: function pointers differ between processes, so tasks name their
+ * function. Returns 0, TF_EINVAL (bad name, or a name registered twice)
+ * or TF_ESTATE (after start).
+ */
+int tf_pool_register(struct tf_pool *pool, const char *name, tf_task_fn fn);
+
+/**
+ * Sets the per-worker initializer and finalizer (either may be NULL),
+ * on every rank before start. arg (arg_len bytes, copied) matters on the
+ * master only: it is sent to every rank that runs tasks. Returns 0 or
+ * TF_ESTATE.
+ */
+int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init, tf_fini_fn fini,
+		     const void *arg, size_t arg_len);
+
+/**
+ * Collective: starts the pool. The master checks that every rank
+ * registered the same names and that every initializer succeeded. Returns
+ * on the master 1 (ready for work); on other ranks 0 after they have
+ * served until the master's tf_pool_close(); on any rank TF_EREGISTER
+ * (registrations differ; the message names the ranks and functions) or
+ * TF_ETASK (an initializer failed), TF_EMPI or TF_EPROTO; TF_ESTATE if
+ * called twice. After a failure every rank just calls tf_pool_close().
+ */
+int tf_pool_start(struct tf_pool *pool);
+
+/** The number of ranks that run tasks (counting the master when it
+ * works), and this rank in the pool. */
+int tf_pool_workers(const struct tf_pool *pool);
+int tf_pool_rank(const struct tf_pool *pool);
+
+/**
+ * Collective: on the master, waits for every future still running
+ * (queued ones are cancelled), tells the other ranks to leave, and frees
+ * the pool with every future not yet freed; elsewhere, frees the pool.
+ * Finalizes MPI if tf_pool_open() initialized it. Returns 0 or TF_EMPI.
+ * pool may be NULL.
+ */
+int tf_pool_close(struct tf_pool *pool);
+
+/** A byte buffer, for inputs and results of variable size. */
+struct tf_buf {
+	void *data;
+	size_t len;
+};
+
+/** Per-map options and reports (all fields optional: zero them). */
+struct tf_map_opts {
+	size_t chunk;   /* tasks per message; 0: the pool's setting */
+	int *status;    /* if set, n entries: each task's return value
+			 * (TF_ECRASH if it crashed its child; TF_ETASK for
+			 * a result not of out_size bytes in tf_pool_map) */
+	char **errors;  /* if set, n entries: each task's message (malloc'd,
+			 * for the caller to free) or NULL */
+};
+
+/**
+ * The ordered map, on the master. Runs function fn on n fixed-size
+ * records of in_size bytes at in, and writes each task's result, which
+ * must be exactly out_size bytes, to out + i * out_size (out may be NULL
+ * when out_size is 0). A task that fails or returns a result of another
+ * size leaves its output record zeroed. Blocks until all n are done;
+ * futures submitted before go on meanwhile. in and out stay the caller's.
+ * Returns the number of failed tasks (0 when all succeeded), or a
+ * negative error: TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers,
+ * records over 4 GiB), TF_ESTATE, or the error that broke the pool
+ * (TF_EMPI, TF_EPROTO), which every later call returns too.
+ */
+long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
+		 size_t in_size, size_t n, void *out, size_t out_size,
+		 const struct tf_map_opts *opts);
+
+/**
+ * The ordered map over variable-size inputs in[0..n-1]. Each out[i]
+ * receives the task's result in memory allocated with malloc() (the
+ * caller frees out[i].data; data is NULL when the result is empty).
+ * Returns as tf_pool_map().
+ */
+long tf_pool_mapv(struct tf_pool *pool, const char *fn,
+		  const struct tf_buf *in, size_t n, struct tf_buf *out,
+		  const struct tf_map_opts *opts);
+
+/**
+ * A result as it completes: the task's index in the map, its status
+ * (0 on success), its result (len bytes, valid during the call only) and
+ * its error message or NULL. A non-zero return stops the map early:
+ * tasks not yet sent are not run, results already under way are taken in
+ * without further calls, and the map returns that value (make it
+ * negative to tell it from a count of failures). The callback must not
+ * call the pool (that returns TF_ESTATE).
+ */
+typedef int (*tf_result_fn)(void *arg, size_t index, int status,
+			    const void *result, size_t len, const char *error);
+
+/**
+ * The unordered map (imap_unordered / as_completed): as tf_pool_map() for
+ * the inputs, but each result goes to cb on the master as soon as it
+ * arrives, exactly once per index. Returns the number of failed tasks, a
+ * negative error, or cb's non-zero return.
+ */
+long tf_pool_map_unordered(struct tf_pool *pool, const char *fn,
+			   const void *in, size_t in_size, size_t n,
+			   tf_result_fn cb, void *cb_arg,
+			   const struct tf_map_opts *opts);
+/** The same over variable-size inputs. */
+long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
+			    const struct tf_buf *in, size_t n, tf_result_fn cb,
+			    void *cb_arg, const struct tf_map_opts *opts);
+
+/**
+ * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
+ * rank has room, and returns at once with *f, which the caller frees with
+ * tf_future_free() (or tf_pool_close() does). Returns 0; TF_EREGISTER,
+ * TF_EINVAL or TF_ESTATE with *f NULL; or the error that broke the pool
+ * (*f is then set, and never completes).
+ */
+int tf_pool_submit(struct tf_pool *pool, const char *fn, const void *in,
+		   size_t len, struct tf_future **f);
+
+/** Whether f is done (finished, failed or cancelled): 1 or 0, after
+ * making progress; or the error that broke the pool. */
+int tf_future_test(struct tf_future *f);
+
+/** Waits until f is done. Returns 0, or the error that broke the pool
+ * (TF_EMPI, TF_EPROTO). */
+int tf_future_wait(struct tf_future *f);
+
+/**
+ * Waits until any of fs[0..n-1] (NULL entries are skipped) is done and
+ * returns its index; returns a done one at once if there is one, so
+ * callers free or NULL the futures they have handled (as_completed).
+ * All must belong to one pool. Returns -1 if no entry is left, or the
+ * error that broke the pool.
+ */
+long tf_future_wait_any(struct tf_future *const *fs, size_t n);
+
+/**
+ * Cancels f if it has not been sent to a rank yet (a rank holds at most
+ * two chunks, so only queued futures can be cancelled). Returns 1 if it
+ * was cancelled (its status becomes TF_ECANCELLED), 0 if it was sent or
+ * is done.
+ */
+int tf_future_cancel(struct tf_future *f);
+
+/**
+ * A done future's status: its function's return value (0 for success),
+ * TF_ECRASH, TF_ECANCELLED; TF_ESTATE while it is not done.
+ */
+int tf_future_status(const struct tf_future *f);
+
+/** A done future's result (owned by f, valid until tf_future_free()) and
+ * its length; NULL if there is none. */
+const void *tf_future_result(const struct tf_future *f, size_t *len);
+
+/** A done future's error message (owned by f), or NULL. */
+const char *tf_future_error(const struct tf_future *f);
+
+/** Frees f; a future still queued is cancelled first, one running is
+ * detached (its result is dropped when it arrives). f may be NULL. */
+void tf_future_free(struct tf_future *f);
+
+#if defined(MPI_VERSION)
+/** With mpi.h included first: tf_pool_open() on a given communicator. */
+static inline int tf_pool_open_comm(struct tf_pool **pool, MPI_Comm comm,
+				    const struct tf_pool_opts *opts)
+{
+	struct tf_pool_opts o;
+
+	if (opts)
+		o = *opts;
+	else
+		tf_pool_opts_init(&o);
+	o.mpi_comm = &comm;
+	return tf_pool_open(pool, &o);
+}
+#endif
 
 #ifdef __cplusplus
 }

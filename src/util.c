@@ -371,6 +371,16 @@ const char *tf_strerror(int err)
 		return "journal write failed";
 	case TF_EINTR:
 		return "stopped by a signal";
+	case TF_EREGISTER:
+		return "task functions registered differently, or not at all";
+	case TF_ESTATE:
+		return "not allowed in the pool's state";
+	case TF_ECANCELLED:
+		return "cancelled before it ran";
+	case TF_ETASK:
+		return "a task failed";
+	case TF_ECRASH:
+		return "a task crashed its process";
 	default:
 		if (err < 0 && err > -4096)
 			return strerror(-err);

@@ -20,7 +20,14 @@ enum tf_tag {
 	TF_TAG_TASKS = 2,   /* master -> worker: a batch of tasks */
 	TF_TAG_RESULTS = 3, /* worker -> master: a batch of results, want */
 	TF_TAG_OUTPUT = 4,  /* worker -> master: a chunk of a large output */
-	TF_TAG_CONTROL = 5  /* either way: stop, drain */
+	TF_TAG_CONTROL = 5, /* either way: stop, drain */
+	/* The C API's pool (poolwire.h encodes these): */
+	TF_TAG_POOL_HELLO = 6,   /* worker -> master: registered names */
+	TF_TAG_POOL_START = 7,   /* master -> worker: verdict, init arg */
+	TF_TAG_POOL_READY = 8,   /* worker -> master: initializer's status */
+	TF_TAG_POOL_TASKS = 9,   /* master -> worker: a chunk of tasks */
+	TF_TAG_POOL_RESULTS = 10,/* worker -> master: the chunk's results */
+	TF_TAG_POOL_STOP = 11    /* master -> worker: leave */
 };
 const char *tf_tag_name(int tag);
 

@@ -16,6 +16,7 @@
 #include "comm.h"
 #include "exec.h"
 #include "farm.h"
+#include "scheduling.h"
 #include "taskfarm.h"
 #include "wire.h"
 
@@ -53,9 +54,8 @@ static size_t target_hold(const struct worker *w)
 		return 2 * slots;
 	if (w->mean_runtime >= 1.0)
 		return slots;
-	per_slot = (size_t)(AHEAD_SECONDS / w->mean_runtime) + 1;
-	if (per_slot > AHEAD_MAX_PER_SLOT)
-		per_slot = AHEAD_MAX_PER_SLOT;
+	per_slot = tf_sched_ahead(w->mean_runtime, AHEAD_SECONDS,
+				  AHEAD_MAX_PER_SLOT);
 	return slots + slots * per_slot;
 }
 

@@ -660,10 +660,12 @@ START_TEST(test_tag_names)
 	ck_assert_str_eq(tf_tag_name(TF_TAG_RESULTS), "RESULTS");
 	ck_assert_str_eq(tf_tag_name(TF_TAG_OUTPUT), "OUTPUT");
 	ck_assert_str_eq(tf_tag_name(TF_TAG_CONTROL), "CONTROL");
+	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_HELLO), "POOL_HELLO");
+	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_STOP), "POOL_STOP");
 	/* Tags from a trace of unknown origin must not index past the
 	 * table. */
 	ck_assert_str_eq(tf_tag_name(0), "?");
-	ck_assert_str_eq(tf_tag_name(6), "?");
+	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_STOP + 1), "?");
 	ck_assert_str_eq(tf_tag_name(-1), "?");
 	ck_assert_str_eq(tf_tag_name(INT_MAX), "?");
 	ck_assert_str_eq(tf_tag_name(INT_MIN), "?");

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "journal.h"
+#include "poolwire.h"
 #include "taskfarm.h"
 #include "wire.h"
 
@@ -280,8 +281,48 @@ static void fuzz_journal(const uint8_t *data, size_t size)
 	tf_strbuf_release(&again);
 }
 
+/* The C API's pool messages: whatever decodes must walk to its end
+ * without reading outside the buffer (ASan watches), and the records a
+ * decoder validated must all be there when walked again. */
+static void fuzz_pool(const uint8_t *data, size_t size)
+{
+	struct tf_ptasks t;
+	struct tf_presults r;
+	char **names;
+	size_t n, i;
+	int32_t status;
+	const void *d;
+	size_t len;
+
+	if (tf_pwire_tasks_decode(data, size, &t) == 0 &&
+	    t.in_size == TF_POOL_VARSIZE) {
+		size_t off = 0;
+
+		for (i = 0; i < t.count; i++)
+			REQUIRE(tf_pwire_tasks_next(&t, &off, &d, &len),
+				"validated input %zu missing", i);
+		REQUIRE(off == t.data_len, "inputs end early");
+	}
+	if (tf_pwire_results_decode(data, size, &r) == 0 && !r.compact) {
+		struct tf_precord rec;
+		size_t off = 0;
+
+		for (i = 0; i < r.count; i++)
+			REQUIRE(tf_pwire_results_next(&r, &off, &rec),
+				"validated record %zu missing", i);
+		REQUIRE(off == r.data_len, "records end early");
+	}
+	if (tf_pwire_unpack_names(data, size, &names, &n) == 0) {
+		for (i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+	(void)tf_pwire_unpack_status(data, size, &status, &d, &len);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	fuzz_pool(data, size);
 	fuzz_hello(data, size);
 	fuzz_tasks(data, size);
 	fuzz_results(data, size);
@@ -370,6 +411,29 @@ static void write_seeds(const char *dir)
 	tf_strbuf_reset(&sb);
 	tf_strbuf_addstr(&sb, "echo a\\tb\\\\c\\n\\0");
 	write_seed(dir, "journal", &sb);
+	tf_strbuf_reset(&sb);
+	{
+		struct tf_ptasks t = { 1, 0, 2, 0, TF_POOL_VARSIZE, 8, NULL, 0 };
+		struct tf_presults r = { 1, 0, 2, 0, TF_POOL_VARSIZE, 0.5,
+					 NULL, 0 };
+		const char *names[] = { "square", "sweep" };
+
+		tf_pwire_tasks_begin(&sb, &t);
+		tf_pwire_add_var(&sb, "abc", 3);
+		tf_pwire_add_var(&sb, "", 0);
+		write_seed(dir, "pool-tasks", &sb);
+		tf_strbuf_reset(&sb);
+		tf_strbuf_grow(&sb, TF_PWIRE_RESULTS_HDR);
+		sb.len = TF_PWIRE_RESULTS_HDR;
+		tf_pwire_add_record(&sb, 0, "12345678", 8, NULL, 0);
+		tf_pwire_add_record(&sb, 3, NULL, 0, "failed", 6);
+		tf_pwire_results_header(&sb, &r);
+		write_seed(dir, "pool-results", &sb);
+		tf_strbuf_reset(&sb);
+		tf_pwire_pack_names(&sb, names, 2);
+		write_seed(dir, "pool-names", &sb);
+		tf_strbuf_reset(&sb);
+	}
 	tf_strbuf_release(&sb);
 }
 

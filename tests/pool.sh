@@ -1,0 +1,145 @@
+#!/bin/sh
+# The C API (taskfarm(3)): tests/pool_prog's modes under 1 to 5 ranks and
+# without a launcher, the examples, and a program built outside the tree
+# against the installed library through pkg-config.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+PROG="$top_builddir/tests/pool_prog"
+EX="$top_builddir/examples"
+[ -x "$PROG" ] || { echo "Bail out! $PROG not built"; exit 99; }
+
+# run_mode N MODE EXPECTED_OKS: the mode under N ranks (0: no launcher);
+# each line the program prints becomes a TAP line, then one for the exit
+# code and the count of passed checks (so a mode that silently skipped
+# its checks fails).
+run_mode() {
+	n=$1 mode=$2 want=$3
+	if [ "$n" -eq 0 ]; then
+		where="no launcher"
+		timeout -k 10 120 "$PROG" "$mode" >out 2>err
+	else
+		where="$n ranks"
+		timeout -k 10 180 "$MPIEXEC" -n "$n" "$PROG" "$mode" >out 2>err
+	fi
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$mode, $where: ${line#ok }" ;;
+		"FAIL "*) not_ok "$mode, $where: ${line#FAIL }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <out
+	got=$(grep -c '^ok ' out)
+	if [ "$rc" -eq 0 ] && [ "$got" -eq "$want" ] && ! grep -q '^FAIL' out; then
+		ok "$mode, $where: exit 0 with $want checks passed"
+	else
+		not_ok "$mode, $where: exit $rc, $got of $want checks passed"
+		diag "stderr:" "$(tail -n 15 err)"
+	fi
+}
+
+run_mode 0 map 4
+run_mode 0 futures 4
+run_mode 0 isolate 5
+run_mode 0 errors 1
+
+if ! have_mpiexec; then
+	diag "no $MPIEXEC: the MPI runs are skipped"
+	finish
+	exit $?
+fi
+
+run_mode 1 map 4
+run_mode 2 map 4
+run_mode 5 map 4
+run_mode 3 comm 4
+run_mode 3 spread 1
+run_mode 5 spread 1
+run_mode 2 master-works 5
+run_mode 2 unordered 3
+run_mode 4 unordered 3
+run_mode 3 varsize 1
+run_mode 2 errors 1
+run_mode 5 errors 1
+run_mode 1 isolate 5
+run_mode 3 isolate 5
+run_mode 1 futures 4
+run_mode 2 futures 4
+run_mode 3 futures 4
+run_mode 5 futures 4
+run_mode 3 init 1
+run_mode 2 big 1
+
+# Refusals: every rank's start returns the error, and the master names
+# the difference.
+run_mode 4 mismatch 4
+check "mismatch: the master names the function and the rank" \
+	grep -q "rank 2: 'extra' only there" err
+run_mode 3 init-fails 3
+check "init-fails: the master names the rank whose initializer failed" \
+	grep -q "initializer returned 5 on rank 2" err
+
+# The examples. pool_pi's answer depends only on its seeds, not on the
+# ranks that ran them.
+timeout -k 10 120 "$EX/pool_pi" 200 20000 >pi.0 2>err
+rc0=$?
+timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_pi" 200 20000 >pi.3 2>err
+rc3=$?
+check "pool_pi: exit 0 without a launcher and under 3 ranks" \
+	[ "$rc0" -eq 0 ] && [ "$rc3" -eq 0 ]
+check "pool_pi: the same estimate on 1 and 3 ranks" \
+	[ "$(cut -d' ' -f1-3 pi.0)" = "$(cut -d' ' -f1-3 pi.3)" ]
+check "pool_pi: the estimate is pi to 2 decimals" \
+	grep -q '^pi ~ 3\.14' pi.3
+for n in 2 4; do
+	timeout -k 10 120 "$MPIEXEC" -n "$n" "$EX/pool_sweep" --check 25 >out 2>err
+	rc=$?
+	check "pool_sweep, $n ranks: ordered results equal the serial sweep" \
+		grep -q '^serial check: 0 of 625 differ' out
+	check "pool_sweep, $n ranks: exit 0" rc_is 0
+done
+timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_completed" 27 9 x 6 97 >out 2>err
+rc=$?
+check "pool_completed: each input reported once" \
+	[ "$(cut -d: -f1 out | sort | tr '\n' ' ')" = "27 6 9 97 x " ]
+check "pool_completed: a bad input is a failed task with its message" \
+	grep -q "^x: failed: 'x' is not a positive number" out
+check "pool_completed: the good ones have their trajectories" \
+	grep -q '^6: 6 3 10 5 16 8 4 2 1$' out
+check "pool_completed: exit 1 after a failed task" rc_is 1
+
+# A program outside the tree, built against the installed library with
+# pkg-config as taskfarm(3) says: installed with DESTDIR, which
+# pkg-config's sysroot variable maps back.
+dest="$SCRATCH/dest"
+if make -C "$top_builddir" install DESTDIR="$dest" >install.log 2>&1 &&
+	pc=$(find "$dest" -name taskfarm.pc | head -n 1) && [ -n "$pc" ]; then
+	ok "make install DESTDIR=..."
+	libdir=$(dirname "$(dirname "$pc")")
+	incdir=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config \
+		--variable=includedir taskfarm)
+	mandir=$(dirname "$libdir")/share/man
+	cp "$top_srcdir/examples/pool_pi.c" outside.c
+	if flags=$(PKG_CONFIG_PATH=$(dirname "$pc") \
+		PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs taskfarm) &&
+		${TF_MPICC:-mpicc} outside.c $flags -lm -Wl,-rpath,"$libdir" \
+			-o outside >cc.log 2>&1; then
+		ok "mpicc outside.c \$(pkg-config --cflags --libs taskfarm)"
+	else
+		not_ok "mpicc outside.c \$(pkg-config --cflags --libs taskfarm)"
+		diag "$flags" "$(cat cc.log)"
+	fi
+	check "the installed header and man pages are in place" \
+		[ -f "$dest$incdir/taskfarm.h" ] &&
+		[ -f "$mandir/man3/taskfarm.3" ] && [ -f "$mandir/man1/taskfarm.1" ]
+	timeout -k 10 120 "$MPIEXEC" -n 2 ./outside 50 1000 >out 2>err
+	rc=$?
+	check "the outside program runs under 2 ranks" grep -q '^pi ~ 3\.1' out
+	check "the outside program uses the installed library" \
+		sh -c "ldd ./outside | grep -q '$libdir/libtaskfarm'"
+else
+	not_ok "make install DESTDIR=..."
+	diag "$(tail -n 20 install.log)"
+fi
+
+finish
