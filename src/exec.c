@@ -295,6 +295,7 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	posix_spawnattr_t attr;
 	sigset_t all, none;
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct tf_strbuf cmdline = TF_STRBUF_INIT;
 	char *argv[4];
 	int ret;
 
@@ -307,7 +308,6 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	build_env(ex, sl, slot);
 	argv[0] = "sh";
 	argv[1] = "-c";
-	argv[2] = sl->task.cmd;
 	argv[3] = NULL;
 
 	ret = posix_spawn_file_actions_init(&fa);
@@ -343,8 +343,21 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	if ((ret = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
 		goto fail_spawn;
 #endif
+	/*
+	 * Tasks start with SIGUSR1 ignored: a batch system's warning signal
+	 * (Slurm's --signal=USR1@T with proctrack/linuxproc) reaches every
+	 * process of the step, and it is taskfarm's cue to drain, not the
+	 * task's to die; a task that dies of it before its rank has counted
+	 * the signal would be journaled as failed and skipped by --resume.
+	 * A task that wants USR1 installs a handler, which overrides this.
+	 */
+	tf_strbuf_reset(&cmdline);
+	tf_strbuf_addstr(&cmdline, "trap '' USR1\n");
+	tf_strbuf_add(&cmdline, sl->task.cmd, sl->task.cmd_len);
+	argv[2] = cmdline.buf;
 	ret = posix_spawn(&sl->pid, "/bin/sh", &fa, &attr, argv, sl->envp);
 fail_spawn:
+	tf_strbuf_release(&cmdline);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&attr);
 	if (ret) {
