@@ -302,10 +302,17 @@ static int read_all(int fd, struct tf_strbuf *sb)
  * finished are kept, the task it was running gets TF_ECRASH, and a new
  * child takes the rest.
  */
-static void run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
-			 struct tf_strbuf *out)
+/*
+ * Returns the seconds spent in fork() and waitpid(): the cost of
+ * isolation, which belongs to the chunk like a message's cost, not to
+ * its tasks (else the chunker, seeing slow tasks, would keep chunks of
+ * one and fork per task).
+ */
+static double run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
+			   struct tf_strbuf *out)
 {
 	uint32_t from = 0;
+	double overhead = 0;
 
 	while (from < t->count) {
 		struct tf_strbuf got = TF_STRBUF_INIT, why = TF_STRBUF_INIT;
@@ -316,8 +323,11 @@ static void run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 		uint32_t done = 0;
 		pid_t pid;
 
+		double t0;
+
 		/* Output the parent buffered must not be printed twice. */
 		fflush(NULL);
+		t0 = tf_now();
 		if (pipe(fds) < 0 || (pid = fork()) < 0) {
 			tf_strbuf_addf(&why, "cannot isolate the task: %s",
 				       strerror(errno));
@@ -349,11 +359,14 @@ static void run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 			fflush(NULL);
 			_exit(0);
 		}
+		overhead += tf_now() - t0;
 		close(fds[1]);
 		read_all(fds[0], &got);
 		close(fds[0]);
+		t0 = tf_now();
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
+		overhead += tf_now() - t0;
 		view.data = (const unsigned char *)got.buf;
 		view.data_len = got.len;
 		while (from + done < t->count &&
@@ -373,6 +386,7 @@ static void run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 		tf_strbuf_release(&got);
 		tf_strbuf_release(&why);
 	}
+	return overhead;
 }
 
 int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
@@ -393,7 +407,7 @@ int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
 	start = tf_now();
 	compact = !isolate && t->out_size != TF_POOL_VARSIZE;
 	if (isolate)
-		run_isolated(r->fns[t->fn], ctx, t, out);
+		start += run_isolated(r->fns[t->fn], ctx, t, out);
 	else
 		run_here(r->fns[t->fn], ctx, t, 0, &compact, out, -1);
 	h.job = t->job;

@@ -164,7 +164,18 @@ settle() {
 			i=$((i + 1))
 		done
 		pids=$(pgrep -f "$pat")
-		if [ -n "$pids" ]; then
+		if [ -n "$pids" ] && [ "$pat" = "job-$mark" ] &&
+			[ "$target" = mpirun ] && early_kill; then
+			# Open MPI: ranks still inside MPI_Init when mpirun
+			# dies have no lifeline yet and may wait forever; not
+			# taskfarm's doing (seen under ASan, whose start-up is
+			# slow). Counted with the launcher's hangs.
+			diag "  round $round: ranks left in start-up by a killed" \
+				"$MPIEXEC (after ${delay}s), killed:" "$(pgrep -af "$pat")"
+			kill -9 $pids 2>/dev/null
+			hangs=$((hangs + 1))
+			sleep 0.2
+		elif [ -n "$pids" ]; then
 			diag "  round $round: still running after 10 s, killed:" \
 				"$(pgrep -af "$pat")"
 			kill -9 $pids 2>/dev/null
@@ -172,6 +183,12 @@ settle() {
 			sleep 0.2
 		fi
 	done
+}
+
+# early_kill: the last kill came within the first second of the run,
+# when ranks may still be in MPI_Init.
+early_kill() {
+	awk -v d="$delay" 'BEGIN { exit !(d < 1.0) }'
 }
 
 # is_torn FILE: FILE is not empty and does not end in a newline.

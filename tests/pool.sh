@@ -110,7 +110,8 @@ check "pool_completed: exit 1 after a failed task" rc_is 1
 
 # A program outside the tree, built against the installed library with
 # pkg-config as taskfarm(3) says: installed with DESTDIR, which
-# pkg-config's sysroot variable maps back.
+# pkg-config's sysroot variable maps back. The build's CFLAGS go along,
+# so that a sanitizer build links its runtime into the program too.
 dest="$SCRATCH/dest"
 if make -C "$top_builddir" install DESTDIR="$dest" >install.log 2>&1 &&
 	pc=$(find "$dest" -name taskfarm.pc | head -n 1) && [ -n "$pc" ]; then
@@ -122,7 +123,8 @@ if make -C "$top_builddir" install DESTDIR="$dest" >install.log 2>&1 &&
 	cp "$top_srcdir/examples/pool_pi.c" outside.c
 	if flags=$(PKG_CONFIG_PATH=$(dirname "$pc") \
 		PKG_CONFIG_SYSROOT_DIR="$dest" pkg-config --cflags --libs taskfarm) &&
-		${TF_MPICC:-mpicc} outside.c $flags -lm -Wl,-rpath,"$libdir" \
+		${TF_MPICC:-mpicc} ${TF_CFLAGS:-} outside.c $flags -lm \
+			-Wl,-rpath,"$libdir" \
 			-o outside >cc.log 2>&1; then
 		ok "mpicc outside.c \$(pkg-config --cflags --libs taskfarm)"
 	else

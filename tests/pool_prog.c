@@ -17,6 +17,8 @@
 #include <taskfarm.h>
 
 static int failures;
+/* Isolation forks per chunk: its maps are kept smaller. */
+static int isolated;
 
 /* This rank and the number of ranks; 0 and 1 when the pool runs
  * without MPI (no launcher). */
@@ -246,7 +248,7 @@ static int stop_after_10(void *arg, size_t index, int status,
 
 static void mode_map(struct tf_pool *pool)
 {
-	size_t n = 100000, i, bad = 0;
+	size_t n = isolated ? 20000 : 100000, i, bad = 0;
 	int64_t *in = malloc(n * sizeof(*in)), *out = malloc(n * sizeof(*out));
 	long rc;
 
@@ -579,7 +581,7 @@ int main(int argc, char **argv)
 
 	tf_pool_opts_init(&o);
 	if (!strcmp(mode, "isolate"))
-		o.isolate = 1;
+		o.isolate = isolated = 1;
 	if (!strcmp(mode, "master-works"))
 		o.master_works = 1;
 	if (own_init && MPI_Init(&argc, &argv) != MPI_SUCCESS)
