@@ -82,15 +82,24 @@ void tf_comm_hostname(char *buf, size_t len)
 	buf[len - 1] = '\0';
 }
 
+/* The state before MPI: one rank, no MPI, sends on MPI_COMM_WORLD. */
+static struct pending *comm_reset(struct tf_comm *c)
+{
+	struct pending *p = tf__xcalloc(1, sizeof(*p));
+
+	memset(c, 0, sizeof(*c));
+	tf_comm_hostname(c->host, sizeof(c->host));
+	p->comm = MPI_COMM_WORLD;
+	c->impl = p;
+	c->size = 1;
+	return p;
+}
+
 int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
 {
 	int inited = 0, rc;
 
-	memset(c, 0, sizeof(*c));
-	tf_comm_hostname(c->host, sizeof(c->host));
-	c->impl = tf__xcalloc(1, sizeof(struct pending));
-	((struct pending *)c->impl)->comm = MPI_COMM_WORLD;
-	c->size = 1;
+	comm_reset(c);
 	if (mode == TF_COMM_NONE ||
 	    (mode == TF_COMM_AUTO && !tf_comm_launcher_detected()))
 		return 0;
@@ -250,11 +259,7 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 
 	/* Not tf_comm_init(): the application's communicators keep their
 	 * error handlers; only the duplicate gets MPI_ERRORS_RETURN. */
-	memset(c, 0, sizeof(*c));
-	tf_comm_hostname(c->host, sizeof(c->host));
-	c->impl = p = tf__xcalloc(1, sizeof(struct pending));
-	p->comm = MPI_COMM_WORLD;
-	c->size = 1;
+	p = comm_reset(c);
 	MPI_Initialized(&inited);
 	if (!inited && !tf_comm_launcher_detected())
 		return 0;

@@ -727,27 +727,44 @@ static int run_local(struct tf_pool *p)
 }
 
 /*
+ * Gives chunks to the workers holding fewer than max, the one that
+ * answered last first (it is awake), one pass per level so that every
+ * worker gets its first chunk before any gets a second. Adds what it
+ * sent to *events. Returns 0 or an error.
+ */
+static int fill(struct tf_pool *p, int max, int *events)
+{
+	int pass, k, rc;
+
+	for (pass = 1; pass <= max && p->qhead; pass++)
+		for (k = 0; k < p->nw && p->qhead; k++) {
+			int wi = (p->hot + k) % p->nw;
+
+			if (p->w[wi].outstanding >= pass)
+				continue;
+			rc = send_chunk(p, wi);
+			if (rc)
+				return rc;
+			++*events;
+		}
+	return 0;
+}
+
+/*
  * One turn of the master: takes in every waiting result, then fills the
  * workers up to OUT_MAX chunks each, the one that answered last first
  * (it is awake). Returns how many things happened, or an error.
  */
 static int progress(struct tf_pool *p, int local)
 {
-	int events = 0, src, tag, rc = 0, pass, k;
+	int events = 0, src, tag, rc;
 
 	if (p->failed)
 		return p->failed;
 	if (p->in_callback)
 		return TF_ESTATE;
 	/* Send first: a task just submitted should not wait for a probe. */
-	for (k = 0; k < p->nw && p->qhead && rc == 0; k++) {
-		int wi = (p->hot + k) % p->nw;
-
-		if (p->w[wi].outstanding == 0) {
-			rc = send_chunk(p, wi);
-			events++;
-		}
-	}
+	rc = fill(p, 1, &events);
 	while (rc == 0) {
 		rc = tf_comm_recv(&p->comm, TF_ANY_SOURCE, &src, &tag, &p->rx);
 		if (rc != 1)
@@ -761,17 +778,8 @@ static int progress(struct tf_pool *p, int local)
 		}
 		rc = handle_results(p, src - 1, p->rx.buf, p->rx.len);
 	}
-	for (pass = 1; pass <= OUT_MAX && rc == 0 && p->qhead; pass++)
-		for (k = 0; k < p->nw && p->qhead; k++) {
-			int wi = (p->hot + k) % p->nw;
-
-			if (p->w[wi].outstanding >= pass)
-				continue;
-			rc = send_chunk(p, wi);
-			if (rc)
-				break;
-			events++;
-		}
+	if (rc == 0)
+		rc = fill(p, OUT_MAX, &events);
 	if (rc == 0 && p->qhead && p->master_works && local) {
 		rc = run_local(p);
 		events++;

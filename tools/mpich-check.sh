@@ -86,20 +86,7 @@ if [ -z "$MPIEXEC" ] || ! "$MPIEXEC" --version 2>/dev/null | grep -q HYDRA; then
 fi
 echo "$me: $("$MPICC" -v 2>&1 | head -n 1); launcher $MPIEXEC"
 
-mkdir -p "$build"
-srcdir=$top
-if [ -f "$top/config.status" ]; then
-	# Configured in place: take a clean copy of the distributed sources.
-	echo "$me: the source tree is configured in place; building from 'make distdir'"
-	rm -rf "$build/pkg"
-	make -s -C "$top" distdir distdir="$build/pkg" top_distdir="$build/pkg" >/dev/null
-	srcdir=$build/pkg
-	build=$build/obj
-	mkdir -p "$build"
-elif [ ! -x "$top/configure" ]; then
-	echo "$me: no configure yet; running autogen.sh"
-	"$top/autogen.sh"
-fi
+. "$top/tools/outoftree.sh"
 
 start=$(date +%s)
 echo "$me: configuring $build"

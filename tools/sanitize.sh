@@ -43,21 +43,8 @@ jobs=${JOBS:-2}
 SAN_CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined"
 SAN_LDFLAGS="-fsanitize=address,undefined"
 
-mkdir -p "$build"
-
-srcdir=$top
-if [ -f "$top/config.status" ]; then
-	# Configured in place: take a clean copy of the distributed sources.
-	echo "tools/sanitize.sh: the source tree is configured in place; building from 'make distdir'"
-	rm -rf "$build/pkg"
-	make -s -C "$top" distdir distdir="$build/pkg" top_distdir="$build/pkg" >/dev/null
-	srcdir=$build/pkg
-	build=$build/obj
-	mkdir -p "$build"
-elif [ ! -x "$top/configure" ]; then
-	echo "tools/sanitize.sh: no configure yet; running autogen.sh"
-	"$top/autogen.sh"
-fi
+me=tools/sanitize.sh
+. "$top/tools/outoftree.sh"
 
 if [ ! -f "$build/Makefile" ]; then
 	echo "tools/sanitize.sh: configuring $build"
