@@ -42,7 +42,10 @@ enum tf_error {
 			      * callback) */
 	TF_ECANCELLED = -5011,/* the future was cancelled before it ran */
 	TF_ETASK = -5012,    /* a task failed (its own status is elsewhere) */
-	TF_ECRASH = -5013    /* a task crashed its isolation child */
+	TF_ECRASH = -5013,   /* a task crashed its isolation child */
+	TF_ELOST = -5014,    /* the rank running it was lost (died, or sent
+			      * nothing for the heartbeat interval) */
+	TF_ETOOBIG = -5015   /* an input or result over TF_POOL_MAX_BYTES */
 };
 
 /**

@@ -12,7 +12,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -379,6 +381,10 @@ const char *tf_strerror(int err)
 		return "cancelled before it ran";
 	case TF_ETASK:
 		return "a task failed";
+	case TF_ELOST:
+		return "the rank running it was lost";
+	case TF_ETOOBIG:
+		return "larger than a message may carry";
 	case TF_ECRASH:
 		return "a task crashed its process";
 	default:
@@ -391,4 +397,53 @@ const char *tf_strerror(int err)
 const char *tf_version(void)
 {
 	return PACKAGE_VERSION;
+}
+
+uint64_t tf__pid_space(void)
+{
+	static uint64_t space;
+	char boot[64];
+	struct stat st;
+	ssize_t n;
+	int fd;
+
+	if (space)
+		return space;
+	if (stat("/proc/self/ns/pid", &st) < 0)
+		return 0;
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, boot, sizeof(boot));
+	close(fd);
+	if (n <= 0)
+		return 0;
+	space = tf_hash(tf_hash(0, boot, (size_t)n), &st.st_ino,
+			sizeof(st.st_ino));
+	return space ? space : 1;
+}
+
+int tf__pid_gone(long pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	if (kill((pid_t)pid, 0) < 0 && errno == ESRCH)
+		return 1;
+	/* A zombie still answers kill(): its state is after the ')' that
+	 * ends the command name in /proc/PID/stat. */
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
 }

@@ -99,4 +99,15 @@ int tf_parse_duration(const char *s, double *seconds);
 /** Parses a whole number in [min, max]. Returns 0 or TF_EINVAL. */
 int tf_parse_long(const char *s, long min, long max, long *out);
 
+/**
+ * An identity of the space in which this process's pids mean something:
+ * a hash of the kernel's boot id and this process's pid namespace. Two
+ * processes with the same non-zero value can see each other's pids
+ * (kill(pid, 0) tells one whether the other lives); 0 if unknown.
+ */
+uint64_t tf__pid_space(void);
+/** Whether process pid has certainly ended: it does not exist, or it is
+ * a zombie. Only meaningful for a pid of this tf__pid_space(). */
+int tf__pid_gone(long pid);
+
 #endif
