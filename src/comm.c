@@ -21,6 +21,7 @@
 struct pending {
 	MPI_Request *reqs;
 	char **bufs;
+	int *dests;
 	int *idx;
 	MPI_Status *stats;
 	size_t n;
@@ -146,10 +147,11 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
 		return TF_EMPI;
 	}
 	if (p->n == p->alloc) {
-		/* The four arrays grow together. */
+		/* The five arrays grow together. */
 		p->alloc = p->alloc ? p->alloc * 2 : 16;
 		p->reqs = tf__xrealloc(p->reqs, p->alloc * sizeof(*p->reqs));
 		p->bufs = tf__xrealloc(p->bufs, p->alloc * sizeof(*p->bufs));
+		p->dests = tf__xrealloc(p->dests, p->alloc * sizeof(*p->dests));
 		p->idx = tf__xrealloc(p->idx, p->alloc * sizeof(*p->idx));
 		p->stats = tf__xrealloc(p->stats, p->alloc * sizeof(*p->stats));
 	}
@@ -159,20 +161,40 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
 		free(data);
 		return mpi_fail("MPI_Isend", rc);
 	}
+	p->dests[p->n] = dest;
 	p->bufs[p->n++] = data;
 	return 0;
 }
 
 int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
-		      size_t len)
+		      size_t len, double timeout)
 {
-	int rc;
+	double until = tf_now() + timeout, nap = 0;
+	MPI_Request req;
+	int rc, done = 0;
 
 	if (!c->use_mpi || len > INT32_MAX)
 		return TF_EMPI;
-	rc = MPI_Send((void *)data, (int)len, MPI_BYTE, dest, tag,
-		      ((struct pending *)c->impl)->comm);
-	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Send", rc);
+	rc = MPI_Isend((void *)data, (int)len, MPI_BYTE, dest, tag,
+		       ((struct pending *)c->impl)->comm, &req);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Isend", rc);
+	for (;;) {
+		rc = MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+		if (rc != MPI_SUCCESS)
+			return mpi_fail("MPI_Test", rc);
+		if (done)
+			return 0;
+		if (timeout > 0 && tf_now() > until)
+			break;
+		nap = tf_backoff(nap, 1, 1e-5, 1e-3);
+		tf_sleep(nap);
+	}
+	/* NEEDSWORK: MPI may still read data after the request is freed,
+	 * so the caller must not reuse it; the callers only give up on a
+	 * rank they then treat as gone, and keep the buffer until exit. */
+	MPI_Request_free(&req);
+	return TF_ELOST;
 }
 
 int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
@@ -227,10 +249,37 @@ int tf_comm_progress(struct tf_comm *c)
 			continue;
 		p->reqs[j] = p->reqs[i];
 		p->bufs[j] = p->bufs[i];
+		p->dests[j] = p->dests[i];
 		j++;
 	}
 	p->n = j;
 	return (int)p->n;
+}
+
+int tf_comm_forget(struct tf_comm *c, int rank)
+{
+	struct pending *p = c->impl;
+	size_t i, j;
+	int dropped = 0;
+
+	if (!c->use_mpi || !p)
+		return 0;
+	for (i = 0, j = 0; i < p->n; i++) {
+		if (p->dests[i] == rank) {
+			/* NEEDSWORK: a send to a dead rank never completes,
+			 * and MPI may still read its buffer, so the buffer
+			 * is left allocated (one rank's last messages). */
+			MPI_Request_free(&p->reqs[i]);
+			dropped++;
+			continue;
+		}
+		p->reqs[j] = p->reqs[i];
+		p->bufs[j] = p->bufs[i];
+		p->dests[j] = p->dests[i];
+		j++;
+	}
+	p->n = j;
+	return dropped;
 }
 
 int tf_comm_flush(struct tf_comm *c)
@@ -311,6 +360,7 @@ int tf_comm_finalize(struct tf_comm *c)
 	if (p) {
 		free(p->reqs);
 		free(p->bufs);
+		free(p->dests);
 		free(p->idx);
 		free(p->stats);
 		free(p);

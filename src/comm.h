@@ -69,10 +69,15 @@ int tf_comm_launcher_detected(void);
  */
 int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf);
 
-/** Sends and waits for completion (for large output chunks, so that at
- * most one chunk per worker is in memory). Returns 0 or TF_EMPI. */
+/**
+ * Sends and waits for completion (for large output chunks, so that at
+ * most one chunk per worker is in memory), at most timeout seconds (0:
+ * for ever). Returns 0, TF_EMPI, or TF_ELOST when the time ran out: dest
+ * did not take the message, and MPI may still read data, which the
+ * caller must then keep allocated.
+ */
 int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
-		      size_t len);
+		      size_t len, double timeout);
 
 /**
  * Receives one waiting message from source (or TF_ANY_SOURCE) into buf,
@@ -85,6 +90,13 @@ int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 /** Completes what non-blocking sends it can. Returns how many are still
  * pending, or TF_EMPI. */
 int tf_comm_progress(struct tf_comm *c);
+
+/**
+ * Gives up the pending sends to rank (lost: they would never complete),
+ * so that tf_comm_flush() and tf_comm_finalize() do not wait for them.
+ * Returns how many were dropped.
+ */
+int tf_comm_forget(struct tf_comm *c, int rank);
 
 /** Waits for every pending send. Returns 0 or TF_EMPI. */
 int tf_comm_flush(struct tf_comm *c);

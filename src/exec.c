@@ -200,6 +200,17 @@ void tf_exec_set_grace(struct tf_exec *ex, double grace)
 	ex->grace = grace;
 }
 
+void tf_exec_set_guard(struct tf_exec *ex, struct tf_guard *guard)
+{
+	ex->guard = guard;
+}
+
+static void unguard(struct tf_exec *ex, pid_t pgid)
+{
+	if (ex->guard && pgid > 0)
+		(void)tf_guard_remove(ex->guard, pgid);
+}
+
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks)
 {
 	ex->ntasks = ntasks;
@@ -245,6 +256,7 @@ void tf_exec_release(struct tf_exec *ex)
 			kill(-sl->pid, SIGKILL);
 			while (waitpid(sl->pid, NULL, 0) < 0 && errno == EINTR)
 				;
+			unguard(ex, sl->pid);
 		}
 		if (sl->busy) {
 			tf_result_release(&sl->result);
@@ -364,6 +376,9 @@ fail_spawn:
 		ret = -ret;
 		goto fail_pipes;
 	}
+	/* A guardian that has gone only costs its protection. */
+	if (ex->guard)
+		(void)tf_guard_add(ex->guard, sl->pid);
 	close(out[1]);
 	close(err[1]);
 	sl->fds[0] = out[0];
@@ -493,7 +508,7 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 }
 
 /* Reaps the slot's shell if it has exited. Returns whether it was. */
-static int reap_slot(struct tf_exec_slot *sl, double now)
+static int reap_slot(struct tf_exec *ex, struct tf_exec_slot *sl, double now)
 {
 	struct rusage ru;
 	pid_t p;
@@ -518,6 +533,7 @@ static int reap_slot(struct tf_exec_slot *sl, double now)
 			   (double)ru.ru_stime.tv_usec * 1e-6;
 	/* Anything the task left running in its group goes too. */
 	kill(-sl->pid, SIGKILL);
+	unguard(ex, sl->pid);
 	return 1;
 }
 
@@ -529,7 +545,7 @@ static void reap(struct tf_exec *ex, double now)
 		struct tf_exec_slot *sl = &ex->slots[s];
 
 		if (sl->busy && !sl->reaped)
-			reap_slot(sl, now);
+			reap_slot(ex, sl, now);
 	}
 }
 
@@ -600,7 +616,7 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 
 		if (sl->busy && !sl->reaped && sl->fds[0] < 0 &&
 		    sl->fds[1] < 0)
-			reap_slot(sl, now);
+			reap_slot(ex, sl, now);
 	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "guard.h"
 #include "task.h"
 
 struct tf_exec_slot {
@@ -51,6 +52,7 @@ struct tf_exec {
 	double grace;           /* seconds from TERM to KILL when stopping */
 	struct pollfd *pfds;
 	int *pfd_slot;
+	struct tf_guard *guard; /* told of every task's group; may be NULL */
 };
 
 /** Called for each finished attempt. The callback owns *r afterwards
@@ -75,6 +77,10 @@ void tf_exec_release(struct tf_exec *ex);
  * TF_EINVAL with nothing changed if the list is too short for every slot.
  */
 int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot);
+
+/** Tells guard (not owned; NULL for none) of every task's process group
+ * from now on, so that it can stop them if this process dies. */
+void tf_exec_set_guard(struct tf_exec *ex, struct tf_guard *guard);
 
 /** Sets the total number of tasks shown as TASKFARM_NTASKS. */
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks);

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "guard.h"
 #include "jobfile.h"
 #include "journal.h"
 #include "queue.h"
@@ -30,6 +31,8 @@ void tf_farm_opts_init(struct tf_farm_opts *o)
 	o->status_interval = 60;
 	o->grace = 5;
 	o->drain_grace = 2;
+	o->heartbeat = 30;
+	o->lost_limit = 3;
 	o->comm_mode = TF_COMM_AUTO;
 }
 
@@ -394,7 +397,8 @@ static void stop_workers(struct tf_comm *comm)
 	}
 }
 
-static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
+static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
+		      struct tf_guard *guard)
 {
 	struct tf_jobfile jf;
 	struct tf_template tmpl;
@@ -466,7 +470,7 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm)
 	src.next = resume_next;
 	src.errmsg = resume_errmsg;
 	src.ctx = &rs;
-	code = tf__master_run(o, comm, &src, journal, trim, &rs.skipped);
+	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.skipped);
 out:
 	tf_history_release(&hist);
 	tf_journal_unlock(&lock);
@@ -482,12 +486,21 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 {
 	struct tf_farm_opts ro = *o; /* with this rank's slots settled */
 	struct tf_comm comm;
+	struct tf_guard guard;
 	int code, ret;
 
 	tf__log_level = o->verbose;
+	/* Before MPI_Init, while this process is small and has one
+	 * thread. Without a guardian a run works, unprotected. */
+	ret = tf_guard_start(&guard, o->grace);
+	if (ret < 0)
+		tf_warn("no guardian process (%s): tasks may outlive a rank "
+			"that is killed",
+			tf_strerror(ret));
 	ret = tf_comm_init(&comm, argc, argv, o->comm_mode);
 	if (ret < 0) {
 		tf_error("cannot initialise MPI");
+		tf_guard_release(&guard);
 		return TF_EXIT_INTERNAL;
 	}
 	if (comm.use_mpi)
@@ -495,8 +508,9 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 	/* On a usage error every rank knows, and none starts its loop. */
 	code = settle_slots(&ro, &comm);
 	if (code == 0)
-		code = comm.rank == 0 ? run_master(&ro, &comm)
-				      : tf__worker_run(&ro, &comm);
+		code = comm.rank == 0 ? run_master(&ro, &comm, &guard)
+				      : tf__worker_run(&ro, &comm, &guard);
+	tf_guard_release(&guard);
 	ret = tf_comm_finalize(&comm);
 	if (ret < 0 && code == TF_EXIT_OK)
 		code = TF_EXIT_INTERNAL;

@@ -33,6 +33,10 @@ struct tf_farm_opts {
 	double drain_grace;    /* seconds running tasks get in a drain */
 	struct tf_timeout timeout; /* per-task time limit */
 	unsigned retries;      /* further attempts after a failure */
+	double heartbeat;      /* a rank silent this long is lost; 0: only
+			        * a process seen to end is */
+	unsigned lost_limit;   /* attempts of one task lost with their rank
+			        * before it is given up */
 	struct tf_halt halt;
 	double deadline;       /* wall clock (epoch seconds); 0: none */
 	int resume;            /* skip tasks whose success is journaled */
@@ -52,7 +56,9 @@ void tf_farm_opts_init(struct tf_farm_opts *o);
  */
 int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv);
 
-/* Internal: the two roles, run after tf_comm_init(). */
+/* Internal: the two roles, run after tf_comm_init(). guard (may be
+ * NULL) is told of every task's process group. */
+struct tf_guard;
 struct tf_source;
 struct tf_history;
 /**
@@ -61,9 +67,13 @@ struct tf_history;
  * because of it, and is read as the run goes.
  */
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
-		   struct tf_source *src, const char *journal_path,
-		   uint64_t journal_trim, const uint64_t *skipped);
-int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm);
+		   struct tf_guard *guard, struct tf_source *src,
+		   const char *journal_path, uint64_t journal_trim,
+		   const uint64_t *skipped);
+/** Runs a worker. Returns 0, or TF_EXIT_INTERRUPTED when it lost its
+ * master (its tasks are stopped). */
+int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
+		   struct tf_guard *guard);
 /** Online cores, as the default number of slots on one rank. */
 int tf__ncores(void);
 

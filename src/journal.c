@@ -225,7 +225,7 @@ int tf_status_parse(const char *name)
 {
 	int st;
 
-	for (st = TF_STATUS_OK; st <= TF_STATUS_NOT_STARTED; st++)
+	for (st = TF_STATUS_OK; st <= TF_STATUS_LAST; st++)
 		if (strcmp(name, tf_status_name(st)) == 0)
 			return st;
 	return -1;
@@ -384,9 +384,12 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	if (tf_journal_unescape(cmd, f[8], flen[8]) < 0)
 		return "bad escape in Command";
 	hash = tf_hash(TF_HASH_INIT, cmd->buf ? cmd->buf : "", cmd->len);
-	state = st == TF_STATUS_OK	    ? TF_HIST_OK
-		: st == TF_STATUS_INTERRUPTED ? TF_HIST_INTERRUPTED
-					      : TF_HIST_FAILED;
+	/* A lost attempt says nothing of the task: run it again, as an
+	 * interrupted one. */
+	state = st == TF_STATUS_OK ? TF_HIST_OK
+		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST
+			? TF_HIST_INTERRUPTED
+			: TF_HIST_FAILED;
 	e = hist_get(h, id);
 	if (!e->state || e->cmd_hash != hash) {
 		/* New, or the job changed this line: start afresh. */

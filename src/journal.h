@@ -74,7 +74,8 @@ int tf_journal_trim(struct tf_journal *j, uint64_t len);
 enum tf_history_state {
 	TF_HIST_OK = 1,          /* some attempt succeeded */
 	TF_HIST_FAILED = 2,      /* the last attempt failed */
-	TF_HIST_INTERRUPTED = 3  /* the last attempt was stopped by a drain */
+	TF_HIST_INTERRUPTED = 3  /* the last attempt was stopped by a drain,
+				  * or lost with its rank */
 };
 
 struct tf_history_entry {

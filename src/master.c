@@ -42,9 +42,16 @@
 
 struct worker_info {
 	int hello;
+	int lost;            /* declared lost: ignored from now on */
+	int reclaiming;      /* a RECLAIM is unanswered */
 	uint32_t slots;
+	uint32_t pid;
+	uint64_t pid_space;  /* equal to ours: pid can be checked here */
 	uint64_t want_total; /* tasks it asked for in all */
 	uint64_t sent_total; /* tasks sent to it in all */
+	uint64_t done_total; /* of those, come back (finished or unrun) */
+	double last_heard;   /* tf_now() of its last message */
+	double last_sent;    /* tf_now() of our last message to it */
 };
 
 /* Why a run stopped before its tasks were all done. */
@@ -54,8 +61,12 @@ enum stop_reason {
 	STOP_DEADLINE,     /* --deadline: exit 3 */
 	STOP_HALT_FAIL,    /* --halt ...,fail=: exit 1 */
 	STOP_HALT_SUCCESS, /* --halt ...,success=: exit 0 */
+	STOP_NO_WORKERS,   /* every worker was lost: exit 3 */
 	STOP_ERROR         /* reading tasks or writing the journal: exit 4 */
 };
+
+/* How often the master looks for lost workers and sends heartbeats. */
+#define LIVENESS_INTERVAL 0.2
 
 struct master {
 	const struct tf_farm_opts *o;
@@ -75,6 +86,8 @@ struct master {
 	int drain_signals;
 	double drain_deadline;
 	int executors;     /* ranks that run tasks: retries avoid repeats */
+	int workers_left;  /* workers not lost */
+	double last_liveness;
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const uint64_t *skipped;
 	int failed_io;
@@ -137,6 +150,23 @@ static void print_output(struct master *m, const struct tf_result *r)
 
 static void start_drain(struct master *m, int hard, double kill_after,
 			int reason, const char *why);
+static void lose_worker(struct master *m, int rank, const char *why);
+
+/* Sends to a worker not lost; an MPI error loses it. Returns 0 or
+ * TF_ELOST. */
+static int send_to(struct master *m, int rank, int tag, struct tf_strbuf *out)
+{
+	if (m->workers[rank].lost) {
+		tf_strbuf_release(out);
+		return TF_ELOST;
+	}
+	if (tf_comm_send(m->comm, rank, tag, out) < 0) {
+		lose_worker(m, rank, "MPI could not send to it");
+		return TF_ELOST;
+	}
+	m->workers[rank].last_sent = tf_now();
+	return 0;
+}
 
 /* A failed attempt with retries left goes back to the queue, to run next
  * on another rank where there is one. */
@@ -183,8 +213,12 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 			rank, (unsigned long long)r->id, r->attempt);
 		return;
 	}
-	m->report.running--;
+	if (rank > 0)
+		m->workers[rank].done_total++;
 	if (r->status == TF_STATUS_NOT_STARTED) {
+		/* Handed back by a drain, or reclaimed for a slot elsewhere:
+		 * not to the same rank again at once. */
+		f->task.avoid_rank = m->executors > 1 ? rank : -1;
 		tf_queue_putback(&m->queue, f);
 		m->dispatched--;
 		return;
@@ -241,6 +275,121 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	check_halt(m);
 }
 
+/* A task's attempt on a lost rank: journaled as lost, then run again
+ * elsewhere without using up a retry, unless it has been lost too often
+ * (a task that takes its ranks down). */
+static void lose_task(void *ctx, struct tf_inflight *f)
+{
+	struct master *m = ctx;
+	struct tf_result r;
+	int rank = f->rank;
+
+	tf_result_init(&r);
+	r.id = f->task.id;
+	r.attempt = f->task.attempt;
+	r.rank = rank;
+	r.slot = 0; /* unknown */
+	r.status = TF_STATUS_LOST;
+	r.exitval = -1;
+	r.start = f->sent_at;
+	r.runtime = tf_wallclock() - f->sent_at;
+	if (m->have_journal)
+		tf_journal_add(&m->journal, &r, m->report.ranks[rank].host,
+			       f->task.cmd, f->task.cmd_len);
+	m->report.lost++;
+	f->task.lost++;
+	if (f->task.lost < m->o->lost_limit && !m->draining) {
+		f->task.attempt++;
+		f->task.avoid_rank = -1;
+		tf_queue_putback(&m->queue, f);
+		m->dispatched--;
+		return;
+	}
+	tf_report_clear(&m->report);
+	if (!m->draining)
+		tf_warn("task %llu: given up after %u attempts lost with their "
+			"rank (--lost-limit %u)",
+			(unsigned long long)f->task.id, f->task.lost,
+			m->o->lost_limit);
+	if (m->draining)
+		m->report.interrupted++;
+	else
+		m->report.failed++;
+	tf_queue_done(&m->queue, f);
+	check_halt(m);
+}
+
+/* Declares worker rank lost: nothing more is sent to it or taken from
+ * it, and its tasks go elsewhere. */
+static void lose_worker(struct master *m, int rank, const char *why)
+{
+	struct worker_info *w = &m->workers[rank];
+
+	if (w->lost)
+		return;
+	w->lost = 1;
+	m->report.ranks[rank].lost = 1;
+	tf_comm_forget(m->comm, rank);
+	tf_report_clear(&m->report);
+	tf_warn("rank %d on %s lost (%s); %llu of its tasks go elsewhere",
+		rank, m->report.ranks[rank].host[0] ? m->report.ranks[rank].host
+						    : "?",
+		why, (unsigned long long)(w->sent_total - w->done_total));
+	if (w->hello) {
+		m->total_slots -= (int)w->slots;
+		m->executors--;
+	}
+	m->workers_left--;
+	tf_queue_foreach_rank(&m->queue, rank, lose_task, m);
+	if (m->workers_left == 0 && m->exec.nslots == 0 && !m->draining)
+		start_drain(m, 0, m->o->drain_grace, STOP_NO_WORKERS,
+			    "every worker rank was lost");
+}
+
+/*
+ * Looks for lost workers, and tells quiet ones the master is there. A
+ * worker is lost when its process is seen to have ended (same machine
+ * and pid namespace) or when it has sent nothing for --heartbeat
+ * seconds; it sends an empty RESULTS batch when it has had nothing to
+ * say for a quarter of that, and so does the master, as a HEARTBEAT.
+ * Called only when no message waits, so that a late look at the queue
+ * is never taken for silence.
+ */
+static void check_workers(struct master *m, double now)
+{
+	double hb = m->o->heartbeat;
+	int r;
+
+	if (now - m->last_liveness < LIVENESS_INTERVAL)
+		return;
+	m->last_liveness = now;
+	for (r = 1; r < m->comm->size; r++) {
+		struct worker_info *w = &m->workers[r];
+
+		if (w->lost)
+			continue;
+		if (w->hello && w->pid_space && w->pid_space == tf__pid_space() &&
+		    tf__pid_gone((long)w->pid)) {
+			lose_worker(m, r, "its process ended");
+			continue;
+		}
+		if (hb > 0 && now - w->last_heard > hb) {
+			char why[64];
+
+			snprintf(why, sizeof(why), "silent for %.0f s",
+				 now - w->last_heard);
+			lose_worker(m, r, why);
+			continue;
+		}
+		if (hb > 0 && w->hello && now - w->last_sent > hb / 4) {
+			struct tf_strbuf out = TF_STRBUF_INIT;
+
+			tf_wire_pack_control(&out, TF_CTL_HEARTBEAT, 0);
+			send_to(m, r, TF_TAG_CONTROL, &out);
+		}
+	}
+}
+
 static void local_done(void *ctx, struct tf_result *r)
 {
 	struct master *m = ctx;
@@ -255,15 +404,21 @@ static int handle_message(struct master *m, int src, int tag)
 
 	if (src <= 0 || src >= m->comm->size)
 		return TF_EPROTO;
+	if (m->workers[src].lost)
+		return 0; /* too late: its tasks went elsewhere */
+	m->workers[src].last_heard = tf_now();
 	switch (tag) {
 	case TF_TAG_HELLO: {
+		struct tf_strbuf out = TF_STRBUF_INIT;
 		struct tf_hello h;
 		struct worker_info *w = &m->workers[src];
 
-		if (tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
+		if (w->hello || tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
 			return TF_EPROTO;
 		w->hello = 1;
 		w->slots = h.slots;
+		w->pid = h.pid;
+		w->pid_space = h.pid_space;
 		w->want_total = h.want_total;
 		m->total_slots += (int)h.slots;
 		snprintf(m->report.ranks[src].host,
@@ -271,11 +426,19 @@ static int handle_message(struct master *m, int src, int tag)
 		m->report.ranks[src].slots = (int)h.slots;
 		tf_debug("rank %d on %s (pid %u): %u slots", src, h.host,
 			 h.pid, h.slots);
+		/* The answer tells it where its master lives, so that it
+		 * can see the master's end. */
+		memset(&h, 0, sizeof(h));
+		h.slots = (uint32_t)m->exec.nslots;
+		h.pid = (uint32_t)getpid();
+		h.pid_space = tf__pid_space();
+		snprintf(h.host, sizeof(h.host), "%s", m->comm->host);
+		tf_wire_pack_hello(&out, &h);
+		send_to(m, src, TF_TAG_HELLO, &out);
 		if (m->draining) {
-			struct tf_strbuf out = TF_STRBUF_INIT;
 			/* It joined late: it has nothing to stop. */
 			tf_wire_pack_control(&out, TF_CTL_DRAIN, 0);
-			return tf_comm_send(m->comm, src, TF_TAG_CONTROL, &out);
+			send_to(m, src, TF_TAG_CONTROL, &out);
 		}
 		return 0;
 	}
@@ -290,6 +453,9 @@ static int handle_message(struct master *m, int src, int tag)
 			return ret;
 		if (want > m->workers[src].want_total)
 			m->workers[src].want_total = want;
+		/* Any batch answers a RECLAIM: it is sent after the worker
+		 * handed back what it could. */
+		m->workers[src].reclaiming = 0;
 		for (i = 0; i < n; i++) {
 			handle_result(m, src, &rs[i]);
 			tf_result_release(&rs[i]);
@@ -333,18 +499,18 @@ static int handle_message(struct master *m, int src, int tag)
 	}
 }
 
-static int send_control_all(struct master *m, uint32_t code, double arg)
+static void send_control_all(struct master *m, uint32_t code, double arg)
 {
-	int r, ret = 0;
+	int r;
 
 	for (r = 1; r < m->comm->size; r++) {
 		struct tf_strbuf out = TF_STRBUF_INIT;
 
+		if (m->workers[r].lost)
+			continue;
 		tf_wire_pack_control(&out, code, arg);
-		if (tf_comm_send(m->comm, r, TF_TAG_CONTROL, &out) < 0)
-			ret = TF_EMPI;
+		send_to(m, r, TF_TAG_CONTROL, &out);
 	}
-	return ret;
 }
 
 /*
@@ -425,8 +591,10 @@ static struct tf_inflight *take(struct master *m, int rank)
 {
 	struct tf_inflight *f = tf_queue_take_for(&m->queue, rank);
 
-	if (f)
+	if (f) {
 		f->task.timeout = tf_timeout_for(&m->o->timeout, &m->runtimes);
+		f->sent_at = tf_wallclock();
+	}
 	return f;
 }
 
@@ -444,7 +612,6 @@ static int dispatch(struct master *m)
 		tf_task_copy(&t, &f->task);
 		tf_exec_start(&m->exec, &t);
 		m->dispatched++;
-		m->report.running++;
 		did = 1;
 	}
 	for (i = 0; i < size - 1 && tf_queue_nready(&m->queue); i++) {
@@ -455,7 +622,7 @@ static int dispatch(struct master *m)
 		struct tf_inflight *f;
 		size_t n, k, cap;
 
-		if (!w->hello || w->want_total <= w->sent_total)
+		if (!w->hello || w->lost || w->want_total <= w->sent_total)
 			continue;
 		n = (size_t)(w->want_total - w->sent_total);
 		cap = batch_cap(m);
@@ -468,19 +635,82 @@ static int dispatch(struct master *m)
 			batch[k] = f->task;
 		if (k) {
 			tf_wire_pack_tasks(&out, m->ntasks, batch, k);
-			if (tf_comm_send(m->comm, r, TF_TAG_TASKS, &out) < 0) {
-				free(batch);
-				return TF_EMPI;
-			}
+			/* Counted as sent first: if the send loses the rank,
+			 * its tasks, these among them, are requeued. */
 			w->sent_total += k;
 			m->dispatched += k;
-			m->report.running += k;
+			send_to(m, r, TF_TAG_TASKS, &out);
 			did = 1;
 		}
 		free(batch);
 	}
 	m->next_worker++;
 	return did;
+}
+
+/* Tasks a worker holds that have not started: it starts one as soon as
+ * a slot is free, so what it holds beyond its slots waits. */
+static uint64_t queued_on(const struct worker_info *w)
+{
+	uint64_t held = w->sent_total - w->done_total;
+
+	return held > w->slots ? held - w->slots : 0;
+}
+
+/* Running tasks, for the status line: the master's own, and on each
+ * worker what it holds up to its slots. */
+static uint64_t count_running(const struct master *m)
+{
+	uint64_t n = (uint64_t)m->exec.nbusy;
+	int r;
+
+	for (r = 1; r < m->comm->size; r++) {
+		const struct worker_info *w = &m->workers[r];
+		uint64_t held = w->sent_total - w->done_total;
+
+		if (!w->lost)
+			n += held < w->slots ? held : w->slots;
+	}
+	return n;
+}
+
+/*
+ * When nothing is ready and a slot idles somewhere, takes tasks back
+ * from the worker with the most waiting behind its running ones, so no
+ * task waits behind a long one while a slot could run it. One RECLAIM
+ * per worker is outstanding at a time; its answer is any RESULTS batch.
+ * Returns whether a RECLAIM was sent.
+ */
+static int reclaim(struct master *m)
+{
+	uint64_t idle = (uint64_t)(m->exec.nslots - m->exec.nbusy), most = 0;
+	int r, from = 0;
+
+	for (r = 1; r < m->comm->size; r++) {
+		const struct worker_info *w = &m->workers[r];
+		uint64_t held = w->sent_total - w->done_total, q;
+
+		if (!w->hello || w->lost)
+			continue;
+		if (held < w->slots)
+			idle += w->slots - held;
+		q = queued_on(w);
+		if (q > most && !w->reclaiming) {
+			most = q;
+			from = r;
+		}
+	}
+	if (!idle || !from)
+		return 0;
+	{
+		struct tf_strbuf out = TF_STRBUF_INIT;
+
+		tf_wire_pack_control(&out, TF_CTL_RECLAIM,
+				     (double)(idle < most ? idle : most));
+		if (send_to(m, from, TF_TAG_CONTROL, &out) == 0)
+			m->workers[from].reclaiming = 1;
+	}
+	return 1;
 }
 
 static int open_results_dir(const char *dir)
@@ -515,8 +745,9 @@ static void check_deadline(struct master *m)
 }
 
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
-		   struct tf_source *src, const char *journal_path,
-		   uint64_t journal_trim, const uint64_t *skipped)
+		   struct tf_guard *guard, struct tf_source *src,
+		   const char *journal_path, uint64_t journal_trim,
+		   const uint64_t *skipped)
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
@@ -545,6 +776,10 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		 comm->host);
 	m.report.ranks[0].slots = local_slots;
 	m.workers = tf__xcalloc((size_t)comm->size, sizeof(*m.workers));
+	m.workers_left = comm->size - 1;
+	now = tf_now();
+	for (ret = 1; ret < comm->size; ret++)
+		m.workers[ret].last_heard = m.workers[ret].last_sent = now;
 
 	if (o->results_dir) {
 		ret = open_results_dir(o->results_dir);
@@ -584,6 +819,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		goto out_journal;
 	}
 	tf_exec_set_grace(&m.exec, o->grace);
+	tf_exec_set_guard(&m.exec, guard);
 	if (o->gpu_list && local_slots > 0 &&
 	    tf_exec_bind_gpus(&m.exec, o->gpu_list, o->gpus_per_slot) < 0)
 		tf_die("--gpus-per-slot: too few GPUs for %d slots", local_slots);
@@ -630,14 +866,15 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			check_deadline(&m);
 		}
 		if (!m.draining) {
-			ret = dispatch(&m);
-			if (ret < 0)
-				tf_comm_abort(comm, TF_EXIT_INTERNAL);
-			did |= ret;
+			did |= dispatch(&m);
+			if (!tf_queue_nready(&m.queue))
+				did |= reclaim(&m);
 		}
 		if (tf_comm_progress(comm) < 0)
 			tf_comm_abort(comm, TF_EXIT_INTERNAL);
 		now = tf_now();
+		if (n < RECV_BURST)
+			check_workers(&m, now);
 		if (m.have_journal && tf_journal_tick(&m.journal, now) < 0) {
 			tf_error("cannot write journal %s: %s", journal_path,
 				 strerror(errno));
@@ -646,6 +883,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 				    "cannot write the journal");
 		}
 		m.report.skipped = *m.skipped;
+		m.report.running = count_running(&m);
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
@@ -699,7 +937,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	else if (m.stop_reason == STOP_HALT_FAIL)
 		exit_code = TF_EXIT_FAILED;
 	else if ((m.stop_reason == STOP_SIGNAL ||
-		  m.stop_reason == STOP_DEADLINE) &&
+		  m.stop_reason == STOP_DEADLINE ||
+		  m.stop_reason == STOP_NO_WORKERS) &&
 		 (not_run || m.report.interrupted))
 		exit_code = TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
 	else if (m.report.failed)

@@ -195,3 +195,25 @@ void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f)
 	q->ready[q->ready_head] = t;
 	q->ready_len++;
 }
+
+void tf_queue_foreach_rank(struct tf_queue *q, int rank,
+			   void (*fn)(void *ctx, struct tf_inflight *f),
+			   void *ctx)
+{
+	uint64_t *ids;
+	size_t i, n = 0;
+
+	/* Ids first: removing an entry shifts others back in the table,
+	 * which a walk over it would then miss or see twice. */
+	ids = tf__xmalloc((q->ninflight ? q->ninflight : 1) * sizeof(*ids));
+	for (i = 0; i < q->tab_cap; i++)
+		if (q->tab[i].used && q->tab[i].rank == rank)
+			ids[n++] = q->tab[i].task.id;
+	for (i = 0; i < n; i++) {
+		struct tf_inflight *f = tf_queue_find(q, ids[i]);
+
+		if (f && f->rank == rank)
+			fn(ctx, f);
+	}
+	free(ids);
+}

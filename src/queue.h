@@ -25,6 +25,7 @@ struct tf_source {
 struct tf_inflight {
 	int used;
 	int rank;
+	double sent_at;       /* wall clock when it was handed out */
 	struct tf_task task;
 	struct tf_output out; /* streamed output arrives here */
 	struct tf_output err;
@@ -86,6 +87,15 @@ void tf_queue_done(struct tf_queue *q, struct tf_inflight *f);
 /** Puts an in-flight task back at the head of the ready ring (it was
  * handed back unrun). */
 void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f);
+
+/**
+ * Calls fn for every in-flight task of rank. fn may tf_queue_done() or
+ * tf_queue_putback() the entry it is given (and no other); every entry
+ * of rank is visited once.
+ */
+void tf_queue_foreach_rank(struct tf_queue *q, int rank,
+			   void (*fn)(void *ctx, struct tf_inflight *f),
+			   void *ctx);
 
 /** Whether every task has been read, dispatched and finished. */
 static inline int tf_queue_empty(const struct tf_queue *q)

@@ -100,7 +100,7 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 {
 	uint64_t done = rp->ok + rp->failed;
 	double el = now - rp->t0;
-	int r;
+	int r, lost;
 
 	tf_report_clear(rp);
 	if (rp->quiet)
@@ -121,6 +121,9 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		fprintf(stderr, ", %llu retried attempt%s",
 			(unsigned long long)rp->retried,
 			rp->retried == 1 ? "" : "s");
+	if (rp->lost)
+		fprintf(stderr, ", %llu attempt%s lost with a rank",
+			(unsigned long long)rp->lost, rp->lost == 1 ? "" : "s");
 	if (not_run)
 		fprintf(stderr, ", %llu not run", (unsigned long long)not_run);
 	fputc('\n', stderr);
@@ -136,6 +139,15 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 			s->slots == 1 ? "" : "s",
 			el > 0 ? 100.0 * s->busy / (el * s->slots) : 0.0);
 	}
+	for (r = 0, lost = 0; r < rp->nranks; r++) {
+		if (!rp->ranks[r].lost)
+			continue;
+		fprintf(stderr, "%s rank %d (%s)",
+			lost++ ? "," : "taskfarm: lost:", r,
+			rp->ranks[r].host[0] ? rp->ranks[r].host : "?");
+	}
+	if (lost)
+		fputc('\n', stderr);
 	if (journal)
 		fprintf(stderr, "taskfarm: journal: %s\n", journal);
 	fflush(stderr);

@@ -12,6 +12,7 @@
 struct tf_rank_stats {
 	char host[256];
 	int slots;
+	int lost;    /* the rank was lost during the run */
 	uint64_t tasks;
 	double busy; /* seconds of task run time */
 };
@@ -30,6 +31,7 @@ struct tf_report {
 	uint64_t interrupted;
 	uint64_t running;
 	uint64_t retried;      /* failed attempts that were tried again */
+	uint64_t lost;         /* attempts lost with their rank */
 	uint64_t skipped;      /* done in an earlier run (--resume) */
 	int nranks;
 	struct tf_rank_stats *ranks;

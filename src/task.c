@@ -211,6 +211,8 @@ const char *tf_status_name(int status)
 		return "spawn-failed";
 	case TF_STATUS_NOT_STARTED:
 		return "not-started";
+	case TF_STATUS_LOST:
+		return "lost";
 	default:
 		return "unknown";
 	}

@@ -18,6 +18,7 @@ struct tf_task {
 	double timeout;   /* seconds this attempt may run; 0: no limit */
 	/* The master's bookkeeping, not sent to workers: */
 	uint32_t retries_left; /* failed attempts it may still retry */
+	uint32_t lost;         /* attempts lost with their rank */
 	int32_t avoid_rank;    /* retry elsewhere than this rank; -1: any */
 };
 
@@ -29,8 +30,10 @@ enum tf_status {
 	TF_STATUS_TIMEOUT = 3,     /* killed by us for a time limit */
 	TF_STATUS_INTERRUPTED = 4, /* killed by us for a drain or shutdown */
 	TF_STATUS_SPAWN_FAILED = 5, /* could not be started at all */
-	TF_STATUS_NOT_STARTED = 6   /* handed back unrun (drain); not journaled */
+	TF_STATUS_NOT_STARTED = 6,  /* handed back unrun (drain); not journaled */
+	TF_STATUS_LOST = 7          /* its rank was lost while it was there */
 };
+#define TF_STATUS_LAST TF_STATUS_LOST
 
 /**
  * Captured output of one stream. Up to a threshold it is held in memory
@@ -93,7 +96,7 @@ long tf_output_pread(const struct tf_output *o, void *buf, size_t len,
 void tf_result_init(struct tf_result *r);
 void tf_result_release(struct tf_result *r);
 /** "ok", "failed", "signal", "timeout", "interrupted", "spawn-failed",
- * "not-started" */
+ * "not-started", "lost" */
 const char *tf_status_name(int status);
 
 #endif

@@ -62,6 +62,12 @@ static const char usage_text[] =
 	"                          stopped (default 5)\n"
 	"      --drain-grace SEC   on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
 	"                          get to finish before they are stopped (default 2)\n"
+	"      --heartbeat SEC     a rank that sends nothing for SEC seconds is lost\n"
+	"                          (default 30; 0: only a rank whose process is seen\n"
+	"                          to end on this machine); its tasks are journaled\n"
+	"                          lost and run elsewhere\n"
+	"      --lost-limit N      give a task up (failed) after N attempts lost\n"
+	"                          with their rank (default 3); no --retries used\n"
 	"      --deadline TIME     drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
 	"                          +DURATION or @EPOCH), and start no task that would\n"
 	"                          not finish by then, judging by run times so far\n"
@@ -84,8 +90,10 @@ static const char usage_text[] =
 	"\n"
 	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
 	"failures); 2 usage or input error (no task started); 3 interrupted by a\n"
-	"signal or --deadline (tasks remain; --resume continues); 4 internal error\n"
-	"(MPI, I/O).\n";
+	"signal or --deadline, or every worker rank lost (tasks remain; --resume\n"
+	"continues); 4 internal error (MPI, I/O). A lost rank alone changes no code.\n"
+	"To survive a lost rank, the launcher must let the others run: mpirun\n"
+	"--enable-recovery (Open MPI), srun --no-kill --kill-on-bad-exit=0 (Slurm).\n";
 
 enum {
 	OPT_MASTER_SLOTS = 256,
@@ -99,6 +107,8 @@ enum {
 	OPT_STATUS_INTERVAL,
 	OPT_GRACE,
 	OPT_DRAIN_GRACE,
+	OPT_HEARTBEAT,
+	OPT_LOST_LIMIT,
 	OPT_HALT,
 	OPT_DEADLINE,
 	OPT_RESUME,
@@ -123,6 +133,8 @@ static const struct option long_options[] = {
 	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
 	{ "grace", required_argument, NULL, OPT_GRACE },
 	{ "drain-grace", required_argument, NULL, OPT_DRAIN_GRACE },
+	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
+	{ "lost-limit", required_argument, NULL, OPT_LOST_LIMIT },
 	{ "timeout", required_argument, NULL, 't' },
 	{ "retries", required_argument, NULL, 'r' },
 	{ "halt", required_argument, NULL, OPT_HALT },
@@ -293,6 +305,24 @@ int main(int argc, char **argv)
 						   "median run time (200%%), not "
 						   "'%s'",
 						   optarg);
+			break;
+		case OPT_HEARTBEAT:
+			if (tf_parse_duration(optarg, &d) < 0 ||
+			    (d > 0 && d < 0.5))
+				return usage_error(&argc, &argv,
+						   "--heartbeat takes seconds, "
+						   "0 or at least 0.5, not '%s'",
+						   optarg);
+			o.heartbeat = d;
+			break;
+		case OPT_LOST_LIMIT:
+			if (tf_parse_long(optarg, 1, 1000000, &v) < 0)
+				return usage_error(&argc, &argv,
+						   "--lost-limit takes a whole "
+						   "number from 1 to 1000000, not "
+						   "'%s'",
+						   optarg);
+			o.lost_limit = (unsigned)v;
 			break;
 		case 'r':
 			if (tf_parse_long(optarg, 0, 1000000, &v) < 0)

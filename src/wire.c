@@ -125,6 +125,7 @@ void tf_wire_pack_hello(struct tf_strbuf *out, const struct tf_hello *h)
 	put_u32(out, TF_WIRE_MAGIC);
 	put_u32(out, h->slots);
 	put_u32(out, h->pid);
+	put_u64(out, h->pid_space);
 	put_u64(out, h->want_total);
 	put_u32(out, (uint32_t)hl);
 	tf_strbuf_add(out, h->host, hl);
@@ -140,6 +141,7 @@ int tf_wire_unpack_hello(const void *buf, size_t len, struct tf_hello *h)
 		return TF_EPROTO;
 	h->slots = get_u32(&c);
 	h->pid = get_u32(&c);
+	h->pid_space = get_u64(&c);
 	h->want_total = get_u64(&c);
 	hl = get_u32(&c);
 	if (hl >= sizeof(h->host))

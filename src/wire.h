@@ -16,7 +16,8 @@
 
 /** Message tags (one enum; tf_tag_name() gives names for traces). */
 enum tf_tag {
-	TF_TAG_HELLO = 1,   /* worker -> master: host, pid, slots, want */
+	TF_TAG_HELLO = 1,   /* worker -> master: host, pid, slots, want;
+			     * master -> worker, in answer: its host, pid */
 	TF_TAG_TASKS = 2,   /* master -> worker: a batch of tasks */
 	TF_TAG_RESULTS = 3, /* worker -> master: a batch of results, want */
 	TF_TAG_OUTPUT = 4,  /* worker -> master: a chunk of a large output */
@@ -38,7 +39,12 @@ enum tf_control {
 				   * back what is queued, stop running tasks
 				   * after arg seconds (never if negative) */
 	TF_CTL_DRAIN_REQUEST = 3, /* worker -> master: I got a signal */
-	TF_CTL_KILL = 4           /* master -> worker: KILL running tasks now */
+	TF_CTL_KILL = 4,          /* master -> worker: KILL running tasks now */
+	TF_CTL_HEARTBEAT = 5,     /* master -> worker: I am here (workers
+				   * send an empty RESULTS batch instead) */
+	TF_CTL_RECLAIM = 6        /* master -> worker: hand back up to arg
+				   * queued tasks (a slot elsewhere idles);
+				   * answered by a RESULTS batch, maybe empty */
 };
 
 #define TF_WIRE_MAGIC 0x54460001u
@@ -52,6 +58,7 @@ enum tf_control {
 struct tf_hello {
 	uint32_t slots;
 	uint32_t pid;
+	uint64_t pid_space;  /* tf__pid_space(): whether pid can be checked */
 	uint64_t want_total; /* tasks wanted in all, counting those received */
 	char host[256];
 };

@@ -31,25 +31,40 @@
 #define FLUSH_INTERVAL 0.005
 #define FLUSH_BYTES (256 * 1024)
 
+/* How often a worker looks whether its master is still there. */
+#define LIVENESS_INTERVAL 0.2
+
 struct worker {
 	const struct tf_farm_opts *o;
 	struct tf_comm *comm;
 	struct tf_exec exec;
+	struct tf_guard *guard;
 	struct tf_task *queue; /* a ring of tasks not yet started */
 	size_t qhead, qlen, qcap;
 	uint64_t received;
 	double mean_runtime; /* moving average; 0 until measured */
 	struct tf_strbuf batch;
 	uint32_t nresults;
-	double last_flush;
+	double last_flush;   /* last RESULTS batch: the heartbeat's clock */
+	double last_heard;   /* last message from the master */
+	double last_liveness;
+	uint32_t master_pid; /* from the master's HELLO; 0 until then */
+	uint64_t master_space;
+	int no_ahead;        /* reclaimed from: hold nothing ahead until a
+			      * task of ours finishes */
 	int draining;
 	int stop;
+	int master_lost;
 };
 
 static size_t target_hold(const struct worker *w)
 {
 	size_t slots = (size_t)w->exec.nslots, per_slot;
 
+	/* With --halt, a queued task must not start after the result that
+	 * halts the run: a slot asks for its next task only when free. */
+	if (w->no_ahead || w->o->halt.when != TF_HALT_NEVER)
+		return slots;
 	if (w->mean_runtime <= 0)
 		return 2 * slots;
 	if (w->mean_runtime >= 1.0)
@@ -93,16 +108,84 @@ static struct tf_task queue_pop(struct worker *w)
 	return t;
 }
 
+/* Sends the batch, empty or not (an empty one is a heartbeat, or the
+ * answer to a RECLAIM). */
 static int flush_results(struct worker *w)
 {
 	int ret;
 
+	if (w->nresults == 0 && w->batch.len == 0)
+		tf_wire_results_begin(&w->batch);
 	/* The want is taken at send time, after the batch's tasks left. */
 	tf_wire_results_end(&w->batch, w->nresults, want_total(w));
 	ret = tf_comm_send(w->comm, 0, TF_TAG_RESULTS, &w->batch);
 	w->nresults = 0;
 	w->last_flush = tf_now();
 	return ret;
+}
+
+static void discard_done(void *ctx, struct tf_result *r)
+{
+	tf_result_release(r);
+}
+
+static void master_lost(struct worker *w, const char *why);
+
+/* flush_results(), and a failed send means the master is gone. */
+static void send_batch(struct worker *w)
+{
+	if (!w->master_lost && flush_results(w) < 0)
+		master_lost(w, "MPI could not send to it");
+}
+
+/*
+ * The master is gone (its process ended, it fell silent, or MPI failed
+ * us): nothing may outlive the farm, so every task is stopped, TERM and
+ * KILL after --grace, and the worker leaves without waiting for anyone.
+ */
+static void master_lost(struct worker *w, const char *why)
+{
+	double until;
+
+	if (w->master_lost)
+		return;
+	w->master_lost = 1;
+	w->stop = 1;
+	tf_error("the master (rank 0) is gone (%s): stopping %d running "
+		 "task%s and leaving",
+		 why, w->exec.nbusy, w->exec.nbusy == 1 ? "" : "s");
+	tf_comm_forget(w->comm, 0);
+	tf_exec_kill(&w->exec, -1, TF_STATUS_INTERRUPTED, w->o->grace);
+	until = tf_now() + w->o->grace + 2;
+	while (w->exec.nbusy && tf_now() < until)
+		if (tf_exec_wait(&w->exec, 0.05, discard_done, NULL) < 0)
+			break;
+}
+
+/* Whether the master still lives, and a heartbeat when we have been
+ * quiet: see check_workers() in master.c. */
+static void check_master(struct worker *w, double now)
+{
+	double hb = w->o->heartbeat;
+
+	if (now - w->last_liveness < LIVENESS_INTERVAL)
+		return;
+	w->last_liveness = now;
+	if (w->master_pid && w->master_space == tf__pid_space() &&
+	    tf__pid_gone((long)w->master_pid)) {
+		master_lost(w, "its process ended");
+		return;
+	}
+	if (hb > 0 && now - w->last_heard > hb) {
+		char why[64];
+
+		snprintf(why, sizeof(why), "silent for %.0f s",
+			 now - w->last_heard);
+		master_lost(w, why);
+		return;
+	}
+	if (hb > 0 && now - w->last_flush > hb / 4)
+		send_batch(w);
 }
 
 static void send_output_chunks(struct worker *w, const struct tf_result *r)
@@ -124,8 +207,14 @@ static void send_output_chunks(struct worker *w, const struct tf_result *r)
 			tf_wire_pack_output(&chunk, r->id, r->attempt, i + 1,
 					    buf, (size_t)n);
 			if (tf_comm_send_wait(w->comm, 0, TF_TAG_OUTPUT,
-					      chunk.buf, chunk.len) < 0)
-				tf_comm_abort(w->comm, TF_EXIT_INTERNAL);
+					      chunk.buf, chunk.len,
+					      w->o->heartbeat) < 0) {
+				/* MPI may still read the chunk: keep it. */
+				tf_strbuf_detach(&chunk, NULL);
+				free(buf);
+				master_lost(w, "it did not take output");
+				return;
+			}
 			off += (uint64_t)n;
 		}
 	}
@@ -135,6 +224,8 @@ static void send_output_chunks(struct worker *w, const struct tf_result *r)
 
 static void add_result(struct worker *w, struct tf_result *r)
 {
+	if (w->master_lost)
+		return;
 	if (w->nresults == 0 && w->batch.len == 0)
 		tf_wire_results_begin(&w->batch);
 	if (!tf_wire_output_inline(r))
@@ -147,6 +238,7 @@ static void task_done(void *ctx, struct tf_result *r)
 {
 	struct worker *w = ctx;
 
+	w->no_ahead = 0;
 	if (r->status == TF_STATUS_OK || r->status == TF_STATUS_FAILED) {
 		double rt = r->runtime > 1e-6 ? r->runtime : 1e-6;
 		w->mean_runtime = w->mean_runtime > 0
@@ -157,20 +249,40 @@ static void task_done(void *ctx, struct tf_result *r)
 	tf_result_release(r);
 }
 
+static void hand_back(struct worker *w, struct tf_task *t)
+{
+	struct tf_result r;
+
+	tf_result_init(&r);
+	r.id = t->id;
+	r.attempt = t->attempt;
+	r.status = TF_STATUS_NOT_STARTED;
+	add_result(w, &r);
+	tf_task_release(t);
+}
+
 /* Hands every task not yet started back to the master. */
 static void hand_back_queued(struct worker *w)
 {
 	while (w->qlen) {
 		struct tf_task t = queue_pop(w);
-		struct tf_result r;
 
-		tf_result_init(&r);
-		r.id = t.id;
-		r.attempt = t.attempt;
-		r.status = TF_STATUS_NOT_STARTED;
-		add_result(w, &r);
-		tf_task_release(&t);
+		hand_back(w, &t);
 	}
+}
+
+/* A RECLAIM: hands back up to n of the tasks last queued (those that
+ * would wait longest here), and answers at once. */
+static void reclaim(struct worker *w, uint64_t n)
+{
+	while (n-- > 0 && w->qlen) {
+		struct tf_task t = w->queue[(w->qhead + w->qlen - 1) % w->qcap];
+
+		w->qlen--;
+		hand_back(w, &t);
+	}
+	w->no_ahead = 1;
+	send_batch(w);
 }
 
 /*
@@ -197,7 +309,17 @@ static void drain(struct worker *w, int level, double kill_after)
 
 static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 {
+	w->last_heard = tf_now();
 	switch (tag) {
+	case TF_TAG_HELLO: {
+		struct tf_hello h;
+
+		if (tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
+			return TF_EPROTO;
+		w->master_pid = h.pid;
+		w->master_space = h.pid_space;
+		return 0;
+	}
 	case TF_TAG_TASKS: {
 		struct tf_task *tasks;
 		uint64_t ntasks;
@@ -228,6 +350,10 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 			drain(w, 1, arg);
 		} else if (code == TF_CTL_KILL) {
 			drain(w, 2, 0);
+		} else if (code == TF_CTL_RECLAIM) {
+			if (!(arg >= 0 && arg <= 1e15))
+				return TF_EPROTO;
+			reclaim(w, (uint64_t)arg);
 		}
 		return 0;
 	}
@@ -236,7 +362,8 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 	}
 }
 
-int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
+int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
+		   struct tf_guard *guard)
 {
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct worker w;
@@ -255,20 +382,22 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 		tf_comm_abort(comm, TF_EXIT_INTERNAL);
 	}
 	tf_exec_set_grace(&w.exec, o->grace);
+	tf_exec_set_guard(&w.exec, guard);
 	if (o->gpu_list &&
 	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0)
 		tf_die("--gpus-per-slot: too few GPUs for %d slots", slots);
 	memset(&h, 0, sizeof(h));
 	h.slots = (uint32_t)slots;
 	h.pid = (uint32_t)getpid();
+	h.pid_space = tf__pid_space();
 	h.want_total = want_total(&w);
 	snprintf(h.host, sizeof(h.host), "%s", comm->host);
 	tf_wire_pack_hello(&out, &h);
 	if (tf_comm_send(comm, 0, TF_TAG_HELLO, &out) < 0)
-		tf_comm_abort(comm, TF_EXIT_INTERNAL);
-	w.last_flush = tf_now();
+		master_lost(&w, "MPI could not send to it");
+	w.last_flush = w.last_heard = tf_now();
 
-	while (!w.stop || w.exec.nbusy) {
+	while (!w.master_lost && (!w.stop || w.exec.nbusy)) {
 		int did = 0, src, tag;
 
 		if (tf_signals_stop_count() > signals_seen) {
@@ -278,9 +407,10 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			drain(&w, tf_signals_escalated() ? 2 : 1, o->drain_grace);
 			tf_wire_pack_control(&ctl, TF_CTL_DRAIN_REQUEST, 0);
 			if (tf_comm_send(comm, 0, TF_TAG_CONTROL, &ctl) < 0)
-				tf_comm_abort(comm, TF_EXIT_INTERNAL);
+				master_lost(&w, "MPI could not send to it");
 		}
-		while ((ret = tf_comm_recv(comm, 0, &src, &tag, &msg)) > 0) {
+		while (!w.master_lost &&
+		       (ret = tf_comm_recv(comm, 0, &src, &tag, &msg)) > 0) {
 			did = 1;
 			if (handle_message(&w, tag, &msg) < 0) {
 				tf_error("bad %s message from the master",
@@ -289,7 +419,9 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 			}
 		}
 		if (ret < 0)
-			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+			master_lost(&w, "MPI could not receive from it");
+		if (w.master_lost)
+			break;
 		if (w.stop) {
 			/* The master is done with us: nothing may outlive. */
 			hand_back_queued(&w);
@@ -324,15 +456,15 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 		if (w.nresults &&
 		    (w.qlen < (size_t)w.exec.nslots || w.draining ||
 		     w.batch.len >= FLUSH_BYTES ||
-		     tf_now() - w.last_flush >= FLUSH_INTERVAL)) {
-			if (flush_results(&w) < 0)
-				tf_comm_abort(comm, TF_EXIT_INTERNAL);
-		}
+		     tf_now() - w.last_flush >= FLUSH_INTERVAL))
+			send_batch(&w);
 		if (tf_comm_progress(comm) < 0)
-			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+			master_lost(&w, "MPI could not send to it");
+		if (!w.stop)
+			check_master(&w, tf_now());
 	}
 	if (w.nresults && !w.stop)
-		flush_results(&w);
+		send_batch(&w);
 	tf_exec_release(&w.exec);
 	while (w.qlen) {
 		struct tf_task t = queue_pop(&w);
@@ -341,5 +473,5 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm)
 	free(w.queue);
 	tf_strbuf_release(&w.batch);
 	tf_strbuf_release(&msg);
-	return TF_EXIT_OK;
+	return w.master_lost ? TF_EXIT_INTERRUPTED : TF_EXIT_OK;
 }

@@ -243,6 +243,7 @@ START_TEST(test_hello_round_trip)
 	memset(&h, 0, sizeof(h));
 	h.slots = 64;
 	h.pid = 4242;
+	h.pid_space = UINT64_C(0xfedcba9876543210);
 	h.want_total = UINT64_C(0x0102030405060708);
 	snprintf(h.host, sizeof(h.host), "%s", "node042.cluster.example");
 	tf_wire_pack_hello(&sb, &h);
@@ -250,6 +251,7 @@ START_TEST(test_hello_round_trip)
 	ck_assert_int_eq(tf_wire_unpack_hello(sb.buf, sb.len, &got), 0);
 	ck_assert_uint_eq(got.slots, 64);
 	ck_assert_uint_eq(got.pid, 4242);
+	ck_assert_uint_eq(got.pid_space, h.pid_space);
 	ck_assert_uint_eq(got.want_total, h.want_total);
 	ck_assert_str_eq(got.host, h.host);
 	tf_strbuf_release(&sb);
@@ -294,13 +296,13 @@ START_TEST(test_hello_bad_magic_and_host_length)
 	/* A host length the struct cannot hold, even with bytes to match. */
 	tf_strbuf_reset(&sb);
 	tf_wire_pack_hello(&sb, &h);
-	put_le((unsigned char *)sb.buf + 20, sizeof(h.host), 4);
-	while (sb.len < 24 + sizeof(h.host))
+	put_le((unsigned char *)sb.buf + 28, sizeof(h.host), 4);
+	while (sb.len < 32 + sizeof(h.host))
 		tf_strbuf_addch(&sb, 'x');
 	expect_decode_fails(sb.buf, sb.len, decode_hello);
 
 	/* And one far past the buffer. */
-	put_le((unsigned char *)sb.buf + 20, UINT32_MAX, 4);
+	put_le((unsigned char *)sb.buf + 28, UINT32_MAX, 4);
 	expect_decode_fails(sb.buf, sb.len, decode_hello);
 	tf_strbuf_release(&sb);
 }
