@@ -18,8 +18,8 @@ struct tf_task {
 	double timeout;   /* seconds this attempt may run; 0: no limit */
 	/* The master's bookkeeping, not sent to workers: */
 	uint32_t retries_left; /* failed attempts it may still retry */
-	uint32_t lost;         /* attempts lost with their rank */
 	int32_t avoid_rank;    /* retry elsewhere than this rank; -1: any */
+	uint32_t lost;         /* attempts lost with their rank */
 };
 
 /** How an attempt ended. */

@@ -925,6 +925,72 @@ START_TEST(test_table_grows)
 }
 END_TEST
 
+/* tf_queue_foreach_rank(): a lost rank's tasks, visited once each while
+ * the callback takes them out of the table, which shifts the others. */
+struct lost_visit {
+	struct tf_queue *q;
+	uint64_t seen[64];
+	size_t n;
+	int putback; /* alternate: put back, or finish */
+};
+
+static void visit_lost(void *ctx, struct tf_inflight *f)
+{
+	struct lost_visit *v = ctx;
+
+	ck_assert_uint_lt(v->n, 64);
+	v->seen[v->n++] = f->task.id;
+	if ((v->putback ^= 1))
+		tf_queue_putback(v->q, f);
+	else
+		tf_queue_done(v->q, f);
+}
+
+START_TEST(test_foreach_rank)
+{
+	struct fake_src fs;
+	struct tf_source src;
+	struct tf_queue q;
+	struct lost_visit v;
+	uint64_t id;
+	size_t i, j;
+
+	/* Many ids in a small table make long probe runs, which removals
+	 * shift. */
+	fake_init(&fs, &src, NULL, 40, SIZE_MAX);
+	tf_queue_init(&q, &src, 40);
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	for (id = 1; id <= 40; id++)
+		ck_assert_ptr_nonnull(tf_queue_take(&q, id % 3 == 0 ? 5 : 6));
+	memset(&v, 0, sizeof(v));
+	v.q = &q;
+	tf_queue_foreach_rank(&q, 5, visit_lost, &v);
+	/* Every multiple of 3 up to 40, once. */
+	ck_assert_uint_eq(v.n, 13);
+	for (i = 0; i < v.n; i++) {
+		ck_assert_uint_eq(v.seen[i] % 3, 0);
+		for (j = 0; j < i; j++)
+			ck_assert_uint_ne(v.seen[i], v.seen[j]);
+	}
+	/* Rank 6's tasks are all still found; 7 of rank 5's came back. */
+	ck_assert_uint_eq(q.ninflight, 27);
+	for (id = 1; id <= 40; id++) {
+		struct tf_inflight *f = tf_queue_find(&q, id);
+
+		if (id % 3)
+			check_entry(f, id, 6);
+		else
+			ck_assert_ptr_null(f);
+	}
+	ck_assert_uint_eq(tf_queue_nready(&q), 7);
+	/* A rank with nothing in flight: no call. */
+	v.n = 0;
+	tf_queue_foreach_rank(&q, 9, visit_lost, &v);
+	ck_assert_uint_eq(v.n, 0);
+	tf_queue_release(&q);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -952,6 +1018,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_take_for_lookahead);
 	tcase_add_test(tc, test_take_for_wrapped_ring);
 	tcase_add_test(tc, test_take_ignores_avoid);
+	tcase_add_test(tc, test_foreach_rank);
 	suite_add_tcase(s, tc);
 
 	/* Generous: the model check is quadratic and valgrind is slow. */
