@@ -327,6 +327,17 @@ static void lose_worker(struct master *m, int rank, const char *why)
 
 	if (w->lost)
 		return;
+	/* It may only be stuck (a stopped process, a hung node): if it
+	 * ever reads again, it stops its tasks and leaves. */
+	if (!tf__pid_gone((long)w->pid) || w->pid_space != tf__pid_space()) {
+		struct tf_strbuf out = TF_STRBUF_INIT;
+
+		/* Not send_to(): a failure here changes nothing. */
+		tf_wire_pack_control(&out, TF_CTL_KILL, 0);
+		(void)tf_comm_send(m->comm, rank, TF_TAG_CONTROL, &out);
+		tf_wire_pack_control(&out, TF_CTL_STOP, 0);
+		(void)tf_comm_send(m->comm, rank, TF_TAG_CONTROL, &out);
+	}
 	w->lost = 1;
 	m->report.ranks[rank].lost = 1;
 	tf_comm_forget(m->comm, rank);

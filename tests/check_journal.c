@@ -324,6 +324,7 @@ START_TEST(test_status_names)
 		{ TF_STATUS_TIMEOUT, "timeout" },
 		{ TF_STATUS_INTERRUPTED, "interrupted" },
 		{ TF_STATUS_SPAWN_FAILED, "spawn-failed" },
+		{ TF_STATUS_LOST, "lost" },
 	};
 	const size_t ncases = sizeof(cases) / sizeof(cases[0]);
 	struct tf_journal j;
@@ -807,6 +808,10 @@ START_TEST(test_replay_states)
 		{ 9, 2, TF_STATUS_FAILED, "out of order" },
 		{ 10, 1, TF_STATUS_OK, weird },
 		{ 1ull << 40, 7, TF_STATUS_OK, "big id" },
+		{ 11, 1, TF_STATUS_FAILED, "lost after a failure" },
+		{ 11, 2, TF_STATUS_LOST, "lost after a failure" },
+		{ 12, 1, TF_STATUS_LOST, "lost, then ok" },
+		{ 12, 2, TF_STATUS_OK, "lost, then ok" },
 	};
 	const size_t n = sizeof(a) / sizeof(a[0]);
 	const char *path = tmppath("j.tsv");
@@ -816,7 +821,7 @@ START_TEST(test_replay_states)
 	write_journal(path, a, n);
 	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
 	ck_assert_uint_eq(h.lines, n);
-	ck_assert_uint_eq(h.n, 11);
+	ck_assert_uint_eq(h.n, 13);
 	ck_assert_int_eq(h.torn, 0);
 	ck_assert_uint_eq(h.valid_len, (uint64_t)file_size(path));
 
@@ -838,6 +843,10 @@ START_TEST(test_replay_states)
 	/* The hash is of the command as run, not as escaped. */
 	check_hist(&h, 10, TF_HIST_OK, 1, weird, strlen(weird));
 	check_hist(&h, 1ull << 40, TF_HIST_OK, 7, "big id", 6);
+	/* Lost with its rank: says nothing of the task, so --resume runs
+	 * it again, as an interrupted one, whatever came before. */
+	check_hist(&h, 11, TF_HIST_INTERRUPTED, 2, "lost after a failure", 20);
+	check_hist(&h, 12, TF_HIST_OK, 2, "lost, then ok", 13);
 	/* Tasks never journaled have no history. */
 	ck_assert_ptr_null(tf_history_find(&h, 0));
 	ck_assert_ptr_null(tf_history_find(&h, 11));

@@ -413,7 +413,8 @@ START_TEST(test_status_names)
 	ck_assert_str_eq(tf_status_name(TF_STATUS_SPAWN_FAILED),
 			 "spawn-failed");
 	ck_assert_str_eq(tf_status_name(TF_STATUS_NOT_STARTED), "not-started");
-	ck_assert_str_eq(tf_status_name(7), "unknown");
+	ck_assert_str_eq(tf_status_name(TF_STATUS_LOST), "lost");
+	ck_assert_str_eq(tf_status_name(TF_STATUS_LAST + 1), "unknown");
 	ck_assert_str_eq(tf_status_name(-1), "unknown");
 }
 END_TEST

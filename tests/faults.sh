@@ -214,11 +214,12 @@ snapshot() {
 		cp j.tsv "p.$1"
 	fi
 	awk -F'\t' 'NR > 1 && $13 == "ok" { print $1 }' "p.$1" | sort -n >"s.$1"
+	awk -F'\t' 'NR > 1 && $13 == "lost" { print $1 }' "p.$1" | sort -u >"l.$1"
 	[ "${2:-}" = nocheck ] && return
 	if ! awk -F'\t' -v n="$N" '
 		NR == 1 && ($1 != "Seq" || $13 != "Status" || NF != 17) { bad = 1 }
 		NR > 1 && (NF != 17 || $1 !~ /^[0-9]+$/ || $1 < 1 || $1 > n ||
-			   $13 !~ /^(ok|failed|signal|timeout|interrupted|spawn-failed)$/) {
+			   $13 !~ /^(ok|failed|signal|timeout|interrupted|spawn-failed|lost)$/) {
 			print "line " NR ": " $0; bad = 1
 		}
 		END { exit bad }' "p.$1" >bad.txt; then
@@ -368,18 +369,23 @@ resume_round() {
 }
 
 # invariant: no ledger entry (round J, task I) with I ok in s.(J-1), and
-# no (J, I) twice. The snapshot just before a run is what it saw; that
-# earlier snapshots are contained in it is the prefix check's job.
+# no (J, I) twice unless I has a lost attempt in l.J (a worker rank
+# killed while I ran there: the master ran it again elsewhere). The
+# snapshot just before a run is what it saw; that earlier snapshots are
+# contained in it is the prefix check's job.
 invariant() {
 	awk '
 		FILENAME ~ /^s\./ { ok[substr(FILENAME, 3) "," $1] = 1; next }
+		FILENAME ~ /^l\./ { lostin[substr(FILENAME, 3) "," $1] = 1; next }
 		$0 !~ /^[0-9]+ [0-9]+$/ { print "malformed ledger line: " $0; bad = 1; next }
 		(($1 - 1) "," $2) in ok {
 			print "task " $2 " started in round " $1 ", after its success was journaled"
 			bad = 1
 		}
-		seen[$0]++ == 1 { print "task " $2 " started twice in round " $1; bad = 1 }
-		END { exit bad }' s.* ledger >violations.txt
+		seen[$0]++ == 1 && !(($1 "," $2) in lostin) {
+			print "task " $2 " started twice in round " $1; bad = 1
+		}
+		END { exit bad }' s.* l.* ledger >violations.txt
 	rc=$?
 	[ "$rc" -eq 0 ] || diag "$(head -n 20 violations.txt)"
 	return "$rc"
