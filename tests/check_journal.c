@@ -808,10 +808,10 @@ START_TEST(test_replay_states)
 		{ 9, 2, TF_STATUS_FAILED, "out of order" },
 		{ 10, 1, TF_STATUS_OK, weird },
 		{ 1ull << 40, 7, TF_STATUS_OK, "big id" },
-		{ 11, 1, TF_STATUS_FAILED, "lost after a failure" },
-		{ 11, 2, TF_STATUS_LOST, "lost after a failure" },
-		{ 12, 1, TF_STATUS_LOST, "lost, then ok" },
-		{ 12, 2, TF_STATUS_OK, "lost, then ok" },
+		{ 13, 1, TF_STATUS_FAILED, "lost after a failure" },
+		{ 13, 2, TF_STATUS_LOST, "lost after a failure" },
+		{ 14, 1, TF_STATUS_LOST, "lost, then ok" },
+		{ 14, 2, TF_STATUS_OK, "lost, then ok" },
 	};
 	const size_t n = sizeof(a) / sizeof(a[0]);
 	const char *path = tmppath("j.tsv");
@@ -845,8 +845,8 @@ START_TEST(test_replay_states)
 	check_hist(&h, 1ull << 40, TF_HIST_OK, 7, "big id", 6);
 	/* Lost with its rank: says nothing of the task, so --resume runs
 	 * it again, as an interrupted one, whatever came before. */
-	check_hist(&h, 11, TF_HIST_INTERRUPTED, 2, "lost after a failure", 20);
-	check_hist(&h, 12, TF_HIST_OK, 2, "lost, then ok", 13);
+	check_hist(&h, 13, TF_HIST_INTERRUPTED, 2, "lost after a failure", 20);
+	check_hist(&h, 14, TF_HIST_OK, 2, "lost, then ok", 13);
 	/* Tasks never journaled have no history. */
 	ck_assert_ptr_null(tf_history_find(&h, 0));
 	ck_assert_ptr_null(tf_history_find(&h, 11));
