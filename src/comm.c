@@ -343,11 +343,30 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 	return 0;
 }
 
+void tf_comm_abandon(struct tf_comm *c)
+{
+	c->abandoned = 1;
+}
+
 int tf_comm_finalize(struct tf_comm *c)
 {
 	struct pending *p = c->impl;
-	int ret = tf_comm_flush(c);
+	int ret;
 
+	if (c->abandoned) {
+		/* NEEDSWORK: the buffers of unfinished sends stay
+		 * allocated; MPI may still read them until exit. */
+		if (p) {
+			free(p->reqs);
+			free(p->dests);
+			free(p->idx);
+			free(p->stats);
+			free(p);
+		}
+		c->impl = NULL;
+		return 0;
+	}
+	ret = tf_comm_flush(c);
 	if (c->use_mpi && p && p->comm_is_dup) {
 		MPI_Comm_free(&p->comm);
 		p->comm_is_dup = 0;

@@ -24,6 +24,7 @@ enum tf_comm_mode {
 struct tf_comm {
 	int use_mpi;
 	int we_initialized; /* we called MPI_Init, so we finalize */
+	int abandoned;      /* a peer was lost: leave MPI without finalizing */
 	int rank;
 	int size;
 	void *impl; /* send requests and their buffers */
@@ -101,7 +102,17 @@ int tf_comm_forget(struct tf_comm *c, int rank);
 /** Waits for every pending send. Returns 0 or TF_EMPI. */
 int tf_comm_flush(struct tf_comm *c);
 
-/** Waits for pending sends and finalizes MPI if this module started it. */
+/**
+ * After a peer was lost: tf_comm_finalize() then neither waits for
+ * pending sends nor calls MPI_Finalize, which Open MPI 4.1 was seen to
+ * wait in for ever among the survivors when two ranks died close
+ * together. The launcher must let ranks leave that way (under mpirun
+ * --enable-recovery it does).
+ */
+void tf_comm_abandon(struct tf_comm *c);
+
+/** Waits for pending sends and finalizes MPI if this module started it
+ * (unless abandoned). */
 int tf_comm_finalize(struct tf_comm *c);
 
 /** Ends every rank at once (MPI_Abort) with code. */

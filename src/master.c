@@ -926,8 +926,11 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 	}
 
-	/* Every worker leaves its loop; then all ranks finalize. */
-	send_control_all(&m, TF_CTL_STOP, 0);
+	/* Every worker leaves its loop; then all ranks finalize, unless a
+	 * rank was lost (STOP's argument 1: tf_comm_abandon()). */
+	if (m.workers_left < comm->size - 1)
+		tf_comm_abandon(comm);
+	send_control_all(&m, TF_CTL_STOP, comm->abandoned);
 	now = tf_now();
 	m.report.skipped = *m.skipped;
 	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
@@ -956,6 +959,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		exit_code = TF_EXIT_FAILED;
 	else
 		exit_code = TF_EXIT_OK;
+	if (comm->use_mpi && tf__env_true("OMPI_MCA_orte_enable_recovery"))
+		tf_report_exit_status(&m.report, exit_code);
 	tf_exec_release(&m.exec);
 	tf_queue_release(&m.queue);
 	goto out;

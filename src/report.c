@@ -152,3 +152,14 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		fprintf(stderr, "taskfarm: journal: %s\n", journal);
 	fflush(stderr);
 }
+
+void tf_report_exit_status(const struct tf_report *rp, int code)
+{
+	if (rp->quiet)
+		return;
+	fprintf(stderr,
+		"taskfarm: exit status %d (mpirun --enable-recovery exits 0 "
+		"whatever its ranks return)\n",
+		code);
+	fflush(stderr);
+}

@@ -51,4 +51,8 @@ void tf_report_status(const struct tf_report *rp, double now,
 void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		       uint64_t not_run);
 
+/** Prints the run's exit status, for launchers that do not pass it on
+ * (Open MPI's mpirun --enable-recovery). */
+void tf_report_exit_status(const struct tf_report *rp, int code);
+
 #endif

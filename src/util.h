@@ -106,6 +106,8 @@ int tf_parse_long(const char *s, long min, long max, long *out);
  * (kill(pid, 0) tells one whether the other lives); 0 if unknown.
  */
 uint64_t tf__pid_space(void);
+/** Whether environment variable name is set to 1, true or yes. */
+int tf__env_true(const char *name);
 /** Whether process pid has certainly ended: it does not exist, or it is
  * a zombie. Only meaningful for a pid of this tf__pid_space(). */
 int tf__pid_gone(long pid);

@@ -34,7 +34,8 @@ const char *tf_tag_name(int tag);
 
 /** Control codes carried by TF_TAG_CONTROL. */
 enum tf_control {
-	TF_CTL_STOP = 1,         /* master -> worker: leave the loop */
+	TF_CTL_STOP = 1,         /* master -> worker: leave the loop; arg 1:
+				   * a rank was lost, leave MPI unfinalized */
 	TF_CTL_DRAIN = 2,         /* master -> worker: start nothing, hand
 				   * back what is queued, stop running tasks
 				   * after arg seconds (never if negative) */

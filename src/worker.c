@@ -151,6 +151,7 @@ static void master_lost(struct worker *w, const char *why)
 		return;
 	w->master_lost = 1;
 	w->stop = 1;
+	tf_comm_abandon(w->comm);
 	tf_error("the master (rank 0) is gone (%s): stopping %d running "
 		 "task%s and leaving",
 		 why, w->exec.nbusy, w->exec.nbusy == 1 ? "" : "s");
@@ -346,6 +347,8 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 			return TF_EPROTO;
 		if (code == TF_CTL_STOP) {
 			w->stop = 1;
+			if (arg > 0)
+				tf_comm_abandon(w->comm);
 		} else if (code == TF_CTL_DRAIN) {
 			drain(w, 1, arg);
 		} else if (code == TF_CTL_KILL) {
