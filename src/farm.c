@@ -8,6 +8,7 @@
 #include "farm.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -482,6 +483,30 @@ out:
 	return code;
 }
 
+/* Writes "CODE\n" to path, whole or not at all (a rename). Returns 0 or
+ * -errno. */
+static int write_status_file(const char *path, int code)
+{
+	char tmp[4096], line[16];
+	int fd, n, ret = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "%d\n", code);
+	ret = tf_write_all(fd, line, (size_t)n);
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
 int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 {
 	struct tf_farm_opts ro = *o; /* with this rank's slots settled */
@@ -510,6 +535,15 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 	if (code == 0)
 		code = comm.rank == 0 ? run_master(&ro, &comm, &guard)
 				      : tf__worker_run(&ro, &comm, &guard);
+	if (comm.rank == 0 && o->status_file) {
+		ret = write_status_file(o->status_file, code);
+		if (ret < 0) {
+			tf_error("--status-file %s: %s", o->status_file,
+				 tf_strerror(ret));
+			if (code == TF_EXIT_OK)
+				code = TF_EXIT_INTERNAL;
+		}
+	}
 	tf_guard_release(&guard);
 	ret = tf_comm_finalize(&comm);
 	if (ret < 0 && code == TF_EXIT_OK)

@@ -42,6 +42,7 @@ struct tf_farm_opts {
 	int resume;            /* skip tasks whose success is journaled */
 	int resume_failed;     /* ... and rerun failed ones */
 	int force;             /* resume against a changed job source */
+	const char *status_file; /* rank 0 writes its exit code here */
 	int comm_mode;         /* enum tf_comm_mode */
 	int verbose;
 };

@@ -959,7 +959,10 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		exit_code = TF_EXIT_FAILED;
 	else
 		exit_code = TF_EXIT_OK;
-	if (comm->use_mpi && tf__env_true("OMPI_MCA_orte_enable_recovery"))
+	/* Launchers that do not pass it on: mpirun --enable-recovery
+	 * always exits 0, srun 137 once a rank died. */
+	if (comm->use_mpi && (tf__env_true("OMPI_MCA_orte_enable_recovery") ||
+			      m.workers_left < comm->size - 1))
 		tf_report_exit_status(&m.report, exit_code);
 	tf_exec_release(&m.exec);
 	tf_queue_release(&m.queue);

@@ -158,8 +158,8 @@ void tf_report_exit_status(const struct tf_report *rp, int code)
 	if (rp->quiet)
 		return;
 	fprintf(stderr,
-		"taskfarm: exit status %d (mpirun --enable-recovery exits 0 "
-		"whatever its ranks return)\n",
+		"taskfarm: exit status %d (the launcher's may differ: see "
+		"--status-file)\n",
 		code);
 	fflush(stderr);
 }

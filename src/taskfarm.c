@@ -74,6 +74,9 @@ static const char usage_text[] =
 	"      --resume            skip tasks whose success is in the journal\n"
 	"      --resume-failed     ... and run failed ones again\n"
 	"      --force             resume even though the job source changed\n"
+	"      --status-file FILE  write the exit status to FILE at the end, for\n"
+	"                          launchers that lose it (mpirun --enable-recovery,\n"
+	"                          srun after a lost rank)\n"
 	"      --mpi, --no-mpi     force MPI on or off (default: on under a launcher)\n"
 	"  -q, --quiet             no progress, status, failure warnings or summary\n"
 	"  -v, --verbose           more messages (twice: debug)\n"
@@ -114,6 +117,7 @@ enum {
 	OPT_RESUME,
 	OPT_RESUME_FAILED,
 	OPT_FORCE,
+	OPT_STATUS_FILE,
 	OPT_MPI,
 	OPT_NO_MPI
 };
@@ -142,6 +146,7 @@ static const struct option long_options[] = {
 	{ "resume", no_argument, NULL, OPT_RESUME },
 	{ "resume-failed", no_argument, NULL, OPT_RESUME_FAILED },
 	{ "force", no_argument, NULL, OPT_FORCE },
+	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
 	{ "mpi", no_argument, NULL, OPT_MPI },
 	{ "no-mpi", no_argument, NULL, OPT_NO_MPI },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -355,6 +360,9 @@ int main(int argc, char **argv)
 		case OPT_RESUME_FAILED:
 			o.resume = 1;
 			o.resume_failed = 1;
+			break;
+		case OPT_STATUS_FILE:
+			o.status_file = optarg;
 			break;
 		case OPT_FORCE:
 			o.force = 1;

@@ -224,7 +224,7 @@ EOF
 	# resumable; --resume finishes the job.
 	rm -f ledger
 	job last 6 "sleep 1"
-	start 2 $REC "$TF" --journal j6.tsv --grace 1 "last-$mark.tasks"
+	start 2 $REC "$TF" --journal j6.tsv --grace 1 --status-file st6 "last-$mark.tasks"
 	victim=$(rank_pid 1)
 	wait_for ledger '.' 30
 	sleep 0.3
@@ -232,6 +232,7 @@ EOF
 	finish_bg
 	check "every worker lost: the master exits 3" status_is 3
 	check "every worker lost: it says so" grep -q "every worker rank was lost" err
+	check "every worker lost: --status-file holds 3" [ "$(cat st6)" = 3 ]
 	check "every worker lost: nothing journaled ok that did not run" \
 		[ "$(awk -F'\t' 'NR > 1 && $13 == "ok"' j6.tsv | wc -l)" -le "$(sort -u ledger | wc -l)" ]
 	mpi 3 --journal j6.tsv --resume "last-$mark.tasks"

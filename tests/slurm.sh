@@ -249,6 +249,52 @@ check "exit 1 (a task failed): job $fail_id ends with exit 1" job_ended_with "$f
 check "exit 1: not requeued, nothing resubmitted" \
 	sh -c "[ '$(jf "$fail_id" Restarts)' = 0 ] && [ \$(squeue -h -n tf-fail | wc -l) -eq 0 ]"
 
+# A lost rank: one rank per node on 3 nodes (-c 2), node2's rank killed
+# with SIGKILL mid-run. The run goes on without it: the job completes with
+# the master's exit status 0 (srun itself exits 137; farm.sbatch reads
+# --status-file), every task succeeds once, the lost attempts are
+# journaled lost on node2, and no task of the job is left running.
+mkjob lost.tasks 30 2
+JOURNAL=lost.tsv MAX_RESTARTS=0 submit -J tf-lost -N3 --ntasks-per-node=1 \
+	--cpus-per-task=2 --time=5 "$SLURMDIR/farm.sbatch" lost.tasks
+lost_id=$id
+# lost_rank_pid: the pid of rank 1 of the job (SLURM_PROCID=1), not its
+# guardian (comm taskfarm-guard).
+lost_rank_pid() {
+	for p in $(pgrep -x taskfarm); do
+		if { tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "SLURM_JOB_ID=$lost_id" &&
+			{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null | grep -qx "SLURM_PROCID=1"; then
+			echo "$p"
+			return
+		fi
+	done
+}
+t0=$(date +%s)
+victim=
+while [ -z "$victim" ] && [ $(($(date +%s) - t0)) -lt 90 ]; do
+	[ -s lost.tsv ] && [ "$(wc -l <lost.tsv)" -ge 4 ] && victim=$(lost_rank_pid)
+	sleep 0.5
+done
+diag "lost: job $lost_id, rank 1 is pid ${victim:-not found}"
+[ -n "$victim" ] && kill -9 "$victim"
+wait_ended 120 "$lost_id"
+check "a lost rank (one per node): job $lost_id completed, exit 0" job_ended_with "$lost_id"
+check "a lost rank: the master's status file says 0" sh -c "[ \"\$(cat lost.tsv.status)\" = 0 ]"
+check "a lost rank: every task succeeded once" once_ok lost.tsv 30
+check "a lost rank: its attempts are journaled lost, on node2" \
+	sh -c "awk -F'\t' '\$13 == \"lost\" { n++; if (\$2 != \"node2\") bad = 1 } END { exit !(n > 0 && !bad) }' lost.tsv"
+check "a lost rank: the output names it" \
+	grep -q "rank 1 on node2 lost" "$(out_of "$lost_id")"
+# job_procs ID: processes (tasks' shells and sleeps, ranks) of job ID.
+job_procs() {
+	for p in $(pgrep -x sleep) $(pgrep -x sh) $(pgrep -x taskfarm); do
+		{ tr '\0' '\n' <"/proc/$p/environ"; } 2>/dev/null |
+			grep -qx "SLURM_JOB_ID=$1" && echo "$p"
+	done
+}
+sleep 3
+check "a lost rank: no task of the job is left running" [ -z "$(job_procs "$lost_id")" ]
+
 # Stopped by hand (scancel --signal=USR1) with MAX_RESTARTS=0: drains,
 # exits 3, and is not requeued. (Three workers, three tasks: while run
 # times are unknown a worker may hold two, so one to three run.)
