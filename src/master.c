@@ -319,6 +319,14 @@ static void lose_task(void *ctx, struct tf_inflight *f)
 	check_halt(m);
 }
 
+/* Whether w's process is seen to have ended: only a pid of our own pid
+ * space says so. */
+static int worker_gone(const struct worker_info *w)
+{
+	return w->hello && w->pid_space && w->pid_space == tf__pid_space() &&
+	       tf__pid_gone((long)w->pid);
+}
+
 /* Declares worker rank lost: nothing more is sent to it or taken from
  * it, and its tasks go elsewhere. */
 static void lose_worker(struct master *m, int rank, const char *why)
@@ -329,7 +337,7 @@ static void lose_worker(struct master *m, int rank, const char *why)
 		return;
 	/* It may only be stuck (a stopped process, a hung node): if it
 	 * ever reads again, it stops its tasks and leaves. */
-	if (!tf__pid_gone((long)w->pid) || w->pid_space != tf__pid_space()) {
+	if (!worker_gone(w)) {
 		struct tf_strbuf out = TF_STRBUF_INIT;
 
 		/* Not send_to(): a failure here changes nothing. */
@@ -379,8 +387,7 @@ static void check_workers(struct master *m, double now)
 
 		if (w->lost)
 			continue;
-		if (w->hello && w->pid_space && w->pid_space == tf__pid_space() &&
-		    tf__pid_gone((long)w->pid)) {
+		if (worker_gone(w)) {
 			lose_worker(m, r, "its process ended");
 			continue;
 		}

@@ -38,7 +38,6 @@ struct worker {
 	const struct tf_farm_opts *o;
 	struct tf_comm *comm;
 	struct tf_exec exec;
-	struct tf_guard *guard;
 	struct tf_task *queue; /* a ring of tasks not yet started */
 	size_t qhead, qlen, qcap;
 	uint64_t received;
