@@ -87,7 +87,10 @@ struct master {
 	double drain_deadline;
 	int executors;     /* ranks that run tasks: retries avoid repeats */
 	int workers_left;  /* workers not lost */
+	int slots_changed; /* a result, a hand-out or a loss since the last
+			    * look for idle slots (reclaim()) */
 	double last_liveness;
+	double last_count; /* when report.running was last counted */
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const uint64_t *skipped;
 	int failed_io;
@@ -215,6 +218,7 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	}
 	if (rank > 0)
 		m->workers[rank].done_total++;
+	m->slots_changed = 1;
 	if (r->status == TF_STATUS_NOT_STARTED) {
 		/* Handed back by a drain, or reclaimed for a slot elsewhere:
 		 * not to the same rank again at once. */
@@ -359,6 +363,7 @@ static void lose_worker(struct master *m, int rank, const char *why)
 		m->executors--;
 	}
 	m->workers_left--;
+	m->slots_changed = 1;
 	tf_queue_foreach_rank(&m->queue, rank, lose_task, m);
 	if (m->workers_left == 0 && m->exec.nslots == 0 && !m->draining)
 		start_drain(m, 0, m->o->drain_grace, STOP_NO_WORKERS,
@@ -442,6 +447,7 @@ static int handle_message(struct master *m, int src, int tag)
 		snprintf(m->report.ranks[src].host,
 			 sizeof(m->report.ranks[src].host), "%s", h.host);
 		m->report.ranks[src].slots = (int)h.slots;
+		m->slots_changed = 1;
 		tf_debug("rank %d on %s (pid %u): %u slots", src, h.host,
 			 h.pid, h.slots);
 		/* The answer tells it where its master lives, so that it
@@ -474,6 +480,7 @@ static int handle_message(struct master *m, int src, int tag)
 		/* Any batch answers a RECLAIM: it is sent after the worker
 		 * handed back what it could. */
 		m->workers[src].reclaiming = 0;
+		m->slots_changed = 1;
 		for (i = 0; i < n; i++) {
 			handle_result(m, src, &rs[i]);
 			tf_result_release(&rs[i]);
@@ -657,6 +664,7 @@ static int dispatch(struct master *m)
 			 * its tasks, these among them, are requeued. */
 			w->sent_total += k;
 			m->dispatched += k;
+			m->slots_changed = 1;
 			send_to(m, r, TF_TAG_TASKS, &out);
 			did = 1;
 		}
@@ -885,8 +893,11 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 		if (!m.draining) {
 			did |= dispatch(&m);
-			if (!tf_queue_nready(&m.queue))
+			/* O(workers): only when a slot may have come free. */
+			if (!tf_queue_nready(&m.queue) && m.slots_changed) {
+				m.slots_changed = 0;
 				did |= reclaim(&m);
+			}
 		}
 		if (tf_comm_progress(comm) < 0)
 			tf_comm_abort(comm, TF_EXIT_INTERNAL);
@@ -901,7 +912,11 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 				    "cannot write the journal");
 		}
 		m.report.skipped = *m.skipped;
-		m.report.running = count_running(&m);
+		if (now - m.last_count >= 0.1) {
+			/* O(workers), and only the status line reads it. */
+			m.report.running = count_running(&m);
+			m.last_count = now;
+		}
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
