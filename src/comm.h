@@ -75,7 +75,7 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf);
  * most one chunk per worker is in memory), at most timeout seconds (0:
  * for ever). Returns 0, TF_EMPI, or TF_ELOST when the time ran out: dest
  * did not take the message, and MPI may still read data, which the
- * caller must then keep allocated.
+ * caller must then hand to tf_comm_keep() if it was malloc'd.
  */
 int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
 		      size_t len, double timeout);
@@ -91,6 +91,10 @@ int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 /** Completes what non-blocking sends it can. Returns how many are still
  * pending, or TF_EMPI. */
 int tf_comm_progress(struct tf_comm *c);
+
+/** Keeps buf (malloc'd) allocated and reachable until exit: a send from
+ * it was given up, and MPI may still read it. */
+void tf_comm_keep(void *buf);
 
 /**
  * Gives up the pending sends to rank (lost: they would never complete),

@@ -209,8 +209,8 @@ static void send_output_chunks(struct worker *w, const struct tf_result *r)
 			if (tf_comm_send_wait(w->comm, 0, TF_TAG_OUTPUT,
 					      chunk.buf, chunk.len,
 					      w->o->heartbeat) < 0) {
-				/* MPI may still read the chunk: keep it. */
-				tf_strbuf_detach(&chunk, NULL);
+				/* MPI may still read the chunk. */
+				tf_comm_keep(tf_strbuf_detach(&chunk, NULL));
 				free(buf);
 				master_lost(w, "it did not take output");
 				return;
