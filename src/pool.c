@@ -8,13 +8,21 @@
  * Waiting: a rank that expects a message within microseconds polls for
  * it (a single submit-and-wait is a few microseconds); one that expects
  * none soon sleeps with a backoff, so a pool left idle costs almost no CPU.
+ *
+ * Lost ranks: while it waits, and at most every WATCH_EVERY, the master
+ * looks for workers holding chunks whose process has ended (same host) or
+ * that have been silent for lost_after; it completes their chunks with
+ * TF_ELOST and goes on without them. A worker watches its master the same
+ * way while idle.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "comm.h"
 #include "poolrun.h"
@@ -33,6 +41,10 @@
 #define WORKER_SPIN 2e-3
 #define SLEEP_MIN 2e-5
 #define SLEEP_MAX 1e-3
+/* How often a waiting rank checks whether its peers' processes live. */
+#define WATCH_EVERY 0.15
+/* After a loss, how long the master waits for the workers' goodbyes. */
+#define GOODBYE_WAIT 2.0
 
 enum job_kind { JOB_ORDERED, JOB_UNORDERED, JOB_FUTURE };
 
@@ -83,11 +95,21 @@ struct inflight {
 	double expect; /* when its results are due */
 };
 
+/* Why a worker was lost; LIVE while it is not. */
+enum lost_reason { LIVE = 0, LOST_GONE, LOST_SILENT, LOST_LEFT, LOST_SEND };
+
 struct pworker {
 	int rank;
 	int outstanding;
 	struct inflight fl[OUT_MAX];
-	double last_result;
+	/* Its last result, or when it was given work while it held none:
+	 * the start of its silence. */
+	double heard;
+	long pid;  /* its process, if the master can watch it; else 0 */
+	int ready; /* it answered START */
+	int lost;  /* enum lost_reason */
+	int told;  /* it got a STOP that asks for an answer (after a loss) */
+	int answered;
 };
 
 struct tf_pool {
@@ -103,9 +125,13 @@ struct tf_pool {
 	int failed;
 	int master_works;
 	int in_callback; /* a result callback runs: no re-entry */
+	int dismissed;   /* the start failed and told every rank so */
+	double next_watch; /* when to look for lost ranks next */
+	long master_pid;   /* on a worker: the master's process, or 0 */
 	/* Master only. */
 	struct pworker *w;
 	int nw;
+	int live; /* workers not lost */
 	int hot; /* the worker that returned a result last */
 	struct pjob **jobs;
 	size_t njobs;
@@ -161,6 +187,8 @@ int tf_pool_set_init(struct tf_pool *p, tf_init_fn init, tf_fini_fn fini,
 {
 	if (p->started)
 		return TF_ESTATE;
+	if (arg_len > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
 	p->init = init;
 	p->fini = fini;
 	tf_strbuf_reset(&p->init_arg);
@@ -172,6 +200,8 @@ int tf_pool_workers(const struct tf_pool *p)
 {
 	if (p->comm.size == 1)
 		return 1;
+	if (p->started && p->comm.rank == 0 && p->w)
+		return p->live + p->master_works;
 	return p->comm.size - 1 + (p->o.master_works > 0 ? 1 : 0);
 }
 
@@ -200,29 +230,117 @@ static int run_init(struct tf_pool *p, const void *arg, size_t len,
 	return 0;
 }
 
+/* This rank as HELLO and START name it. */
+static void self_ident(struct tf_pident *who)
+{
+	who->pid = (uint64_t)getpid();
+	who->space = tf__pid_space();
+}
+
+/* The pid by which this rank can watch the peer who names: its pid when
+ * it lives in this rank's pid space, else 0 (it cannot be watched). */
+static long watchable(const struct tf_pident *who)
+{
+	uint64_t space = tf__pid_space();
+
+	if (!space || who->space != space || who->pid == 0 ||
+	    who->pid > LONG_MAX)
+		return 0;
+	return (long)who->pid;
+}
+
+/* On the master during the start, at most every WATCH_EVERY: a worker
+ * whose process ended before it answered fails the start. Returns 0 or
+ * TF_ELOST. */
+static int start_watch(struct tf_pool *p)
+{
+	double now = tf_now();
+	int r;
+
+	if (now < p->next_watch)
+		return 0;
+	p->next_watch = now + WATCH_EVERY;
+	for (r = 0; r < p->nw; r++) {
+		struct pworker *w = &p->w[r];
+
+		if (!w->ready && w->pid && tf__pid_gone(w->pid)) {
+			w->lost = LOST_GONE;
+			tf_comm_abandon(&p->comm);
+			tf_error("pool: rank %d was lost during the start: its "
+				 "process ended",
+				 w->rank);
+			return TF_ELOST;
+		}
+	}
+	return 0;
+}
+
 /*
- * Waits for a message with tag from source into p->rx, sleeping with a
- * backoff (start-up and shut-down only). Returns 0 or TF_EMPI.
+ * Waits for a message with want_tag from source into p->rx, sleeping
+ * with a backoff (start-up only); on a worker a STOP ends the wait too
+ * (the master gave the start up), with *tag telling which came. Returns
+ * 0, TF_EMPI, or on the master TF_ELOST (see start_watch()).
  */
-static int await(struct tf_pool *p, int source, int want_tag, int *src)
+static int await(struct tf_pool *p, int source, int want_tag, int *src,
+		 int *tag)
 {
 	double sleep = 0, since = tf_now();
 
 	for (;;) {
-		int tag, rc = tf_comm_recv(&p->comm, source, src, &tag, &p->rx);
+		int rc = tf_comm_recv(&p->comm, source, src, tag, &p->rx);
 
 		if (rc < 0)
 			return rc;
 		if (rc == 1) {
-			if (tag == want_tag)
+			if (*tag == want_tag ||
+			    (*tag == TF_TAG_POOL_STOP && p->comm.rank != 0))
 				return 0;
 			tf_warn("pool: ignored a %s message from rank %d",
-				tf_tag_name(tag), *src);
+				tf_tag_name(*tag), *src);
 			continue;
 		}
+		if (p->comm.rank == 0 && (rc = start_watch(p)) != 0)
+			return rc;
 		tf_comm_progress(&p->comm);
 		sleep = tf_backoff(sleep, tf_now() - since, SLEEP_MIN,
 				   SLEEP_MAX);
+		tf_sleep(sleep);
+	}
+}
+
+/*
+ * The status a STOP from the master in p->rx carries (TF_EPROTO if it is
+ * malformed). Its data is one byte 1 when a rank was lost, or it carries
+ * TF_ELOST: then this rank leaves MPI without finalizing, as every rank
+ * of the pool does (see tf_comm_abandon()), and answers with a STOP of
+ * its own, for which the master waits before it leaves.
+ */
+static int send_status(struct tf_pool *p, int dest, int tag, int32_t status,
+		       const void *data, size_t len);
+
+static int stop_status(struct tf_pool *p)
+{
+	const void *d;
+	size_t l;
+	int32_t status;
+
+	if (tf_pwire_unpack_status(p->rx.buf, p->rx.len, &status, &d, &l))
+		return TF_EPROTO;
+	if (status == TF_ELOST || (l == 1 && *(const char *)d == 1)) {
+		tf_comm_abandon(&p->comm);
+		send_status(p, 0, TF_TAG_POOL_STOP, 0, NULL, 0);
+	}
+	return status;
+}
+
+/* Lets pending sends complete for at most seconds (before leaving
+ * without tf_comm_flush(), which could wait for ever). */
+static void drain_sends(struct tf_pool *p, double seconds)
+{
+	double until = tf_now() + seconds, sleep = 0;
+
+	while (tf_comm_progress(&p->comm) > 0 && tf_now() < until) {
+		sleep = tf_backoff(sleep, 1, SLEEP_MIN, SLEEP_MAX);
 		tf_sleep(sleep);
 	}
 }
@@ -235,28 +353,45 @@ static int send_status(struct tf_pool *p, int dest, int tag, int32_t status,
 	return tf_comm_send(&p->comm, dest, tag, &p->tx);
 }
 
+static int send_start(struct tf_pool *p, int dest, int32_t status,
+		      const void *data, size_t len)
+{
+	struct tf_pident me;
+
+	self_ident(&me);
+	tf_strbuf_reset(&p->tx);
+	tf_pwire_pack_start(&p->tx, &me, status, data, len);
+	return tf_comm_send(&p->comm, dest, TF_TAG_POOL_START, &p->tx);
+}
+
 static int serve(struct tf_pool *p);
 
 static int start_worker(struct tf_pool *p)
 {
 	struct tf_strbuf why = TF_STRBUF_INIT;
+	struct tf_pident me, master;
 	const void *arg;
 	size_t len;
 	int32_t status;
-	int src, rc;
+	int src, tag, rc;
 
+	self_ident(&me);
 	tf_strbuf_reset(&p->tx);
-	tf_pwire_pack_names(&p->tx, (const char *const *)p->reg.names,
+	tf_pwire_pack_hello(&p->tx, &me, (const char *const *)p->reg.names,
 			    p->reg.n);
 	rc = tf_comm_send(&p->comm, 0, TF_TAG_POOL_HELLO, &p->tx);
 	if (!rc)
-		rc = await(p, 0, TF_TAG_POOL_START, &src);
+		rc = await(p, 0, TF_TAG_POOL_START, &src, &tag);
 	if (rc)
 		return rc;
-	if (tf_pwire_unpack_status(p->rx.buf, p->rx.len, &status, &arg, &len))
+	if (tag == TF_TAG_POOL_STOP)
+		return stop_status(p);
+	if (tf_pwire_unpack_start(p->rx.buf, p->rx.len, &master, &status, &arg,
+				  &len))
 		return TF_EPROTO;
 	if (status)
 		return status; /* the master refused the start */
+	p->master_pid = watchable(&master);
 	rc = run_init(p, arg, len, &why);
 	rc = send_status(p, 0, TF_TAG_POOL_READY, rc, why.buf, why.len);
 	tf_strbuf_release(&why);
@@ -265,13 +400,73 @@ static int start_worker(struct tf_pool *p)
 	return serve(p);
 }
 
+/* Tells every worker not lost to leave with status (a failed start);
+ * a lost one's pending sends are given up. Returns 0 or an error. */
+static int dismiss(struct tf_pool *p, int status)
+{
+	int r, rc = 0;
+
+	for (r = 0; r < p->nw; r++) {
+		int e;
+
+		if (p->w[r].lost) {
+			tf_comm_forget(&p->comm, p->w[r].rank);
+			continue;
+		}
+		e = send_status(p, p->w[r].rank, TF_TAG_POOL_STOP, status,
+				NULL, 0);
+		p->w[r].told = status == TF_ELOST;
+		if (e && !rc)
+			rc = e;
+	}
+	p->dismissed = 1;
+	return rc;
+}
+
+/* Takes the HELLO of every worker; a registration that differs from the
+ * master's sets *verdict and appends to why. Returns 0 or an error. */
+static int take_hellos(struct tf_pool *p, int *verdict, struct tf_strbuf *why)
+{
+	int r, src, tag, rc = 0;
+
+	for (r = 0; r < p->nw && !rc; r++) {
+		struct tf_pident who;
+		char **names = NULL;
+		size_t n = 0, j;
+		size_t mark = why->len;
+
+		rc = await(p, TF_ANY_SOURCE, TF_TAG_POOL_HELLO, &src, &tag);
+		if (rc)
+			break;
+		if (src < 1 || src > p->nw ||
+		    tf_pwire_unpack_hello(p->rx.buf, p->rx.len, &who, &names,
+					  &n)) {
+			rc = TF_EPROTO;
+			break;
+		}
+		p->w[src - 1].pid = watchable(&who);
+		tf_strbuf_addf(why, "%srank %d: ", why->len ? "; " : "", src);
+		if (tf_registry_diff(&p->reg, names, n, why)) {
+			*verdict = TF_EREGISTER;
+		} else {
+			why->len = mark;
+			why->buf[mark] = '\0';
+		}
+		for (j = 0; j < n; j++)
+			free(names[j]);
+		free(names);
+	}
+	return rc;
+}
+
 static int start_master(struct tf_pool *p)
 {
 	struct tf_strbuf why = TF_STRBUF_INIT;
-	int r, src, rc = 0, verdict = 0;
+	int r, src, tag, rc = 0, verdict = 0;
 	size_t i;
 
 	p->nw = p->comm.size - 1;
+	p->live = p->nw;
 	p->w = tf__xcalloc((size_t)(p->nw > 0 ? p->nw : 1), sizeof(*p->w));
 	for (r = 0; r < p->nw; r++)
 		p->w[r].rank = r + 1;
@@ -280,29 +475,7 @@ static int start_master(struct tf_pool *p)
 	for (i = 0; i < p->reg.n; i++)
 		tf_chunker_init(&p->chunkers[i]);
 	/* Every rank says hello with its names; compare them all. */
-	for (r = 0; r < p->nw && !rc; r++) {
-		char **names = NULL;
-		size_t n = 0, j;
-		size_t mark = why.len;
-
-		rc = await(p, TF_ANY_SOURCE, TF_TAG_POOL_HELLO, &src);
-		if (rc)
-			break;
-		if (tf_pwire_unpack_names(p->rx.buf, p->rx.len, &names, &n)) {
-			rc = TF_EPROTO;
-			break;
-		}
-		tf_strbuf_addf(&why, "%srank %d: ", why.len ? "; " : "", src);
-		if (tf_registry_diff(&p->reg, names, n, &why)) {
-			verdict = TF_EREGISTER;
-		} else {
-			why.len = mark;
-			why.buf[mark] = '\0';
-		}
-		for (j = 0; j < n; j++)
-			free(names[j]);
-		free(names);
-	}
+	rc = take_hellos(p, &verdict, &why);
 	if (rc)
 		goto out;
 	if (verdict) {
@@ -310,14 +483,14 @@ static int start_master(struct tf_pool *p)
 			 "(as seen from rank 0): %s",
 			 why.buf);
 		for (r = 0; r < p->nw && !rc; r++)
-			rc = send_status(p, p->w[r].rank, TF_TAG_POOL_START,
-					 verdict, NULL, 0);
+			rc = send_start(p, p->w[r].rank, verdict, NULL, 0);
+		p->dismissed = 1;
 		rc = rc ? rc : verdict;
 		goto out;
 	}
 	for (r = 0; r < p->nw && !rc; r++)
-		rc = send_status(p, p->w[r].rank, TF_TAG_POOL_START, 0,
-				 p->init_arg.buf, p->init_arg.len);
+		rc = send_start(p, p->w[r].rank, 0, p->init_arg.buf,
+				p->init_arg.len);
 	tf_strbuf_reset(&why);
 	if (!rc && p->master_works)
 		verdict = run_init(p, p->init_arg.buf, p->init_arg.len, &why);
@@ -326,11 +499,15 @@ static int start_master(struct tf_pool *p)
 		size_t len;
 		int32_t status;
 
-		rc = await(p, TF_ANY_SOURCE, TF_TAG_POOL_READY, &src);
-		if (!rc && tf_pwire_unpack_status(p->rx.buf, p->rx.len,
-						  &status, &msg, &len))
+		rc = await(p, TF_ANY_SOURCE, TF_TAG_POOL_READY, &src, &tag);
+		if (!rc && (src < 1 || src > p->nw ||
+			    tf_pwire_unpack_status(p->rx.buf, p->rx.len,
+						   &status, &msg, &len)))
 			rc = TF_EPROTO;
-		if (!rc && status) {
+		if (rc)
+			break;
+		p->w[src - 1].ready = 1;
+		if (status) {
 			verdict = TF_ETASK;
 			tf_strbuf_addf(&why, "%s%.*s", why.len ? "; " : "",
 				       (int)len, (const char *)msg);
@@ -338,12 +515,13 @@ static int start_master(struct tf_pool *p)
 	}
 	if (!rc && verdict) {
 		tf_error("pool: a worker initializer failed: %s", why.buf);
-		for (r = 0; r < p->nw && !rc; r++)
-			rc = send_status(p, p->w[r].rank, TF_TAG_POOL_STOP,
-					 verdict, NULL, 0);
+		rc = dismiss(p, verdict);
 		rc = rc ? rc : verdict;
 	}
 out:
+	/* A rank lost during the start fails it on every rank. */
+	if (rc == TF_ELOST)
+		dismiss(p, TF_ELOST);
 	tf_strbuf_release(&why);
 	if (rc)
 		return rc;
@@ -375,26 +553,58 @@ struct held {
 	size_t len;
 };
 
+/* Where a worker's results go: straight to the master. */
+static int send_results(void *arg, struct tf_strbuf *msg)
+{
+	struct tf_pool *p = arg;
+
+	return tf_comm_send(&p->comm, 0, TF_TAG_POOL_RESULTS, msg);
+}
+
+/* On a worker: whether the master's process has ended, looked at at
+ * most every WATCH_EVERY (0 when it cannot be watched). */
+static int master_gone(struct tf_pool *p, double now)
+{
+	if (!p->master_pid || now < p->next_watch)
+		return 0;
+	p->next_watch = now + WATCH_EVERY;
+	return tf__pid_gone(p->master_pid);
+}
+
+/* A worker that stops serving on an error tells the master, which then
+ * completes its chunks as lost at once (best effort: MPI may be what
+ * failed). */
+static void say_left(struct tf_pool *p, int err)
+{
+	struct tf_strbuf why = TF_STRBUF_INIT;
+
+	tf_strbuf_addf(&why, "it stopped serving: %s", tf_strerror(err));
+	send_status(p, 0, TF_TAG_POOL_STOP, err, why.buf, why.len);
+	tf_strbuf_release(&why);
+}
+
+/*
+ * The worker's loop: takes in chunks (up to a few ahead), runs them one
+ * at a time and sends their results, until the master's STOP. Returns
+ * the STOP's status, TF_ELOST when the master's process ended, or an
+ * error.
+ */
 static int serve(struct tf_pool *p)
 {
+	struct tf_results_sink sink = { send_results, NULL, TF_PWIRE_MSG_MAX };
 	struct held q[OUT_MAX + 4];
 	size_t qh = 0, qn = 0;
 	double last = tf_now(), sleep = 0;
 	int rc = 0, stop = 0;
 
-	while (!stop || qn) {
-		int src, tag;
+	sink.arg = p;
+	while (!stop) {
+		int src, tag, pending;
 
 		while (qn < OUT_MAX + 4 &&
 		       (rc = tf_comm_recv(&p->comm, 0, &src, &tag, &p->rx)) == 1) {
 			if (tag == TF_TAG_POOL_STOP) {
-				const void *d;
-				size_t l;
-				int32_t status = 0;
-
-				tf_pwire_unpack_status(p->rx.buf, p->rx.len,
-						       &status, &d, &l);
-				rc = status;
+				rc = stop_status(p);
 				stop = 1;
 				break;
 			}
@@ -409,39 +619,67 @@ static int serve(struct tf_pool *p)
 								  .len);
 			qn++;
 		}
-		if (rc < 0)
+		if (stop)
+			break; /* chunks still queued are dropped */
+		if (rc < 0) {
+			say_left(p, rc);
 			break;
-		if (qn) {
+		}
+		/*
+		 * A chunk starts only once the last results are out: a large
+		 * message moves on only while this rank calls MPI, and the
+		 * master, blocked in its receive, would wait for the whole
+		 * next chunk (for ever, if this rank died in it).
+		 */
+		pending = tf_comm_progress(&p->comm);
+		if (pending < 0) {
+			rc = TF_EMPI;
+			say_left(p, rc);
+			break;
+		}
+		if (qn && pending == 0) {
 			struct held *h = &q[qh];
 			struct tf_ptasks t;
 
 			qh = (qh + 1) % (OUT_MAX + 4);
 			qn--;
-			if (tf_pwire_tasks_decode(h->buf, h->len, &t) ||
-			    tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t,
-					     &p->res)) {
+			rc = tf_pwire_tasks_decode(h->buf, h->len, &t);
+			if (!rc)
+				rc = tf_poolrun_chunk(&p->reg, p->ctx,
+						      p->o.isolate, &t,
+						      &p->res, &sink);
+			free(h->buf);
+			if (rc == TF_EPROTO)
 				tf_error("pool: a malformed TASKS message");
-				free(h->buf);
-				rc = TF_EPROTO;
+			if (rc) {
+				say_left(p, rc);
 				break;
 			}
-			free(h->buf);
-			rc = tf_comm_send(&p->comm, 0, TF_TAG_POOL_RESULTS,
-					  &p->res);
-			if (rc)
-				break;
 			last = tf_now();
 			sleep = 0;
 			continue;
 		}
-		if (stop)
-			break;
-		tf_comm_progress(&p->comm);
 		if (tf_now() - last > WORKER_SPIN) {
-			sleep = tf_backoff(sleep, tf_now() - last, SLEEP_MIN,
+			double now = tf_now();
+
+			if (master_gone(p, now)) {
+				tf_error("pool: the master's process ended");
+				rc = TF_ELOST;
+				break;
+			}
+			sleep = tf_backoff(sleep, now - last, SLEEP_MIN,
 					   SLEEP_MAX);
 			tf_sleep(sleep);
 		}
+	}
+	/* Sends to a master that is gone, or that gave this rank up, would
+	 * never complete. A rank lost (this one, after an error, too) means
+	 * every rank leaves MPI unfinalized. */
+	if (rc == TF_ELOST)
+		tf_comm_forget(&p->comm, 0);
+	if (rc == TF_ELOST || (rc < 0 && !stop)) {
+		tf_comm_abandon(&p->comm);
+		drain_sends(p, 1.0);
 	}
 	while (qn) {
 		free(q[qh].buf);
@@ -594,38 +832,65 @@ static void deliver(struct tf_pool *p, struct pjob *j, size_t idx,
 	free(err);
 }
 
-/* Hands a RESULTS message (from worker index wi, or -1 for the master's
- * own run) to its job. Returns 0 or TF_EPROTO. */
+/* In handle_results(), for results that no worker sent. */
+#define FROM_MASTER (-1)
+
+/*
+ * Finds the chunk in flight on worker w that the results r begin, and
+ * takes them off it: the whole chunk, or its first r->count tasks when
+ * its results came in several messages. Returns the chunk's send time,
+ * or a negative value if w has no such chunk.
+ */
+static double take_inflight(struct pworker *w, const struct tf_presults *r)
+{
+	double sent;
+	int k;
+
+	for (k = 0; k < w->outstanding; k++)
+		if (w->fl[k].job == r->job && w->fl[k].first == r->first &&
+		    w->fl[k].count >= r->count)
+			break;
+	if (k == w->outstanding)
+		return -1;
+	sent = w->fl[k].sent;
+	if (w->fl[k].count > r->count) {
+		w->fl[k].first += r->count;
+		w->fl[k].count -= r->count;
+	} else {
+		w->fl[k] = w->fl[--w->outstanding];
+	}
+	return sent;
+}
+
+/* Hands a RESULTS message (from worker index wi, or FROM_MASTER for the
+ * master's own run and for chunks it completes itself) to its job.
+ * Returns 0 or TF_EPROTO. */
 static int handle_results(struct tf_pool *p, int wi, const char *buf,
 			  size_t len)
 {
 	struct tf_presults r;
 	struct pjob *j;
-	size_t i;
+	uint32_t i;
 
 	if (tf_pwire_results_decode(buf, len, &r) || r.job >= p->njobs ||
 	    !(j = p->jobs[r.job]) || r.first + r.count > j->n)
 		goto bad;
 	if (wi >= 0) {
 		struct pworker *w = &p->w[wi];
-		int k;
+		double sent = take_inflight(w, &r);
 
-		for (k = 0; k < w->outstanding; k++)
-			if (w->fl[k].job == r.job && w->fl[k].first == r.first &&
-			    w->fl[k].count == r.count)
-				break;
-		if (k == w->outstanding)
+		if (sent < 0)
 			goto bad;
+		w->heard = tf_now();
 		tf_chunker_observe(&p->chunkers[j->fn], r.count, r.compute_s,
-				   tf_now() - w->fl[k].sent);
-		w->fl[k] = w->fl[--w->outstanding];
-		w->last_result = tf_now();
+				   w->heard - sent);
 		p->hot = wi;
-	} else {
+	} else if (r.form != TF_PWIRE_UNIFORM) {
+		/* A uniform chunk did not run: nothing to learn from it. */
 		tf_chunker_observe(&p->chunkers[j->fn], r.count, r.compute_s,
 				   r.compute_s);
 	}
-	if (r.compact && j->kind == JOB_ORDERED && j->out &&
+	if (r.form == TF_PWIRE_COMPACT && j->kind == JOB_ORDERED && j->out &&
 	    r.out_size == j->out_size) {
 		memcpy(j->out + r.first * j->out_size, r.data, r.data_len);
 		if (j->status)
@@ -635,15 +900,8 @@ static int handle_results(struct tf_pool *p, int wi, const char *buf,
 		size_t off = 0;
 
 		for (i = 0; i < r.count; i++) {
-			if (r.compact) {
-				rec.status = 0;
-				rec.result = r.data + i * r.out_size;
-				rec.len = r.out_size;
-				rec.error = NULL;
-				rec.errlen = 0;
-			} else if (!tf_pwire_results_next(&r, &off, &rec)) {
+			if (!tf_pwire_results_record(&r, &off, i, &rec))
 				goto bad;
-			}
 			deliver(p, j, (size_t)r.first + i, &rec);
 		}
 	}
@@ -657,9 +915,143 @@ bad:
 	return TF_EPROTO;
 }
 
-/* Packs the job's next chunk into p->tx; returns its task count. */
+/*
+ * Completes count tasks of job id from first, which will never run, with
+ * status and the message why: as if a rank had answered so. Returns 0 or
+ * TF_EPROTO.
+ */
+static int complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
+		       uint32_t count, int status, const char *why)
+{
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_presults r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.job = job;
+	r.first = first;
+	r.count = count;
+	tf_pwire_results_uniform(&msg, &r, status, why, strlen(why));
+	rc = handle_results(p, FROM_MASTER, msg.buf, msg.len);
+	tf_strbuf_release(&msg);
+	return rc;
+}
+
+/*
+ * Worker wi is lost: every task of its chunks in flight completes with
+ * TF_ELOST, its pending sends are given up, and it gets no more work;
+ * its late messages are ignored. Returns 0 or TF_EPROTO.
+ */
+static int worker_lost(struct tf_pool *p, int wi, enum lost_reason reason,
+		       const char *what)
+{
+	struct pworker *w = &p->w[wi];
+	struct tf_strbuf why = TF_STRBUF_INIT;
+	size_t tasks = 0;
+	int rc = 0, k;
+
+	if (w->lost)
+		return 0;
+	w->lost = reason;
+	p->live--;
+	tf_comm_forget(&p->comm, w->rank);
+	tf_comm_abandon(&p->comm);
+	tf_strbuf_addf(&why, "rank %d was lost: %s", w->rank, what);
+	for (k = 0; k < w->outstanding; k++)
+		tasks += w->fl[k].count;
+	tf_warn("pool: %s; %zu tasks in flight there fail with TF_ELOST, "
+		"%d workers are left",
+		why.buf, tasks, p->live);
+	/* Each chunk is taken off the worker before it is completed, so
+	 * the books agree whatever completing it frees. */
+	while (w->outstanding && !rc) {
+		struct inflight fl = w->fl[--w->outstanding];
+
+		rc = complete_as(p, fl.job, fl.first, fl.count, TF_ELOST,
+				 why.buf);
+	}
+	tf_strbuf_release(&why);
+	return rc;
+}
+
+/*
+ * With no rank left to run tasks, every queued task completes with
+ * TF_ELOST instead of waiting for ever. Returns how many jobs it ended
+ * (at least one), or TF_EPROTO.
+ */
+static int fail_queued(struct tf_pool *p)
+{
+	int jobs = 0;
+
+	while (p->qhead) {
+		struct pjob *j = p->qhead;
+		uint32_t id = j->id;
+		uint64_t first = j->next;
+		size_t count = j->n - j->next;
+		int rc;
+
+		if (count > UINT32_MAX)
+			count = UINT32_MAX;
+		j->next += count;
+		if (j->next == j->n)
+			dequeue(p, j);
+		/* j may be freed from here on (a future). */
+		rc = complete_as(p, id, first, (uint32_t)count, TF_ELOST,
+				 "no rank is left to run it");
+		if (rc)
+			return rc;
+		jobs++;
+	}
+	return jobs;
+}
+
+/*
+ * Looks for lost workers, at most every WATCH_EVERY, among those holding
+ * chunks: one whose process has ended (when the master can see it), and
+ * with lost_after, one silent for longer than that. Only while waiting:
+ * kill() and /proc cost a few microseconds each. Returns how many it
+ * found lost, or an error.
+ */
+static int watch(struct tf_pool *p, double now)
+{
+	int wi, found = 0, rc = 0;
+
+	if (now < p->next_watch)
+		return 0;
+	p->next_watch = now + WATCH_EVERY;
+	for (wi = 0; wi < p->nw && !rc; wi++) {
+		struct pworker *w = &p->w[wi];
+		char what[96];
+
+		if (w->lost || !w->outstanding)
+			continue;
+		if (w->pid && tf__pid_gone(w->pid)) {
+			rc = worker_lost(p, wi, LOST_GONE, "its process ended");
+			found++;
+		} else if (p->o.lost_after > 0 &&
+			   now - w->heard > p->o.lost_after) {
+			snprintf(what, sizeof(what),
+				 "it sent nothing for %.3g s while it held "
+				 "work (lost_after)",
+				 now - w->heard);
+			rc = worker_lost(p, wi, LOST_SILENT, what);
+			found++;
+		}
+	}
+	if (rc < 0) {
+		p->failed = rc;
+		return rc;
+	}
+	if (found)
+		p->idle_since = now;
+	return found;
+}
+
+/* Packs the job's next chunk into p->tx; returns its task count. The
+ * chunk is cut so that its message stays within TF_PWIRE_MSG_MAX. */
 static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 {
+	const size_t room = TF_PWIRE_MSG_MAX - TF_PWIRE_TASKS_HDR;
 	struct tf_ptasks t;
 	size_t n, i, per_task;
 
@@ -669,6 +1061,18 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 		    : tf_chunker_size(&p->chunkers[j->fn], j->n - j->next,
 				      workers, per_task,
 				      j->chunk ? j->chunk : p->o.chunk);
+	if (j->in && j->in_size && n > room / j->in_size)
+		n = room / j->in_size;
+	if (!j->in && j->kind != JOB_FUTURE) {
+		size_t bytes = 0;
+
+		for (i = 0; i < n; i++) {
+			bytes += tf_pwire_var_size(j->inv[j->next + i].len);
+			if (bytes > room)
+				break;
+		}
+		n = i ? i : 1;
+	}
 	t.job = j->id;
 	t.first = j->next;
 	t.count = (uint32_t)n;
@@ -694,43 +1098,58 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	return (uint32_t)n;
 }
 
+/* The ranks that run tasks now. */
+static size_t workers_now(const struct tf_pool *p)
+{
+	return (size_t)p->live + (p->master_works ? 1 : 0);
+}
+
 static int send_chunk(struct tf_pool *p, int wi)
 {
 	struct pworker *w = &p->w[wi];
 	struct pjob *j = p->qhead;
 	struct inflight *fl = &w->fl[w->outstanding];
-	size_t workers = (size_t)p->nw + (p->master_works ? 1 : 0);
 
 	fl->job = j->id;
 	fl->first = j->next;
-	fl->count = pack_chunk(p, j, workers);
+	fl->count = pack_chunk(p, j, workers_now(p));
 	fl->sent = tf_now();
 	fl->expect = fl->sent +
 		     tf_chunker_expect(&p->chunkers[j->fn], fl->count);
-	w->outstanding++;
+	/* Its silence counts from now if it held nothing. */
+	if (w->outstanding++ == 0)
+		w->heard = fl->sent;
 	return tf_comm_send(&p->comm, w->rank, TF_TAG_POOL_TASKS, &p->tx);
+}
+
+/* Where the master's own results go: straight to their job. */
+static int take_local(void *arg, struct tf_strbuf *msg)
+{
+	struct tf_pool *p = arg;
+
+	return handle_results(p, FROM_MASTER, msg->buf, msg->len);
 }
 
 /* The master runs one chunk itself. */
 static int run_local(struct tf_pool *p)
 {
+	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
 	struct tf_ptasks t;
-	int rc;
 
-	pack_chunk(p, p->qhead, (size_t)p->nw + 1);
+	sink.arg = p;
+	pack_chunk(p, p->qhead, workers_now(p));
 	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
 		return TF_EPROTO;
-	rc = tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res);
-	if (!rc)
-		rc = handle_results(p, -1, p->res.buf, p->res.len);
-	return rc;
+	return tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
+				&sink);
 }
 
 /*
- * Gives chunks to the workers holding fewer than max, the one that
+ * Gives chunks to the live workers holding fewer than max, the one that
  * answered last first (it is awake), one pass per level so that every
- * worker gets its first chunk before any gets a second. Adds what it
- * sent to *events. Returns 0 or an error.
+ * worker gets its first chunk before any gets a second. A worker that a
+ * send fails for is lost. Adds what it sent to *events. Returns 0 or an
+ * error.
  */
 static int fill(struct tf_pool *p, int max, int *events)
 {
@@ -740,9 +1159,12 @@ static int fill(struct tf_pool *p, int max, int *events)
 		for (k = 0; k < p->nw && p->qhead; k++) {
 			int wi = (p->hot + k) % p->nw;
 
-			if (p->w[wi].outstanding >= pass)
+			if (p->w[wi].outstanding >= pass || p->w[wi].lost)
 				continue;
 			rc = send_chunk(p, wi);
+			if (rc)
+				rc = worker_lost(p, wi, LOST_SEND,
+						 "a send to it failed");
 			if (rc)
 				return rc;
 			++*events;
@@ -751,9 +1173,36 @@ static int fill(struct tf_pool *p, int max, int *events)
 }
 
 /*
+ * A message from worker wi other than RESULTS: a STOP says it left (it
+ * could not go on serving). Returns 0 or an error.
+ */
+static int handle_other(struct tf_pool *p, int wi, int tag)
+{
+	struct tf_strbuf what = TF_STRBUF_INIT;
+	const void *msg;
+	size_t len;
+	int32_t status;
+	int rc;
+
+	if (tag != TF_TAG_POOL_STOP) {
+		tf_warn("pool: ignored a %s message from rank %d",
+			tf_tag_name(tag), p->w[wi].rank);
+		return 0;
+	}
+	if (tf_pwire_unpack_status(p->rx.buf, p->rx.len, &status, &msg, &len))
+		return TF_EPROTO;
+	tf_strbuf_add(&what, msg, len);
+	rc = worker_lost(p, wi, LOST_LEFT, what.len ? what.buf : "it left");
+	tf_strbuf_release(&what);
+	return rc;
+}
+
+/*
  * One turn of the master: takes in every waiting result, then fills the
  * workers up to OUT_MAX chunks each, the one that answered last first
- * (it is awake). Returns how many things happened, or an error.
+ * (it is awake). Messages from lost workers are ignored: their tasks are
+ * complete already, and their job ids may be another job's now. Returns
+ * how many things happened, or an error.
  */
 static int progress(struct tf_pool *p, int local)
 {
@@ -770,19 +1219,29 @@ static int progress(struct tf_pool *p, int local)
 		if (rc != 1)
 			break;
 		events++;
-		if (tag != TF_TAG_POOL_RESULTS || src < 1 || src > p->nw) {
+		rc = 0;
+		if (src < 1 || src > p->nw) {
 			tf_warn("pool: ignored a %s message from rank %d",
 				tf_tag_name(tag), src);
-			rc = 0;
 			continue;
 		}
-		rc = handle_results(p, src - 1, p->rx.buf, p->rx.len);
+		if (p->w[src - 1].lost)
+			continue;
+		if (tag == TF_TAG_POOL_RESULTS)
+			rc = handle_results(p, src - 1, p->rx.buf, p->rx.len);
+		else
+			rc = handle_other(p, src - 1, tag);
 	}
 	if (rc == 0)
 		rc = fill(p, OUT_MAX, &events);
 	if (rc == 0 && p->qhead && p->master_works && local) {
 		rc = run_local(p);
 		events++;
+	}
+	if (rc == 0 && p->qhead && !p->master_works && p->live == 0) {
+		rc = fail_queued(p);
+		events += rc > 0 ? rc : 0;
+		rc = rc > 0 ? 0 : rc;
 	}
 	if (rc == 0)
 		rc = tf_comm_progress(&p->comm) < 0 ? TF_EMPI : 0;
@@ -795,13 +1254,16 @@ static int progress(struct tf_pool *p, int local)
 	return events;
 }
 
-/* Between turns with nothing done: poll while a result is due soon,
- * else sleep a little longer each time. */
+/* Between turns with nothing done: looks for lost workers now and then,
+ * polls while a result is due soon, else sleeps a little longer each
+ * time. */
 static void idle_wait(struct tf_pool *p)
 {
 	double now = tf_now(), due = 0;
 	int wi, k;
 
+	if (watch(p, now) != 0)
+		return; /* losses completed tasks: the caller looks again */
 	for (wi = 0; wi < p->nw; wi++)
 		for (k = 0; k < p->w[wi].outstanding; k++)
 			if (due == 0 || p->w[wi].fl[k].expect < due)
@@ -868,8 +1330,13 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 		tf_error("pool: no task function is registered as '%s'", fn);
 		return TF_EREGISTER;
 	}
-	if ((!in && !inv && n) || (in && in_size > UINT32_MAX - 1))
+	if (!in && !inv && n)
 		return TF_EINVAL;
+	if (in && in_size > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
+	for (i = 0; inv && i < n; i++)
+		if (inv[i].len > TF_POOL_MAX_BYTES)
+			return TF_ETOOBIG;
 	*out = job_new(p, kind, (uint32_t)f);
 	(*out)->in = in;
 	(*out)->in_size = in_size;
@@ -893,8 +1360,10 @@ long tf_pool_map(struct tf_pool *p, const char *fn, const void *in,
 	struct pjob *j;
 	long rc;
 
-	if (out_size > UINT32_MAX - 1 || (!out && out_size))
+	if (!out && out_size)
 		return TF_EINVAL;
+	if (out_size > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
 	rc = map_common(p, fn, JOB_ORDERED, in, in_size, NULL, n, mo, &j);
 	if (rc)
 		return rc;
@@ -985,6 +1454,8 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	}
 	if (!in && len)
 		return TF_EINVAL;
+	if (len > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
 	f = tf__xcalloc(1, sizeof(*f));
 	f->pool = p;
 	f->in_len = len;
@@ -1014,6 +1485,9 @@ int tf_future_test(struct tf_future *f)
 	if (!f->done) {
 		int ev = progress(f->pool, 1);
 
+		/* A caller that polls with test alone is waiting too. */
+		if (ev == 0)
+			ev = watch(f->pool, tf_now());
 		if (ev < 0)
 			return ev;
 	}
@@ -1114,6 +1588,73 @@ void tf_future_free(struct tf_future *f)
 
 /* ---- Shut-down ---- */
 
+/*
+ * Tells the workers to leave. Nothing waits for a lost one: one that
+ * went silent may live on, so it gets a STOP too (it leaves with
+ * TF_ELOST), but the send is given up at once; the others are not sent
+ * anything. Once a rank was lost, every STOP says so, and each rank
+ * leaves MPI unfinalized: Open MPI 4.1's MPI_Finalize was seen to wait
+ * for ever for a dead rank (comm.h, tf_comm_abandon()). Returns 0 or the
+ * first error of a send to a live worker.
+ */
+static int stop_workers(struct tf_pool *p);
+
+/*
+ * After a loss, waits (at most GOODBYE_WAIT) until every worker told to
+ * leave has answered, or its process has ended: a rank that leaves MPI
+ * unfinalized at once was seen to take its last messages with it before
+ * their receiver read them, and a worker that missed its STOP would
+ * serve for ever.
+ */
+static void await_goodbyes(struct tf_pool *p)
+{
+	double until = tf_now() + GOODBYE_WAIT, sleep = 0;
+
+	for (;;) {
+		int r, src, tag, waiting = 0, rc;
+
+		while ((rc = tf_comm_recv(&p->comm, TF_ANY_SOURCE, &src, &tag,
+					  &p->rx)) == 1)
+			if (tag == TF_TAG_POOL_STOP && src >= 1 && src <= p->nw)
+				p->w[src - 1].answered = 1;
+		for (r = 0; r < p->nw; r++) {
+			struct pworker *w = &p->w[r];
+
+			if (w->told && !w->answered && w->pid &&
+			    tf__pid_gone(w->pid))
+				w->answered = 1;
+			waiting += w->told && !w->answered;
+		}
+		if (!waiting || rc < 0 || tf_now() > until)
+			return;
+		tf_comm_progress(&p->comm);
+		sleep = tf_backoff(sleep, 1, SLEEP_MIN, SLEEP_MAX);
+		tf_sleep(sleep);
+	}
+}
+
+static int stop_workers(struct tf_pool *p)
+{
+	int r, rc = 0;
+
+	for (r = 0; r < p->nw; r++) {
+		struct pworker *w = &p->w[r];
+		int e;
+
+		if (w->lost && w->lost != LOST_SILENT)
+			continue;
+		e = send_status(p, w->rank, TF_TAG_POOL_STOP,
+				w->lost ? TF_ELOST : 0, "\1",
+				p->comm.abandoned ? 1 : 0);
+		w->told = !w->lost && p->comm.abandoned;
+		if (w->lost)
+			tf_comm_forget(&p->comm, w->rank);
+		else if (e && !rc)
+			rc = e;
+	}
+	return rc;
+}
+
 int tf_pool_close(struct tf_pool *p)
 {
 	int rc = 0, r;
@@ -1141,18 +1682,19 @@ int tf_pool_close(struct tf_pool *p)
 				idle_wait(p);
 		}
 	}
-	if (p->started && p->comm.rank == 0 && p->failed != TF_EREGISTER &&
-	    p->failed != TF_ETASK)
-		for (r = 0; r < p->nw; r++) {
-			int e = send_status(p, p->w[r].rank, TF_TAG_POOL_STOP,
-					    0, NULL, 0);
-			if (e && !rc)
-				rc = e;
-		}
+	if (p->started && p->comm.rank == 0 && !p->dismissed)
+		rc = stop_workers(p);
+	/* Leaving MPI unfinalized, the STOPs must be out, and read. */
+	if (p->started && p->comm.rank == 0 && p->comm.abandoned)
+		await_goodbyes(p);
+	if (p->comm.abandoned)
+		drain_sends(p, 1.0);
 	while (p->futures)
 		tf_future_free(p->futures);
 	if (p->ctx_ready && p->fini)
 		p->fini(p->ctx);
+	if (p->comm.abandoned && !rc)
+		rc = TF_ELOST;
 	r = tf_comm_finalize(&p->comm);
 	if (r && !rc)
 		rc = r;

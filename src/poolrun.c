@@ -178,6 +178,83 @@ static void next_input(const struct tf_ptasks *t, uint32_t i, size_t *off,
 	}
 }
 
+/*
+ * A chunk being run: the RESULTS message being built, and where the
+ * finished ones go. A message covers the chunk's tasks [first, ...).
+ */
+struct run {
+	tf_task_fn fn;
+	void *ctx;
+	const struct tf_ptasks *t;
+	struct tf_strbuf *out;
+	const struct tf_results_sink *sink; /* NULL in isolation's child */
+	uint32_t first;       /* the message's first task in the chunk */
+	int compact;          /* the message holds bare results */
+	uint32_t compact_max; /* the most bare results a message holds */
+	double start;         /* when its tasks began, less isolation's cost */
+	int err;              /* the sink's error: the chunk stops */
+};
+
+/* Starts the message of the tasks from first on, with its header's room. */
+static void msg_begin(struct run *s, uint32_t first)
+{
+	size_t expect = 0;
+
+	if (s->t->out_size != TF_POOL_VARSIZE) {
+		expect = s->t->count - first;
+		if (s->compact && expect > s->compact_max)
+			expect = s->compact_max;
+		expect *= s->t->out_size;
+	}
+	tf_strbuf_reset(s->out);
+	tf_strbuf_grow(s->out, TF_PWIRE_RESULTS_HDR + expect);
+	s->out->len = TF_PWIRE_RESULTS_HDR;
+	s->first = first;
+	s->start = tf_now();
+}
+
+/* Writes the header of the message, which holds the tasks before end,
+ * and hands it to the sink. Returns 0 or the sink's error. */
+static int msg_end(struct run *s, uint32_t end)
+{
+	struct tf_presults h;
+
+	h.job = s->t->job;
+	h.first = s->t->first + s->first;
+	h.count = end - s->first;
+	h.form = s->compact ? TF_PWIRE_COMPACT : TF_PWIRE_RECORDS;
+	h.out_size = s->t->out_size;
+	h.compute_s = tf_now() - s->start;
+	tf_pwire_results_header(s->out, &h);
+	if (!s->err)
+		s->err = s->sink->send(s->sink->arg, s->out);
+	return s->err;
+}
+
+/*
+ * Called once task i's record is in place at [at, out->len): if it took
+ * the message past its limit, the tasks before i go out, and the record
+ * starts the next message. A record alone may be larger than the limit
+ * (in tests; TF_POOL_MAX_BYTES keeps one task within TF_PWIRE_MSG_MAX).
+ */
+static void spill(struct run *s, size_t at, uint32_t i)
+{
+	struct tf_strbuf next = TF_STRBUF_INIT;
+	size_t len = s->out->len - at;
+
+	if (s->out->len <= s->sink->msg_max || i == s->first)
+		return;
+	tf_strbuf_grow(&next, TF_PWIRE_RESULTS_HDR + len);
+	next.len = TF_PWIRE_RESULTS_HDR;
+	tf_strbuf_add(&next, s->out->buf + at, len);
+	s->out->len = at;
+	msg_end(s, i);
+	tf_strbuf_release(s->out);
+	*s->out = next;
+	s->first = i;
+	s->start = tf_now();
+}
+
 /* Rewrites the first done compact results of out as records. */
 static void decompact(struct tf_strbuf *out, uint32_t done, uint32_t size)
 {
@@ -196,15 +273,30 @@ static void decompact(struct tf_strbuf *out, uint32_t done, uint32_t size)
 	*out = records;
 }
 
+/* A result over the limit is not sent: the task fails with TF_ETOOBIG
+ * and says how large its result was. */
+static void too_big(struct tf_call *call, int *status)
+{
+	int n = snprintf(call->err, sizeof(call->err),
+			 "result of %zu bytes, over the limit of %zu bytes "
+			 "(TF_POOL_MAX_BYTES)",
+			 call->len, (size_t)TF_POOL_MAX_BYTES);
+
+	call->errlen = n > 0 && (size_t)n < sizeof(call->err) ? (size_t)n : 0;
+	call->len = 0;
+	*status = TF_ETOOBIG;
+}
+
 /*
  * Runs tasks [from, t->count) in this process, appending records (or,
- * while *compact is set, bare results) to out. With fd >= 0, each task's
- * record is written to fd at once and out emptied (isolation's child).
+ * while s->compact is set, bare results) to the message. With fd >= 0,
+ * each task's record is written to fd at once and the buffer emptied
+ * (isolation's child, which has no sink).
  */
-static void run_here(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
-		     uint32_t from, int *compact, struct tf_strbuf *out,
-		     int fd)
+static void run_here(struct run *s, uint32_t from, int fd)
 {
+	const struct tf_ptasks *t = s->t;
+	struct tf_strbuf *out = s->out;
 	struct tf_call call;
 	size_t off = 0;
 	uint32_t i;
@@ -216,21 +308,28 @@ static void run_here(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 
 		next_input(t, i, &off, &in, &len);
 	}
-	for (i = from; i < t->count; i++) {
+	for (i = from; i < t->count && !s->err; i++) {
 		const void *in;
 		size_t len, at;
 		int status;
 
+		if (s->compact && i - s->first == s->compact_max) {
+			if (msg_end(s, i))
+				break;
+			msg_begin(s, i);
+		}
 		next_input(t, i, &off, &in, &len);
 		at = out->len;
-		call.base = at + (*compact ? 0 : TF_PWIRE_RECORD_HDR);
+		call.base = at + (s->compact ? 0 : TF_PWIRE_RECORD_HDR);
 		call.len = 0;
 		call.errlen = 0;
 		call.index = (size_t)(t->first + i);
-		if (!*compact)
+		if (!s->compact)
 			tf_strbuf_grow(out, TF_PWIRE_RECORD_HDR);
-		status = fn(&call, in, len, ctx);
-		if (*compact) {
+		status = s->fn(&call, in, len, s->ctx);
+		if (call.len > TF_POOL_MAX_BYTES)
+			too_big(&call, &status);
+		if (s->compact) {
 			struct tf_strbuf keep = TF_STRBUF_INIT;
 
 			if (status == 0 && call.len == t->out_size &&
@@ -240,11 +339,13 @@ static void run_here(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 			}
 			/* The first exception: from now on, records. */
 			tf_strbuf_add(&keep, out->buf + call.base, call.len);
-			decompact(out, i, t->out_size);
+			decompact(out, i - s->first, t->out_size);
+			at = out->len;
 			tf_pwire_add_record(out, status, keep.buf, keep.len,
 					    call.err, call.errlen);
 			tf_strbuf_release(&keep);
-			*compact = 0;
+			s->compact = 0;
+			spill(s, at, i);
 			continue;
 		}
 		/* The result is in place; put the record header before it. */
@@ -260,8 +361,21 @@ static void run_here(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 			if (tf_write_all(fd, out->buf, out->len))
 				_exit(125);
 			tf_strbuf_reset(out);
+			continue;
 		}
+		spill(s, at, i);
 	}
+}
+
+/* Appends a record for task i (isolation's parent) and spills. */
+static void add_record(struct run *s, uint32_t i, int32_t status,
+		       const void *result, size_t len, const char *error,
+		       size_t errlen)
+{
+	size_t at = s->out->len;
+
+	tf_pwire_add_record(s->out, status, result, len, error, errlen);
+	spill(s, at, i);
 }
 
 static void describe_death(int wstatus, struct tf_strbuf *why)
@@ -300,29 +414,24 @@ static int read_all(int fd, struct tf_strbuf *sb)
  * Isolation: tasks run in a forked child that streams their records
  * through a pipe. When the child dies before the end, the records it
  * finished are kept, the task it was running gets TF_ECRASH, and a new
- * child takes the rest.
+ * child takes the rest. The time spent in fork() and waitpid() is
+ * isolation's cost, which belongs to the chunk like a message's cost,
+ * not to its tasks (else the chunker, seeing slow tasks, would keep
+ * chunks of one and fork per task): it moves s->start on.
  */
-/*
- * Returns the seconds spent in fork() and waitpid(): the cost of
- * isolation, which belongs to the chunk like a message's cost, not to
- * its tasks (else the chunker, seeing slow tasks, would keep chunks of
- * one and fork per task).
- */
-static double run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
-			   struct tf_strbuf *out)
+static void run_isolated(struct run *s)
 {
+	const struct tf_ptasks *t = s->t;
 	uint32_t from = 0;
-	double overhead = 0;
 
-	while (from < t->count) {
+	while (from < t->count && !s->err) {
 		struct tf_strbuf got = TF_STRBUF_INIT, why = TF_STRBUF_INIT;
 		struct tf_presults view;
 		struct tf_precord rec;
-		int fds[2], wstatus = 0, compact = 0;
+		int fds[2], wstatus = 0;
 		size_t off = 0;
 		uint32_t done = 0;
 		pid_t pid;
-
 		double t0;
 
 		/* Output the parent buffered must not be printed twice. */
@@ -331,14 +440,15 @@ static double run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 		if (pipe(fds) < 0 || (pid = fork()) < 0) {
 			tf_strbuf_addf(&why, "cannot isolate the task: %s",
 				       strerror(errno));
-			tf_pwire_add_record(out, TF_ECRASH, NULL, 0, why.buf,
-					    why.len);
+			add_record(s, from, TF_ECRASH, NULL, 0, why.buf,
+				   why.len);
 			tf_strbuf_release(&why);
 			from++;
 			continue;
 		}
 		if (pid == 0) {
 			struct tf_strbuf recs = TF_STRBUF_INIT;
+			struct run child = *s;
 
 			static const int crash_signals[] = {
 				SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT,
@@ -355,67 +465,80 @@ static double run_isolated(tf_task_fn fn, void *ctx, const struct tf_ptasks *t,
 				signal(crash_signals[k], SIG_DFL);
 			/* One task per write, so a crash loses only the
 			 * task that crashed. */
-			run_here(fn, ctx, t, from, &compact, &recs, fds[1]);
+			child.out = &recs;
+			child.sink = NULL;
+			child.compact = 0;
+			run_here(&child, from, fds[1]);
 			fflush(NULL);
 			_exit(0);
 		}
-		overhead += tf_now() - t0;
+		s->start += tf_now() - t0;
 		close(fds[1]);
 		read_all(fds[0], &got);
 		close(fds[0]);
 		t0 = tf_now();
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
-		overhead += tf_now() - t0;
+		s->start += tf_now() - t0;
 		view.data = (const unsigned char *)got.buf;
 		view.data_len = got.len;
-		while (from + done < t->count &&
+		while (from + done < t->count && !s->err &&
 		       tf_pwire_results_next(&view, &off, &rec)) {
-			tf_pwire_add_record(out, rec.status, rec.result,
-					    rec.len, rec.error, rec.errlen);
+			add_record(s, from + done, rec.status, rec.result,
+				   rec.len, rec.error, rec.errlen);
 			done++;
 		}
 		from += done;
-		if (from < t->count) {
+		if (from < t->count && !s->err) {
 			/* The child died in the task after its last record. */
 			describe_death(wstatus, &why);
-			tf_pwire_add_record(out, TF_ECRASH, NULL, 0, why.buf,
-					    why.len);
+			add_record(s, from, TF_ECRASH, NULL, 0, why.buf,
+				   why.len);
 			from++;
 		}
 		tf_strbuf_release(&got);
 		tf_strbuf_release(&why);
 	}
-	return overhead;
+}
+
+/* The most bare results of out_size bytes a message of msg_max bytes
+ * holds, such that rewritten as records they still fit. */
+static uint32_t compact_max(size_t msg_max, uint32_t out_size)
+{
+	size_t n;
+
+	if (out_size == TF_POOL_VARSIZE || msg_max <= TF_PWIRE_RESULTS_HDR)
+		return 1;
+	n = (msg_max - TF_PWIRE_RESULTS_HDR) /
+	    tf_pwire_record_size(out_size, 0);
+	if (n > UINT32_MAX)
+		n = UINT32_MAX;
+	return n ? (uint32_t)n : 1;
 }
 
 int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
-		     const struct tf_ptasks *t, struct tf_strbuf *out)
+		     const struct tf_ptasks *t, struct tf_strbuf *out,
+		     const struct tf_results_sink *sink)
 {
-	struct tf_presults h;
-	int compact;
-	double start;
+	struct run s;
 
 	tf_strbuf_reset(out);
 	if (t->fn >= r->n)
 		return TF_EPROTO;
-	tf_strbuf_grow(out, TF_PWIRE_RESULTS_HDR +
-				    (t->out_size != TF_POOL_VARSIZE
-					     ? (size_t)t->count * t->out_size
-					     : 0));
-	out->len = TF_PWIRE_RESULTS_HDR;
-	start = tf_now();
-	compact = !isolate && t->out_size != TF_POOL_VARSIZE;
+	s.fn = r->fns[t->fn];
+	s.ctx = ctx;
+	s.t = t;
+	s.out = out;
+	s.sink = sink;
+	s.err = 0;
+	s.compact = !isolate && t->out_size != TF_POOL_VARSIZE;
+	s.compact_max = compact_max(sink->msg_max, t->out_size);
+	msg_begin(&s, 0);
 	if (isolate)
-		start += run_isolated(r->fns[t->fn], ctx, t, out);
+		run_isolated(&s);
 	else
-		run_here(r->fns[t->fn], ctx, t, 0, &compact, out, -1);
-	h.job = t->job;
-	h.first = t->first;
-	h.count = t->count;
-	h.compact = (uint32_t)compact;
-	h.out_size = t->out_size;
-	h.compute_s = tf_now() - start;
-	tf_pwire_results_header(out, &h);
-	return 0;
+		run_here(&s, 0, -1);
+	if (!s.err)
+		msg_end(&s, t->count);
+	return s.err;
 }

@@ -44,12 +44,30 @@ int tf_registry_diff(const struct tf_registry *r, char *const *names,
 		     size_t n, struct tf_strbuf *why);
 
 /**
+ * Where a chunk's RESULTS messages go, each as soon as it is complete.
+ * A message holds at most msg_max bytes (TF_PWIRE_MSG_MAX; less in
+ * tests) unless one task's record alone is larger, so a chunk's results
+ * may take several messages, which cover its tasks in order. send(arg,
+ * msg) may take over msg's buffer; it returns 0 or an error, which ends
+ * the chunk.
+ */
+struct tf_results_sink {
+	int (*send)(void *arg, struct tf_strbuf *msg);
+	void *arg;
+	size_t msg_max;
+};
+
+/**
  * Runs the chunk t (decoded from a TASKS message) with the registry's
- * function and ctx, and builds the RESULTS message in out (reset first).
- * isolate runs the tasks in forked children. Returns 0, or TF_EPROTO if
- * t->fn is out of range (out is then empty).
+ * function and ctx, building its RESULTS messages in out (reset first; a
+ * buffer the caller keeps for reuse) and handing each to sink. isolate
+ * runs the tasks in forked children. A result over TF_POOL_MAX_BYTES is
+ * not sent: its task gets status TF_ETOOBIG and a message instead.
+ * Returns 0, the sink's error, or TF_EPROTO if t->fn is out of range
+ * (then nothing was run or sent).
  */
 int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
-		     const struct tf_ptasks *t, struct tf_strbuf *out);
+		     const struct tf_ptasks *t, struct tf_strbuf *out,
+		     const struct tf_results_sink *sink);
 
 #endif

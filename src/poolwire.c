@@ -56,7 +56,7 @@ static void add64(struct tf_strbuf *sb, uint64_t v)
 
 /* TASKS: magic job first count fn in_size out_size, padded to 40 bytes
  * so that inputs start 8-byte aligned in a malloc'd buffer. */
-#define TASKS_HDR 40
+#define TASKS_HDR TF_PWIRE_TASKS_HDR
 
 void tf_pwire_tasks_begin(struct tf_strbuf *out, const struct tf_ptasks *t)
 {
@@ -82,6 +82,11 @@ static void pad8(struct tf_strbuf *sb)
 static size_t round8(size_t n)
 {
 	return (n + 7) & ~(size_t)7;
+}
+
+size_t tf_pwire_var_size(size_t len)
+{
+	return 8 + round8(len);
 }
 
 void tf_pwire_add_var(struct tf_strbuf *out, const void *data, size_t len)
@@ -141,8 +146,8 @@ int tf_pwire_tasks_decode(const void *buf, size_t len, struct tf_ptasks *t)
 	return 0;
 }
 
-/* RESULTS: magic job first count compact out_size compute_ns, padded
- * to 48 bytes; records are padded to 8 bytes, so results are aligned. */
+/* RESULTS: magic job first count form out_size compute_ns, padded to
+ * 48 bytes; records are padded to 8 bytes, so results are aligned. */
 void tf_pwire_results_header(struct tf_strbuf *out, const struct tf_presults *r)
 {
 	unsigned char *p = (unsigned char *)out->buf;
@@ -152,7 +157,7 @@ void tf_pwire_results_header(struct tf_strbuf *out, const struct tf_presults *r)
 	put64(p + 4, r->job);
 	put64(p + 12, r->first);
 	put32(p + 20, r->count);
-	put32(p + 24, r->compact);
+	put32(p + 24, r->form);
 	put32(p + 28, r->out_size);
 	put64(p + 32, ns > 0 ? (uint64_t)ns : 0);
 	put64(p + 40, 0);
@@ -168,6 +173,11 @@ void tf_pwire_add_record(struct tf_strbuf *out, int32_t status,
 	tf_strbuf_add(out, result, len);
 	tf_strbuf_add(out, error, errlen);
 	pad8(out);
+}
+
+size_t tf_pwire_record_size(size_t len, size_t errlen)
+{
+	return TF_PWIRE_RECORD_HDR + round8(len + errlen);
 }
 
 void tf_pwire_record_header(void *p, int32_t status, size_t len,
@@ -215,23 +225,24 @@ int tf_pwire_results_decode(const void *buf, size_t len, struct tf_presults *r)
 	r->job = get64(p + 4);
 	r->first = get64(p + 12);
 	r->count = get32(p + 20);
-	r->compact = get32(p + 24);
+	r->form = get32(p + 24);
 	r->out_size = get32(p + 28);
 	r->compute_s = (double)get64(p + 32) / 1e9;
 	r->data = p + TF_PWIRE_RESULTS_HDR;
 	r->data_len = len - TF_PWIRE_RESULTS_HDR;
-	if (r->count == 0 || r->compact > 1)
+	if (r->count == 0 || r->form > TF_PWIRE_UNIFORM)
 		return TF_EPROTO;
-	if (r->compact) {
+	if (r->form == TF_PWIRE_COMPACT) {
 		if (r->out_size == TF_POOL_VARSIZE ||
 		    (uint64_t)r->count * r->out_size != r->data_len)
 			return TF_EPROTO;
 	} else {
 		struct tf_precord rec;
 		size_t off = 0;
-		uint32_t i;
+		uint32_t i, records;
 
-		for (i = 0; i < r->count; i++)
+		records = r->form == TF_PWIRE_UNIFORM ? 1 : r->count;
+		for (i = 0; i < records; i++)
 			if (!tf_pwire_results_next(r, &off, &rec))
 				return TF_EPROTO;
 		if (off != r->data_len)
@@ -240,13 +251,54 @@ int tf_pwire_results_decode(const void *buf, size_t len, struct tf_presults *r)
 	return 0;
 }
 
-void tf_pwire_pack_names(struct tf_strbuf *out, const char *const *names,
-			 size_t n)
+int tf_pwire_results_record(const struct tf_presults *r, size_t *off,
+			    uint32_t i, struct tf_precord *rec)
+{
+	size_t at = 0;
+
+	if (i >= r->count)
+		return 0;
+	switch (r->form) {
+	case TF_PWIRE_COMPACT:
+		rec->status = 0;
+		rec->result = r->data + (size_t)i * r->out_size;
+		rec->len = r->out_size;
+		rec->error = NULL;
+		rec->errlen = 0;
+		return 1;
+	case TF_PWIRE_UNIFORM:
+		return tf_pwire_results_next(r, &at, rec);
+	default:
+		return tf_pwire_results_next(r, off, rec);
+	}
+}
+
+void tf_pwire_results_uniform(struct tf_strbuf *out,
+			      const struct tf_presults *r, int32_t status,
+			      const char *why, size_t len)
+{
+	struct tf_presults h = *r;
+
+	h.form = TF_PWIRE_UNIFORM;
+	h.out_size = TF_POOL_VARSIZE;
+	h.compute_s = 0;
+	tf_strbuf_reset(out);
+	tf_strbuf_grow(out, TF_PWIRE_RESULTS_HDR);
+	out->len = TF_PWIRE_RESULTS_HDR;
+	tf_pwire_add_record(out, status, NULL, 0, why, len);
+	tf_pwire_results_header(out, &h);
+}
+
+/* HELLO: magic count pid space, then each name as a length and bytes. */
+void tf_pwire_pack_hello(struct tf_strbuf *out, const struct tf_pident *who,
+			 const char *const *names, size_t n)
 {
 	size_t i;
 
 	add32(out, PW_MAGIC);
 	add32(out, (uint32_t)n);
+	add64(out, who->pid);
+	add64(out, who->space);
 	for (i = 0; i < n; i++) {
 		size_t l = strlen(names[i]);
 
@@ -255,18 +307,20 @@ void tf_pwire_pack_names(struct tf_strbuf *out, const char *const *names,
 	}
 }
 
-int tf_pwire_unpack_names(const void *buf, size_t len, char ***names,
-			  size_t *n)
+int tf_pwire_unpack_hello(const void *buf, size_t len, struct tf_pident *who,
+			  char ***names, size_t *n)
 {
 	const unsigned char *p = buf;
-	size_t off = 8, i, count;
+	size_t off = 24, i, count;
 	char **v;
 
-	if (len < 8 || get32(p) != PW_MAGIC)
+	if (len < 24 || get32(p) != PW_MAGIC)
 		return TF_EPROTO;
 	count = get32(p + 4);
-	if (count > (len - 8) / 4)
+	if (count > (len - 24) / 4)
 		return TF_EPROTO;
+	who->pid = get64(p + 8);
+	who->space = get64(p + 16);
 	v = tf__xcalloc(count + 1, sizeof(*v));
 	for (i = 0; i < count; i++) {
 		uint32_t l;
@@ -290,6 +344,33 @@ bad:
 		free(v[i]);
 	free(v);
 	return TF_EPROTO;
+}
+
+/* START: magic status pid space length, then the argument. */
+void tf_pwire_pack_start(struct tf_strbuf *out, const struct tf_pident *who,
+			 int32_t status, const void *data, size_t len)
+{
+	add32(out, PW_MAGIC);
+	add32(out, (uint32_t)status);
+	add64(out, who->pid);
+	add64(out, who->space);
+	add64(out, len);
+	tf_strbuf_add(out, data, len);
+}
+
+int tf_pwire_unpack_start(const void *buf, size_t len, struct tf_pident *who,
+			  int32_t *status, const void **data, size_t *datalen)
+{
+	const unsigned char *p = buf;
+
+	if (len < 32 || get32(p) != PW_MAGIC || get64(p + 24) != len - 32)
+		return TF_EPROTO;
+	*status = (int32_t)get32(p + 4);
+	who->pid = get64(p + 8);
+	who->space = get64(p + 16);
+	*data = p + 32;
+	*datalen = len - 32;
+	return 0;
 }
 
 void tf_pwire_pack_status(struct tf_strbuf *out, int32_t status,

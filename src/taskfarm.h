@@ -88,7 +88,26 @@ const char *tf_version(void);
  *
  * All master-side calls (map, submit, wait, ...) must come from one
  * thread. With one rank the master runs the tasks itself.
+ *
+ * A worker rank that is lost (its process ended, it stopped serving, or
+ * with lost_after it went silent) does not stop the pool: each task of
+ * the chunks it held fails with status TF_ELOST, and the pool goes on
+ * with the other ranks; when no rank is left to run tasks, every task
+ * queued fails so too. A worker whose master's process ended (on the
+ * same host) returns TF_ELOST from tf_pool_start().
  */
+
+/**
+ * The most bytes one task's input, and one task's result, may hold:
+ * 2 GiB less 64 KiB, so that a message of one task with its headers and
+ * error message stays within what MPI's int count can carry. A larger
+ * input is refused with TF_ETOOBIG before anything is sent (maps,
+ * tf_pool_submit(), tf_pool_set_init()'s argument); a larger result fails
+ * its task with status TF_ETOOBIG (the result is not sent) and the map
+ * goes on. A chunk of several tasks is cut into as many messages as it
+ * needs.
+ */
+#define TF_POOL_MAX_BYTES ((size_t)2147418112)
 
 /** One task's call: what a task function uses to return its result and
  * an error message. Valid only while the function runs. */
@@ -158,6 +177,19 @@ struct tf_pool_opts {
 	/* Whether the master runs tasks too: -1 (default) only when it is
 	 * the only rank; 1 always; 0 never (with one rank, it must). */
 	int master_works;
+	/*
+	 * On the master: declare lost (its tasks fail with TF_ELOST) a
+	 * worker that holds chunks and has sent nothing for this many
+	 * seconds since its last result, or since it was given work while
+	 * it held none; 0 (default) or less: never. A worker sends nothing
+	 * while it runs a chunk, and runs the two it holds one after the
+	 * other, so choose it well above twice the longest a chunk may run
+	 * (the longest task, or with a fixed chunk, that many of them) plus
+	 * a message's travel. Without it, a worker on the master's host is
+	 * still found lost when its process ends; one elsewhere only if MPI
+	 * reports an error. The pool reads it at start on the master only.
+	 */
+	double lost_after;
 };
 
 /** Fills o with the defaults. */
@@ -182,8 +214,8 @@ int tf_pool_register(struct tf_pool *pool, const char *name, tf_task_fn fn);
 /**
  * Sets the per-worker initializer and finalizer (either may be NULL),
  * on every rank before start. arg (arg_len bytes, copied) matters on the
- * master only: it is sent to every rank that runs tasks. Returns 0 or
- * TF_ESTATE.
+ * master only: it is sent to every rank that runs tasks. Returns 0,
+ * TF_ESTATE, or TF_ETOOBIG (arg_len over TF_POOL_MAX_BYTES).
  */
 int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init, tf_fini_fn fini,
 		     const void *arg, size_t arg_len);
@@ -193,14 +225,17 @@ int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init, tf_fini_fn fini,
  * registered the same names and that every initializer succeeded. Returns
  * on the master 1 (ready for work); on other ranks 0 after they have
  * served until the master's tf_pool_close(); on any rank TF_EREGISTER
- * (registrations differ; the message names the ranks and functions) or
- * TF_ETASK (an initializer failed), TF_EMPI or TF_EPROTO; TF_ESTATE if
- * called twice. After a failure every rank just calls tf_pool_close().
+ * (registrations differ; the message names the ranks and functions),
+ * TF_ETASK (an initializer failed), TF_ELOST (a rank was lost during the
+ * start; on a worker also: its master's process ended, or the master
+ * declared it lost), TF_EMPI or TF_EPROTO; TF_ESTATE if called twice.
+ * After a failure every rank just calls tf_pool_close().
  */
 int tf_pool_start(struct tf_pool *pool);
 
 /** The number of ranks that run tasks (counting the master when it
- * works), and this rank in the pool. */
+ * works; on a started master, less the workers lost), and this rank in
+ * the pool. */
 int tf_pool_workers(const struct tf_pool *pool);
 int tf_pool_rank(const struct tf_pool *pool);
 
@@ -224,7 +259,9 @@ struct tf_map_opts {
 	size_t chunk;   /* tasks per message; 0: the pool's setting */
 	int *status;    /* if set, n entries: each task's return value
 			 * (TF_ECRASH if it crashed its child; TF_ETASK for
-			 * a result not of out_size bytes in tf_pool_map) */
+			 * a result not of out_size bytes in tf_pool_map;
+			 * TF_ELOST if its rank was lost; TF_ETOOBIG for a
+			 * result over TF_POOL_MAX_BYTES) */
 	char **errors;  /* if set, n entries: each task's message (malloc'd,
 			 * for the caller to free) or NULL */
 };
@@ -236,10 +273,12 @@ struct tf_map_opts {
  * when out_size is 0). A task that fails or returns a result of another
  * size leaves its output record zeroed. Blocks until all n are done;
  * futures submitted before go on meanwhile. in and out stay the caller's.
- * Returns the number of failed tasks (0 when all succeeded), or a
- * negative error: TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers,
- * records over 4 GiB), TF_ESTATE, or the error that broke the pool
- * (TF_EMPI, TF_EPROTO), which every later call returns too.
+ * Returns the number of failed tasks (0 when all succeeded; tasks of a
+ * lost rank count), or a negative error, and then no task was sent:
+ * TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers), TF_ETOOBIG
+ * (in_size or out_size over TF_POOL_MAX_BYTES), TF_ESTATE; or the error
+ * that broke the pool (TF_EMPI, TF_EPROTO), which every later call
+ * returns too.
  */
 long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
 		 size_t in_size, size_t n, void *out, size_t out_size,
@@ -249,7 +288,7 @@ long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
  * The ordered map over variable-size inputs in[0..n-1]. Each out[i]
  * receives the task's result in memory allocated with malloc() (the
  * caller frees out[i].data; data is NULL when the result is empty).
- * Returns as tf_pool_map().
+ * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES).
  */
 long tf_pool_mapv(struct tf_pool *pool, const char *fn,
 		  const struct tf_buf *in, size_t n, struct tf_buf *out,
@@ -286,8 +325,9 @@ long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
  * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
  * rank has room, and returns at once with *f, which the caller frees with
  * tf_future_free() (or tf_pool_close() does). Returns 0; TF_EREGISTER,
- * TF_EINVAL or TF_ESTATE with *f NULL; or the error that broke the pool
- * (*f is then set, and never completes).
+ * TF_EINVAL, TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
+ * *f NULL and nothing queued; or the error that broke the pool (*f is
+ * then set, and never completes).
  */
 int tf_pool_submit(struct tf_pool *pool, const char *fn, const void *in,
 		   size_t len, struct tf_future **f);
@@ -319,7 +359,9 @@ int tf_future_cancel(struct tf_future *f);
 
 /**
  * A done future's status: its function's return value (0 for success),
- * TF_ECRASH, TF_ECANCELLED; TF_ESTATE while it is not done.
+ * TF_ECRASH, TF_ECANCELLED, TF_ELOST (its rank was lost), TF_ETOOBIG
+ * (its result was over TF_POOL_MAX_BYTES); TF_ESTATE while it is not
+ * done.
  */
 int tf_future_status(const struct tf_future *f);
 

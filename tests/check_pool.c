@@ -1,8 +1,9 @@
 /*
  * Unit tests of the C API's MPI-free parts: the pool's wire encoding
  * (poolwire.c), the function registry and the chunk runner with its
- * isolation mode (poolrun.c), and the batch-size rules both kinds of
- * task share (scheduling.c).
+ * isolation mode, its size limit and its splitting of results into
+ * messages (poolrun.c), and the batch-size rules both kinds of task
+ * share (scheduling.c).
  */
 #include "config.h"
 
@@ -164,7 +165,8 @@ END_TEST
 START_TEST(test_results_records)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_presults r = { 3, 10, 2, 0, TF_POOL_VARSIZE, 0.25, NULL, 0 },
+	struct tf_presults r = { 3, 10, 2, TF_PWIRE_RECORDS, TF_POOL_VARSIZE,
+				 0.25, NULL, 0 },
 			   d;
 	struct tf_precord rec;
 	size_t off = 0;
@@ -200,6 +202,7 @@ END_TEST
 START_TEST(test_names_and_status)
 {
 	const char *names[] = { "alpha", "beta" };
+	struct tf_pident me = { 4242, 0x1234567890abcdefull }, who;
 	struct tf_strbuf sb = TF_STRBUF_INIT;
 	char **got;
 	size_t n;
@@ -207,15 +210,22 @@ START_TEST(test_names_and_status)
 	size_t len;
 	int32_t status;
 
-	tf_pwire_pack_names(&sb, names, 2);
-	ck_assert_int_eq(tf_pwire_unpack_names(sb.buf, sb.len, &got, &n), 0);
+	tf_pwire_pack_hello(&sb, &me, names, 2);
+	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, sb.len, &who, &got, &n),
+			 0);
+	ck_assert_uint_eq(who.pid, 4242);
+	ck_assert_uint_eq(who.space, 0x1234567890abcdefull);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(got[0], "alpha");
 	ck_assert_str_eq(got[1], "beta");
 	free(got[0]);
 	free(got[1]);
 	free(got);
-	ck_assert_int_eq(tf_pwire_unpack_names(sb.buf, sb.len - 1, &got, &n),
+	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, sb.len - 1, &who, &got,
+					       &n),
+			 TF_EPROTO);
+	/* Cut inside the pid and space: refused, not overread. */
+	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, 20, &who, &got, &n),
 			 TF_EPROTO);
 	tf_strbuf_reset(&sb);
 	tf_pwire_pack_status(&sb, TF_EREGISTER, "why", 3);
@@ -226,6 +236,85 @@ START_TEST(test_names_and_status)
 	ck_assert_uint_eq(len, 3);
 	ck_assert_int_eq(tf_pwire_unpack_status(sb.buf, sb.len + 1, &status,
 						&data, &len),
+			 TF_EPROTO);
+	/* START: the master's pid and space, its verdict, the argument. */
+	tf_strbuf_reset(&sb);
+	tf_pwire_pack_start(&sb, &me, 0, "arg", 3);
+	memset(&who, 0, sizeof(who));
+	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, sb.len, &who, &status,
+					       &data, &len),
+			 0);
+	ck_assert_uint_eq(who.pid, 4242);
+	ck_assert_uint_eq(who.space, me.space);
+	ck_assert_int_eq(status, 0);
+	ck_assert_uint_eq(len, 3);
+	ck_assert_mem_eq(data, "arg", 3);
+	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, sb.len - 1, &who,
+					       &status, &data, &len),
+			 TF_EPROTO);
+	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, 31, &who, &status,
+					       &data, &len),
+			 TF_EPROTO);
+	tf_strbuf_release(&sb);
+}
+END_TEST
+
+/* The limit leaves room for the headers of a message of one task. */
+START_TEST(test_size_limit)
+{
+	ck_assert_uint_le(TF_PWIRE_TASKS_HDR +
+				  tf_pwire_var_size(TF_POOL_MAX_BYTES),
+			  TF_PWIRE_MSG_MAX);
+	ck_assert_uint_le(TF_PWIRE_TASKS_HDR + TF_POOL_MAX_BYTES,
+			  TF_PWIRE_MSG_MAX);
+	ck_assert_uint_le(TF_PWIRE_RESULTS_HDR +
+				  tf_pwire_record_size(TF_POOL_MAX_BYTES,
+						       TF_POOL_ERR_MAX),
+			  TF_PWIRE_MSG_MAX);
+	ck_assert_uint_le(TF_PWIRE_RESULTS_HDR + TF_POOL_MAX_BYTES,
+			  TF_PWIRE_MSG_MAX);
+	ck_assert_uint_eq(TF_PWIRE_MSG_MAX, INT32_MAX);
+	ck_assert_uint_eq(tf_pwire_var_size(0), 8);
+	ck_assert_uint_eq(tf_pwire_var_size(9), 24);
+	ck_assert_uint_eq(tf_pwire_record_size(3, 4), 24);
+}
+END_TEST
+
+/* How the master completes a chunk whose rank was lost: one record
+ * stands for every task. */
+START_TEST(test_results_uniform)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	struct tf_presults r = { 4, 10, 1000, 0, 0, 0, NULL, 0 }, d;
+	struct tf_precord rec;
+	const char *why = "rank 2 was lost: its process ended";
+	size_t off = 0;
+	uint32_t i;
+
+	tf_pwire_results_uniform(&sb, &r, TF_ELOST, why, strlen(why));
+	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d), 0);
+	ck_assert_uint_eq(d.form, TF_PWIRE_UNIFORM);
+	ck_assert_uint_eq(d.job, 4);
+	ck_assert_uint_eq(d.first, 10);
+	ck_assert_uint_eq(d.count, 1000);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(tf_pwire_results_record(&d, &off, i, &rec), 1);
+		ck_assert_int_eq(rec.status, TF_ELOST);
+		ck_assert_uint_eq(rec.len, 0);
+		ck_assert_uint_eq(rec.errlen, strlen(why));
+		ck_assert_mem_eq(rec.error, why, rec.errlen);
+	}
+	ck_assert_int_eq(tf_pwire_results_record(&d, &off, 1000, &rec), 0);
+	/* Exactly one record, or it is malformed. */
+	tf_pwire_add_record(&sb, 0, NULL, 0, NULL, 0);
+	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d),
+			 TF_EPROTO);
+	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, TF_PWIRE_RESULTS_HDR,
+						 &d),
+			 TF_EPROTO);
+	/* An unknown form is refused. */
+	sb.buf[24] = 3;
+	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d),
 			 TF_EPROTO);
 	tf_strbuf_release(&sb);
 }
@@ -274,6 +363,100 @@ static int fn_echo(struct tf_call *call, const void *in, size_t len,
 	if (len)
 		memcpy(tf_call_result(call, len), in, len);
 	return 0;
+}
+
+/* A sink that keeps the messages it gets, for the tests to read. */
+#define KEPT_MAX 64
+struct kept {
+	struct tf_strbuf msg[KEPT_MAX];
+	size_t n;
+	int fail_at; /* this message's send fails (-1: none does) */
+};
+
+static int keep_msg(void *arg, struct tf_strbuf *msg)
+{
+	struct kept *k = arg;
+
+	if ((int)k->n == k->fail_at)
+		return TF_EMPI;
+	ck_assert_uint_lt(k->n, KEPT_MAX);
+	k->msg[k->n++] = *msg;
+	tf_strbuf_init(msg); /* taken over, as tf_comm_send() does */
+	return 0;
+}
+
+static void kept_release(struct kept *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		tf_strbuf_release(&k->msg[i]);
+	k->n = 0;
+}
+
+/* Runs t with messages of at most msg_max bytes into k. */
+static int run_split(const struct tf_registry *r, int isolate,
+		     const struct tf_ptasks *t, size_t msg_max, struct kept *k)
+{
+	struct tf_results_sink sink = { keep_msg, NULL, 0 };
+	struct tf_strbuf scratch = TF_STRBUF_INIT;
+	int rc;
+
+	sink.arg = k;
+	sink.msg_max = msg_max;
+	k->n = 0;
+	rc = tf_poolrun_chunk(r, NULL, isolate, t, &scratch, &sink);
+	tf_strbuf_release(&scratch);
+	return rc;
+}
+
+/* Runs t with the real limit: its results are one message, left in out. */
+static int run_one(const struct tf_registry *r, int isolate,
+		   const struct tf_ptasks *t, struct tf_strbuf *out)
+{
+	struct kept k;
+	int rc;
+
+	k.fail_at = -1;
+	rc = run_split(r, isolate, t, TF_PWIRE_MSG_MAX, &k);
+	if (rc)
+		return rc;
+	ck_assert_uint_eq(k.n, 1);
+	tf_strbuf_release(out);
+	*out = k.msg[0];
+	return 0;
+}
+
+/*
+ * Decodes the messages in k, checks that they cover tasks first..+count
+ * of job 9 in order, and stores task i's record in recs[i] (pointing into
+ * k's messages). Returns how many messages were compact.
+ */
+static size_t kept_records(const struct kept *k, uint64_t first,
+			   uint32_t count, struct tf_precord *recs)
+{
+	uint64_t next = first;
+	size_t m, compact = 0;
+
+	for (m = 0; m < k->n; m++) {
+		struct tf_presults res;
+		size_t off = 0;
+		uint32_t i;
+
+		ck_assert_int_eq(tf_pwire_results_decode(k->msg[m].buf,
+							 k->msg[m].len, &res),
+				 0);
+		ck_assert_uint_eq(res.first, next);
+		compact += res.form == TF_PWIRE_COMPACT;
+		for (i = 0; i < res.count; i++)
+			ck_assert_int_eq(tf_pwire_results_record(
+						 &res, &off, i,
+						 &recs[res.first - first + i]),
+					 1);
+		next += res.count;
+	}
+	ck_assert_uint_eq(next, first + count);
+	return compact;
 }
 
 START_TEST(test_registry)
@@ -330,16 +513,16 @@ START_TEST(test_run_compact)
 	tf_registry_init(&r);
 	tf_registry_add(&r, "double", fn_double);
 	make_chunk(&msg, &t, in, 100, 8);
-	ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 0, &t, &out), 0);
+	ck_assert_int_eq(run_one(&r, 0, &t, &out), 0);
 	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
-	ck_assert_uint_eq(res.compact, 1);
+	ck_assert_uint_eq(res.form, TF_PWIRE_COMPACT);
 	ck_assert_uint_eq(res.data_len, sizeof(got));
 	memcpy(got, res.data, sizeof(got));
 	for (i = 0; i < 100; i++)
 		ck_assert_int_eq(got[i], 2 * i);
 	/* A function index out of range is a protocol error. */
 	t.fn = 3;
-	ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 0, &t, &out), TF_EPROTO);
+	ck_assert_int_eq(run_one(&r, 0, &t, &out), TF_EPROTO);
 	tf_strbuf_release(&msg);
 	tf_strbuf_release(&out);
 	tf_registry_release(&r);
@@ -360,9 +543,9 @@ START_TEST(test_run_decompacts_at_first_failure)
 	tf_registry_init(&r);
 	tf_registry_add(&r, "odd", fn_odd);
 	make_chunk(&msg, &t, in, 5, 8);
-	ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 0, &t, &out), 0);
+	ck_assert_int_eq(run_one(&r, 0, &t, &out), 0);
 	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
-	ck_assert_uint_eq(res.compact, 0);
+	ck_assert_uint_eq(res.form, TF_PWIRE_RECORDS);
 	for (i = 0; i < 5; i++) {
 		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
 		if (i == 2) {
@@ -400,7 +583,7 @@ START_TEST(test_run_varsize)
 	tf_pwire_add_var(&msg, "first", 5);
 	tf_pwire_add_var(&msg, "", 0);
 	ck_assert_int_eq(tf_pwire_tasks_decode(msg.buf, msg.len, &t), 0);
-	ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 0, &t, &out), 0);
+	ck_assert_int_eq(run_one(&r, 0, &t, &out), 0);
 	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
 	ck_assert_uint_eq(res.first, 5);
 	ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
@@ -451,7 +634,7 @@ START_TEST(test_run_aligned)
 
 		memcpy(copy, msg.buf, msg.len);
 		ck_assert_int_eq(tf_pwire_tasks_decode(copy, msg.len, &t), 0);
-		ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 0, &t, &out), 0);
+		ck_assert_int_eq(run_one(&r, 0, &t, &out), 0);
 		free(copy);
 	}
 	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
@@ -480,7 +663,7 @@ START_TEST(test_run_isolated_crashes)
 	tf_registry_init(&r);
 	tf_registry_add(&r, "odd", fn_odd);
 	make_chunk(&msg, &t, in, 6, 8);
-	ck_assert_int_eq(tf_poolrun_chunk(&r, NULL, 1, &t, &out), 0);
+	ck_assert_int_eq(run_one(&r, 1, &t, &out), 0);
 	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
 	ck_assert_uint_eq(res.count, 6);
 	for (i = 0; i < 6; i++) {
@@ -508,6 +691,222 @@ START_TEST(test_run_isolated_crashes)
 }
 END_TEST
 
+/* A result of the number of bytes its input says, of which it writes
+ * only the first and the last: a huge result costs address space only. */
+static int fn_claim(struct tf_call *call, const void *in, size_t len,
+		    void *ctx)
+{
+	int64_t want;
+	unsigned char *out;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&want, in, sizeof(want));
+	out = tf_call_result(call, (size_t)want);
+	if (want) {
+		out[0] = 'a';
+		out[want - 1] = 'z';
+	}
+	return 0;
+}
+
+START_TEST(test_result_over_limit)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_precord recs[3];
+	struct kept k;
+	int64_t in[3] = { 8, (int64_t)TF_POOL_MAX_BYTES + 1, 16 };
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "claim", fn_claim);
+	make_chunk(&msg, &t, in, 3, TF_POOL_VARSIZE);
+	k.fail_at = -1;
+	ck_assert_int_eq(run_split(&r, 0, &t, TF_PWIRE_MSG_MAX, &k), 0);
+	ck_assert_uint_eq(k.n, 1);
+	kept_records(&k, 0, 3, recs);
+	ck_assert_int_eq(recs[0].status, 0);
+	ck_assert_uint_eq(recs[0].len, 8);
+	/* Over the limit: no result bytes, TF_ETOOBIG and why. */
+	ck_assert_int_eq(recs[1].status, TF_ETOOBIG);
+	ck_assert_uint_eq(recs[1].len, 0);
+	ck_assert(recs[1].errlen > 0 &&
+		  memmem(recs[1].error, recs[1].errlen, "2147418113 bytes", 16));
+	ck_assert_int_eq(recs[2].status, 0);
+	ck_assert_uint_eq(recs[2].len, 16);
+	/* The message stays small: the claimed bytes were not sent. */
+	ck_assert_uint_lt(k.msg[0].len, 4096);
+	kept_release(&k);
+	/* The same in a fixed-size chunk, which starts compact. */
+	make_chunk(&msg, &t, in, 3, 8);
+	ck_assert_int_eq(run_split(&r, 0, &t, TF_PWIRE_MSG_MAX, &k), 0);
+	kept_records(&k, 0, 3, recs);
+	ck_assert_int_eq(recs[0].status, 0);
+	ck_assert_int_eq(recs[1].status, TF_ETOOBIG);
+	ck_assert_uint_eq(recs[1].len, 0);
+	ck_assert_uint_eq(recs[2].len, 16);
+	kept_release(&k);
+	tf_strbuf_release(&msg);
+	tf_registry_release(&r);
+}
+END_TEST
+
+START_TEST(test_result_at_limit)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_precord recs[1];
+	struct kept k;
+	int64_t in[1] = { (int64_t)TF_POOL_MAX_BYTES };
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "claim", fn_claim);
+	make_chunk(&msg, &t, in, 1, TF_POOL_VARSIZE);
+	k.fail_at = -1;
+	ck_assert_int_eq(run_split(&r, 0, &t, TF_PWIRE_MSG_MAX, &k), 0);
+	ck_assert_uint_eq(k.n, 1);
+	ck_assert_uint_le(k.msg[0].len, TF_PWIRE_MSG_MAX);
+	kept_records(&k, 0, 1, recs);
+	ck_assert_int_eq(recs[0].status, 0);
+	ck_assert_uint_eq(recs[0].len, TF_POOL_MAX_BYTES);
+	ck_assert_int_eq(((const char *)recs[0].result)[0], 'a');
+	ck_assert_int_eq(((const char *)recs[0].result)[TF_POOL_MAX_BYTES - 1],
+			 'z');
+	kept_release(&k);
+	tf_strbuf_release(&msg);
+	tf_registry_release(&r);
+}
+END_TEST
+
+/* Results that would make a message too large go out in several, which
+ * cover the chunk in order; a record larger than the limit goes alone. */
+START_TEST(test_results_split_records)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_ptasks h = { 9, 100, 11, 0, TF_POOL_VARSIZE,
+			       TF_POOL_VARSIZE, NULL, 0 },
+			 t;
+	struct tf_precord recs[11];
+	struct kept k;
+	char data[300];
+	size_t i;
+
+	memset(data, 'd', sizeof(data));
+	tf_registry_init(&r);
+	tf_registry_add(&r, "echo", fn_echo);
+	tf_pwire_tasks_begin(&msg, &h);
+	for (i = 0; i < 11; i++) /* records of 72 bytes; the 6th of 316 */
+		tf_pwire_add_var(&msg, data, i == 5 ? 300 : 50);
+	ck_assert_int_eq(tf_pwire_tasks_decode(msg.buf, msg.len, &t), 0);
+	k.fail_at = -1;
+	/* 48 + 2 * 72 = 192 bytes fit in 200, a third record does not. */
+	ck_assert_int_eq(run_split(&r, 0, &t, 200, &k), 0);
+	ck_assert_uint_eq(kept_records(&k, 100, 11, recs), 0);
+	/* [0,1] [2,3] [4] [5] [6,7] [8,9] [10] */
+	ck_assert_uint_eq(k.n, 7);
+	for (i = 0; i < k.n; i++)
+		if (k.msg[i].len > 200)
+			ck_assert_uint_eq(k.msg[i].len,
+					  TF_PWIRE_RESULTS_HDR +
+						  tf_pwire_record_size(300, 0));
+	for (i = 0; i < 11; i++) {
+		ck_assert_int_eq(recs[i].status, 0);
+		ck_assert_uint_eq(recs[i].len, i == 5 ? 300 : 50);
+	}
+	kept_release(&k);
+	/* A send that fails ends the chunk with its error. */
+	k.fail_at = 1;
+	ck_assert_int_eq(run_split(&r, 0, &t, 200, &k), TF_EMPI);
+	ck_assert_uint_eq(k.n, 1);
+	kept_release(&k);
+	tf_strbuf_release(&msg);
+	tf_registry_release(&r);
+}
+END_TEST
+
+START_TEST(test_results_split_compact)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_precord recs[25];
+	struct kept k;
+	int64_t in[25], v;
+	size_t i;
+
+	for (i = 0; i < 25; i++)
+		in[i] = (int64_t)i + 20;
+	tf_registry_init(&r);
+	tf_registry_add(&r, "double", fn_double);
+	tf_registry_add(&r, "odd", fn_odd);
+	tf_registry_sort(&r);
+	make_chunk(&msg, &t, in, 25, 8);
+	k.fail_at = -1;
+	/* 10 results a message: as records they would take 48 + 240. */
+	t.fn = (uint32_t)tf_registry_find(&r, "double");
+	ck_assert_int_eq(run_split(&r, 0, &t, 288, &k), 0);
+	ck_assert_uint_eq(k.n, 3);
+	ck_assert_uint_eq(kept_records(&k, 0, 25, recs), 3);
+	for (i = 0; i < 25; i++) {
+		memcpy(&v, recs[i].result, 8);
+		ck_assert_int_eq(v, 2 * in[i]);
+	}
+	kept_release(&k);
+	/* A failure (index 2) turns the message into records, which fit. */
+	t.fn = (uint32_t)tf_registry_find(&r, "odd");
+	ck_assert_int_eq(run_split(&r, 0, &t, 288, &k), 0);
+	kept_records(&k, 0, 25, recs);
+	for (i = 0; i < k.n; i++)
+		ck_assert_uint_le(k.msg[i].len, 288);
+	for (i = 0; i < 25; i++) {
+		if (i == 2) {
+			ck_assert_int_eq(recs[i].status, 5);
+			continue;
+		}
+		ck_assert_int_eq(recs[i].status, 0);
+		memcpy(&v, recs[i].result, 8);
+		ck_assert_int_eq(v, in[i]);
+	}
+	kept_release(&k);
+	tf_strbuf_release(&msg);
+	tf_registry_release(&r);
+}
+END_TEST
+
+START_TEST(test_results_split_isolated)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_precord recs[12];
+	struct kept k;
+	int64_t in[12] = { 1, 13, 20, 14, 30, 40, 50, 60, 70, 80, 90, 100 };
+	size_t i;
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "odd", fn_odd);
+	make_chunk(&msg, &t, in, 12, 8);
+	k.fail_at = -1;
+	ck_assert_int_eq(run_split(&r, 1, &t, 120, &k), 0);
+	ck_assert_uint_gt(k.n, 2);
+	kept_records(&k, 0, 12, recs);
+	for (i = 0; i < 12; i++) {
+		if (in[i] == 13 || in[i] == 14)
+			ck_assert_int_eq(recs[i].status, TF_ECRASH);
+		else if (i == 2)
+			ck_assert_int_eq(recs[i].status, 5);
+		else
+			ck_assert_int_eq(recs[i].status, 0);
+	}
+	kept_release(&k);
+	tf_strbuf_release(&msg);
+	tf_registry_release(&r);
+}
+END_TEST
+
 static Suite *pool_suite(void)
 {
 	Suite *s = suite_create("pool");
@@ -526,6 +925,8 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_tasks_var_roundtrip);
 	tcase_add_test(tc, test_results_records);
 	tcase_add_test(tc, test_names_and_status);
+	tcase_add_test(tc, test_size_limit);
+	tcase_add_test(tc, test_results_uniform);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("poolrun");
@@ -536,6 +937,16 @@ static Suite *pool_suite(void)
 	tcase_add_test(tc, test_run_varsize);
 	tcase_add_test(tc, test_run_aligned);
 	tcase_add_test(tc, test_run_isolated_crashes);
+	tcase_add_test(tc, test_results_split_records);
+	tcase_add_test(tc, test_results_split_compact);
+	tcase_add_test(tc, test_results_split_isolated);
+	suite_add_tcase(s, tc);
+
+	/* Results that claim gigabytes, cheaply (untouched pages). */
+	tc = tcase_create("limit");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_result_over_limit);
+	tcase_add_test(tc, test_result_at_limit);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -3,13 +3,19 @@
  * the pool and prints "ok ..." or "FAIL ..." lines on the master (and
  * exits 1 after a FAIL), for tests/pool.sh to run under 1 to 5 ranks.
  *
- *   pool_prog MODE
+ *   pool_prog MODE [TOKEN]
+ *
+ * TOKEN is ignored: tests/pool.sh passes one so that it can tell this
+ * run's processes from others' when it looks for ranks left behind. The
+ * lost-* and master-dies modes kill ranks, so they need a launcher that
+ * keeps the others running (mpirun --enable-recovery).
  */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mpi.h>
@@ -162,6 +168,86 @@ static int slow(struct tf_call *call, const void *in, size_t len, void *ctx)
 	return 0;
 }
 
+/* The rank that a lost-* mode kills. */
+#define VICTIM 2
+
+/* On the victim rank, ends its process at its 1500th task; elsewhere
+ * returns { x * x, rank }. */
+static int die_on_victim(struct tf_call *call, const void *in, size_t len,
+			 void *ctx)
+{
+	static long ran;
+	int64_t x, r[2];
+
+	(void)len;
+	(void)ctx;
+	if (world_rank() == VICTIM && ++ran == 1500)
+		raise(SIGKILL);
+	memcpy(&x, in, sizeof(x));
+	r[0] = x * x;
+	r[1] = world_rank();
+	memcpy(tf_call_result(call, sizeof(r)), r, sizeof(r));
+	return 0;
+}
+
+/* Ends the victim's process at once; elsewhere sleeps 0.3 s (so that
+ * futures submitted together land on different ranks) and returns the
+ * rank. */
+static int victim_dies(struct tf_call *call, const void *in, size_t len,
+		       void *ctx)
+{
+	int32_t r = world_rank();
+
+	(void)in;
+	(void)len;
+	(void)ctx;
+	if (r == VICTIM)
+		raise(SIGKILL);
+	usleep(300000);
+	memcpy(tf_call_result(call, sizeof(r)), &r, sizeof(r));
+	return 0;
+}
+
+/* Ends the process of every worker rank. */
+static int workers_die(struct tf_call *call, const void *in, size_t len,
+		       void *ctx)
+{
+	(void)call;
+	(void)in;
+	(void)len;
+	(void)ctx;
+	if (world_rank() != 0)
+		raise(SIGKILL);
+	return 0;
+}
+
+/* square, but 3 s on the victim: long enough to be declared lost. */
+static int slow_on_victim(struct tf_call *call, const void *in, size_t len,
+			  void *ctx)
+{
+	if (world_rank() == VICTIM)
+		sleep(3);
+	return square(call, in, len, ctx);
+}
+
+/* A result of as many bytes as the input says, of which only the first
+ * and last are written (a huge one costs address space only). */
+static int claim(struct tf_call *call, const void *in, size_t len, void *ctx)
+{
+	int64_t want;
+	unsigned char *out;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&want, in, sizeof(want));
+	out = tf_call_result(call, (size_t)want);
+	if (want) {
+		out[0] = 'a';
+		out[want - 1] = 'z';
+	}
+	return 0;
+}
+
 static int init_offset(void **ctx, const void *arg, size_t len)
 {
 	int64_t *v = malloc(sizeof(*v));
@@ -179,6 +265,17 @@ static int init_fails_on_2(void **ctx, const void *arg, size_t len)
 	(void)arg;
 	(void)len;
 	return world_rank() == 2 ? 5 : 0;
+}
+
+/* The victim's initializer ends its process: a rank lost in the start. */
+static int init_dies_on_victim(void **ctx, const void *arg, size_t len)
+{
+	(void)ctx;
+	(void)arg;
+	(void)len;
+	if (world_rank() == VICTIM)
+		raise(SIGKILL);
+	return 0;
 }
 
 static void fini_free(void *ctx)
@@ -572,18 +669,318 @@ static void mode_big(struct tf_pool *pool)
 	CHECK(rc == 0 && bad == 0, "results of 1, 24 and 3 MiB arrive whole");
 }
 
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Whether a map of squares of 0..n-1 comes back whole. */
+static void check_squares(struct tf_pool *pool, size_t n, const char *what)
+{
+	int64_t *in = malloc(n * sizeof(*in)), *out = calloc(n, sizeof(*out));
+	size_t i, bad = 0;
+	long rc;
+
+	for (i = 0; i < n; i++)
+		in[i] = (int64_t)i;
+	rc = tf_pool_map(pool, "square", in, sizeof(*in), n, out,
+			 sizeof(*out), NULL);
+	for (i = 0; i < n; i++)
+		bad += out[i] != in[i] * in[i];
+	CHECK(rc == 0 && bad == 0, "%s: a map of %zu squares (rc %ld, %zu "
+				   "wrong)",
+	      what, n, rc, bad);
+	free(in);
+	free(out);
+}
+
+/*
+ * The victim dies in the middle of a map: exactly the tasks of the
+ * chunks it held fail with TF_ELOST, every other result is right, and
+ * the pool goes on with the others.
+ */
+static void mode_lost_map(struct tf_pool *pool)
+{
+	enum { N = 40000, CHUNK = 1000 };
+	int64_t *in = malloc(N * sizeof(*in)), (*out)[2] = calloc(N, 16);
+	int *status = calloc(N, sizeof(*status));
+	char **errors = calloc(N, sizeof(*errors));
+	struct tf_map_opts mo = { CHUNK, status, errors };
+	size_t i, lost = 0, wrong = 0, ragged = 0, on_victim = 0;
+	double t0 = now_s(), took;
+	long rc;
+
+	for (i = 0; i < N; i++)
+		in[i] = (int64_t)i;
+	rc = tf_pool_map(pool, "die_on_victim", in, sizeof(*in), N, out, 16,
+			 &mo);
+	took = now_s() - t0;
+	for (i = 0; i < N; i++) {
+		if (status[i] == TF_ELOST) {
+			lost++;
+			wrong += !errors[i] || !strstr(errors[i], "rank 2 was "
+								  "lost") ||
+				 out[i][0] != 0;
+		} else {
+			wrong += status[i] != 0 || errors[i] ||
+				 out[i][0] != in[i] * in[i] || out[i][1] < 1 ||
+				 out[i][1] > 3;
+			on_victim += out[i][1] == VICTIM;
+		}
+		/* Chunks are lost whole. */
+		if (i % CHUNK && (status[i] == TF_ELOST) !=
+					 (status[i - 1] == TF_ELOST))
+			ragged++;
+		free(errors[i]);
+	}
+	printf("# %zu tasks lost, %zu done on rank %d before, %.2f s\n", lost,
+	       on_victim, VICTIM, took);
+	CHECK(rc == (long)lost && (lost == CHUNK || lost == 2 * CHUNK) &&
+		      wrong == 0 && ragged == 0,
+	      "a map that loses a rank: its %zu tasks in flight fail with "
+	      "TF_ELOST, the rest are right (rc %ld, %zu wrong, %zu ragged)",
+	      lost, rc, wrong, ragged);
+	CHECK(on_victim > 0 && on_victim < 1500,
+	      "the victim's results before it died were kept (%zu)",
+	      on_victim);
+	CHECK(took < 30, "the map returned in %.1f s", took);
+	CHECK(tf_pool_workers(pool) == 2, "2 workers are left (%d)",
+	      tf_pool_workers(pool));
+	check_squares(pool, 20000, "after the loss");
+	free(in);
+	free(out);
+	free(status);
+	free(errors);
+}
+
+/* A future on the rank that dies gets TF_ELOST; the others succeed. */
+static void mode_lost_future(struct tf_pool *pool)
+{
+	struct tf_future *f[3];
+	int lost = 0, good = 0, i;
+	int64_t x = 7;
+
+	for (i = 0; i < 3; i++)
+		tf_pool_submit(pool, "victim_dies", NULL, 0, &f[i]);
+	for (i = 0; i < 3; i++) {
+		size_t len;
+		const int32_t *r;
+
+		tf_future_wait(f[i]);
+		r = tf_future_result(f[i], &len);
+		if (tf_future_status(f[i]) == TF_ELOST &&
+		    tf_future_error(f[i]) &&
+		    strstr(tf_future_error(f[i]), "rank 2 was lost"))
+			lost++;
+		else if (tf_future_status(f[i]) == 0 && len == sizeof(*r) &&
+			 *r != VICTIM)
+			good++;
+		tf_future_free(f[i]);
+	}
+	CHECK(lost == 1 && good == 2,
+	      "the future on the lost rank gets TF_ELOST, the others their "
+	      "results (%d lost, %d good)",
+	      lost, good);
+	for (i = 0, good = 0; i < 3; i++) {
+		const int64_t *r;
+
+		tf_pool_submit(pool, "square", &x, sizeof(x), &f[0]);
+		tf_future_wait(f[0]);
+		r = tf_future_result(f[0], NULL);
+		good += tf_future_status(f[0]) == 0 && r && *r == 49;
+		tf_future_free(f[0]);
+	}
+	CHECK(good == 3, "futures after the loss succeed (%d of 3)", good);
+}
+
+/* Every worker dies: with no rank left (the master does not work), the
+ * tasks fail with TF_ELOST at once rather than wait for ever. */
+static void mode_lost_all(struct tf_pool *pool)
+{
+	int64_t in[100] = { 0 }, out[100];
+	int status[100];
+	struct tf_map_opts mo = { 0, status, NULL };
+	struct tf_future *f;
+	size_t i, lost = 0;
+	double t0;
+	long rc;
+
+	rc = tf_pool_map(pool, "workers_die", in, sizeof(*in), 100, out,
+			 sizeof(*out), &mo);
+	for (i = 0; i < 100; i++)
+		lost += status[i] == TF_ELOST;
+	CHECK(rc == 100 && lost == 100 && tf_pool_workers(pool) == 0,
+	      "every worker died: all 100 tasks fail with TF_ELOST (rc %ld, "
+	      "%zu lost, %d workers left)",
+	      rc, lost, tf_pool_workers(pool));
+	t0 = now_s();
+	rc = tf_pool_map(pool, "square", in, sizeof(*in), 100, out,
+			 sizeof(*out), &mo);
+	tf_pool_submit(pool, "square", in, sizeof(*in), &f);
+	tf_future_wait(f);
+	CHECK(rc == 100 && status[99] == TF_ELOST &&
+		      tf_future_status(f) == TF_ELOST && now_s() - t0 < 1,
+	      "with no rank left, a map and a future fail at once (rc %ld, "
+	      "%.3f s)",
+	      rc, now_s() - t0);
+	tf_future_free(f);
+}
+
+/*
+ * lost_after = 1 s: the victim, 3 s in a task, is declared lost while
+ * still alive; its late results (whose job id another job has by then)
+ * are ignored.
+ */
+static void mode_lost_silent(struct tf_pool *pool)
+{
+	int64_t in[30], out[30];
+	int status[30];
+	struct tf_map_opts mo = { 1, status, NULL };
+	size_t i, lost = 0, wrong = 0, futures = 0;
+	double t0 = now_s(), took;
+	long rc;
+
+	for (i = 0; i < 30; i++)
+		in[i] = (int64_t)i;
+	rc = tf_pool_map(pool, "slow_on_victim", in, sizeof(*in), 30, out,
+			 sizeof(*out), &mo);
+	took = now_s() - t0;
+	for (i = 0; i < 30; i++) {
+		lost += status[i] == TF_ELOST;
+		wrong += status[i] == 0 && out[i] != in[i] * in[i];
+		wrong += status[i] != 0 && status[i] != TF_ELOST;
+	}
+	CHECK(rc == (long)lost && lost >= 1 && lost <= 2 && wrong == 0 &&
+		      took < 2.9,
+	      "a rank silent past lost_after is lost: %zu tasks TF_ELOST "
+	      "in %.2f s (rc %ld, %zu wrong)",
+	      lost, took, rc, wrong);
+	/* Its results come late, into jobs that reuse the ids. */
+	t0 = now_s();
+	while (now_s() - t0 < 6.5) {
+		struct tf_future *f;
+		int64_t x = (int64_t)futures;
+		const int64_t *r;
+
+		tf_pool_submit(pool, "square", &x, sizeof(x), &f);
+		tf_future_wait(f);
+		r = tf_future_result(f, NULL);
+		wrong += tf_future_status(f) != 0 || !r || *r != x * x;
+		tf_future_free(f);
+		futures++;
+		usleep(2000);
+	}
+	CHECK(wrong == 0, "the lost rank's late results are ignored (%zu "
+			  "futures, %zu wrong)",
+	      futures, wrong);
+	check_squares(pool, 5000, "after the silent rank");
+}
+
+/* The master's process ends: the workers see it and leave. */
+static void mode_master_dies(struct tf_pool *pool)
+{
+	check_squares(pool, 1000, "before the master dies");
+	fflush(stdout);
+	raise(SIGKILL);
+}
+
+/*
+ * TF_POOL_MAX_BYTES: inputs over it are refused before anything runs;
+ * a result over it fails its task with TF_ETOOBIG, and the map goes on.
+ */
+static void mode_too_big(struct tf_pool *pool)
+{
+	int64_t sizes[4] = { 8, (int64_t)TF_POOL_MAX_BYTES + 1, 16, 8 };
+	struct tf_buf in[4], out[4];
+	int status[4];
+	char *errors[4];
+	struct tf_map_opts mo = { 1, status, errors };
+	struct tf_future *f = (struct tf_future *)&mo; /* not NULL */
+	char small[16] = "x";
+	size_t i, bad = 0;
+	long rc;
+
+	for (i = 0; i < 4; i++) {
+		in[i].data = &sizes[i];
+		in[i].len = sizeof(sizes[i]);
+	}
+	rc = tf_pool_mapv(pool, "claim", in, 4, out, &mo);
+	for (i = 0; i < 4; i++) {
+		if (i == 1)
+			bad += status[i] != TF_ETOOBIG || out[i].len != 0 ||
+			       !errors[i] ||
+			       !strstr(errors[i], "TF_POOL_MAX_BYTES");
+		else
+			bad += status[i] != 0 ||
+			       out[i].len != (size_t)sizes[i] ||
+			       ((char *)out[i].data)[0] != 'a';
+		if (status[i])
+			printf("# task %zu: %s\n", i, errors[i]);
+		free(errors[i]);
+		free(out[i].data);
+	}
+	CHECK(rc == 1 && bad == 0,
+	      "a result over TF_POOL_MAX_BYTES fails its task with "
+	      "TF_ETOOBIG, the others arrive (rc %ld, %zu wrong)",
+	      rc, bad);
+	{
+		int64_t fixed[4] = { 8, (int64_t)TF_POOL_MAX_BYTES + 1, 8, 8 };
+		int64_t got[4];
+
+		rc = tf_pool_map(pool, "claim", fixed, sizeof(*fixed), 4, got,
+				 sizeof(*got), &mo);
+		for (i = 0, bad = 0; i < 4; i++) {
+			bad += status[i] != (i == 1 ? TF_ETOOBIG : 0);
+			free(errors[i]);
+		}
+		CHECK(rc == 1 && bad == 0,
+		      "the same in a fixed-size map (rc %ld, %zu wrong)", rc,
+		      bad);
+	}
+	/* Inputs over the limit: refused, nothing queued or written. */
+	for (i = 0; i < 4; i++) {
+		in[i].data = small;
+		in[i].len = sizeof(small);
+		out[i].data = NULL;
+		out[i].len = 12345;
+	}
+	in[2].len = TF_POOL_MAX_BYTES + 1;
+	rc = tf_pool_mapv(pool, "claim", in, 4, out, NULL);
+	CHECK(rc == TF_ETOOBIG && out[0].len == 12345 && out[3].len == 12345,
+	      "mapv refuses an input over the limit before anything runs "
+	      "(rc %ld)",
+	      rc);
+	rc = tf_pool_map(pool, "claim", small, TF_POOL_MAX_BYTES + 1, 1,
+			 sizes, 8, NULL);
+	CHECK(rc == TF_ETOOBIG, "map refuses records over the limit (rc %ld)",
+	      rc);
+	rc = tf_pool_map(pool, "claim", sizes, 8, 1, small,
+			 TF_POOL_MAX_BYTES + 1, NULL);
+	CHECK(rc == TF_ETOOBIG, "map refuses results over the limit (rc %ld)",
+	      rc);
+	rc = tf_pool_submit(pool, "claim", small, TF_POOL_MAX_BYTES + 1, &f);
+	CHECK(rc == TF_ETOOBIG && f == NULL,
+	      "submit refuses an input over the limit (rc %ld)", rc);
+	check_squares(pool, 1000, "after the refusals");
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "map";
 	struct tf_pool_opts o;
 	struct tf_pool *pool;
-	int rc, own_init = !strcmp(mode, "comm");
+	int rc, r, lost_mode, own_init = !strcmp(mode, "comm");
 
 	tf_pool_opts_init(&o);
-	if (!strcmp(mode, "isolate"))
+	if (!strcmp(mode, "isolate") || !strcmp(mode, "too-big-isolated"))
 		o.isolate = isolated = 1;
 	if (!strcmp(mode, "master-works"))
 		o.master_works = 1;
+	if (!strcmp(mode, "lost-silent"))
+		o.lost_after = 1.0;
 	if (own_init && MPI_Init(&argc, &argv) != MPI_SUCCESS)
 		return 4;
 	if (own_init) {
@@ -605,6 +1002,11 @@ int main(int argc, char **argv)
 	tf_pool_register(pool, "repeat", repeat);
 	tf_pool_register(pool, "big", big);
 	tf_pool_register(pool, "slow", slow);
+	tf_pool_register(pool, "die_on_victim", die_on_victim);
+	tf_pool_register(pool, "victim_dies", victim_dies);
+	tf_pool_register(pool, "workers_die", workers_die);
+	tf_pool_register(pool, "slow_on_victim", slow_on_victim);
+	tf_pool_register(pool, "claim", claim);
 	if (!strcmp(mode, "mismatch") && tf_pool_rank(pool) == 2)
 		tf_pool_register(pool, "extra", slow);
 	if (!strcmp(mode, "init")) {
@@ -615,14 +1017,19 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(mode, "init-fails"))
 		tf_pool_set_init(pool, init_fails_on_2, NULL, NULL, 0);
+	if (!strcmp(mode, "lost-init"))
+		tf_pool_set_init(pool, init_dies_on_victim, NULL, NULL, 0);
 	rc = tf_pool_start(pool);
-	if (!strcmp(mode, "mismatch") || !strcmp(mode, "init-fails")) {
-		int want = !strcmp(mode, "mismatch") ? TF_EREGISTER : TF_ETASK;
-		int r = tf_pool_rank(pool);
+	if (!strcmp(mode, "mismatch") || !strcmp(mode, "init-fails") ||
+	    !strcmp(mode, "lost-init")) {
+		int want = !strcmp(mode, "mismatch")     ? TF_EREGISTER
+			   : !strcmp(mode, "init-fails") ? TF_ETASK
+							 : TF_ELOST;
+		int me = tf_pool_rank(pool);
 
 		/* Every rank reports: the test greps each rank's line. */
 		printf("%s rank %d: start returned %d (%s)\n",
-		       rc == want ? "ok" : "FAIL", r, rc, tf_strerror(rc));
+		       rc == want ? "ok" : "FAIL", me, rc, tf_strerror(rc));
 		tf_pool_close(pool);
 		if (own_init)
 			MPI_Finalize();
@@ -648,14 +1055,43 @@ int main(int argc, char **argv)
 			mode_init(pool);
 		if (!strcmp(mode, "big"))
 			mode_big(pool);
+		if (!strcmp(mode, "lost-map"))
+			mode_lost_map(pool);
+		if (!strcmp(mode, "lost-future"))
+			mode_lost_future(pool);
+		if (!strcmp(mode, "lost-all"))
+			mode_lost_all(pool);
+		if (!strcmp(mode, "lost-silent"))
+			mode_lost_silent(pool);
+		if (!strcmp(mode, "master-dies"))
+			mode_master_dies(pool);
+		if (!strncmp(mode, "too-big", 7))
+			mode_too_big(pool);
+	} else if (!strcmp(mode, "master-dies") ||
+		   !strcmp(mode, "lost-silent")) {
+		int me = tf_pool_rank(pool);
+		int want = !strcmp(mode, "master-dies") || me == VICTIM
+				   ? TF_ELOST
+				   : 0;
+
+		/* Every worker reports how its start ended. */
+		printf("%s rank %d: start returned %d (%s)\n",
+		       rc == want ? "ok" : "FAIL", me, rc, tf_strerror(rc));
+		fflush(stdout);
+		failures += rc != want;
 	} else if (rc < 0) {
 		printf("FAIL start: %s\n", tf_strerror(rc));
 		failures++;
 	}
+	/* After a loss every rank leaves MPI unfinalized and says so. */
+	lost_mode = !strncmp(mode, "lost-", 5) || !strcmp(mode, "master-dies");
+	r = tf_pool_rank(pool);
 	rc = tf_pool_close(pool);
-	if (rc) {
-		printf("FAIL close: %s\n", tf_strerror(rc));
+	if (rc != (lost_mode ? TF_ELOST : 0)) {
+		printf("FAIL close on rank %d: %s\n", r, tf_strerror(rc));
 		failures++;
+	} else if (lost_mode && r == 0) {
+		CHECK(1, "close returns TF_ELOST after a loss");
 	}
 	if (own_init) {
 		int fin = 0;

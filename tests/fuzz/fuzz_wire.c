@@ -289,6 +289,7 @@ static void fuzz_pool(const uint8_t *data, size_t size)
 {
 	struct tf_ptasks t;
 	struct tf_presults r;
+	struct tf_pident who;
 	char **names;
 	size_t n, i;
 	int32_t status;
@@ -304,20 +305,39 @@ static void fuzz_pool(const uint8_t *data, size_t size)
 				"validated input %zu missing", i);
 		REQUIRE(off == t.data_len, "inputs end early");
 	}
-	if (tf_pwire_results_decode(data, size, &r) == 0 && !r.compact) {
+	if (tf_pwire_results_decode(data, size, &r) == 0) {
 		struct tf_precord rec;
 		size_t off = 0;
 
-		for (i = 0; i < r.count; i++)
-			REQUIRE(tf_pwire_results_next(&r, &off, &rec),
+		/* Compact and uniform records are computed, not walked,
+		 * and a count may be billions: look at a few, and the last. */
+		size_t walk = r.form != TF_PWIRE_RECORDS && r.count > 4
+				      ? 4
+				      : r.count;
+
+		for (i = 0; i < walk; i++)
+			REQUIRE(tf_pwire_results_record(&r, &off, (uint32_t)i,
+							&rec),
 				"validated record %zu missing", i);
-		REQUIRE(off == r.data_len, "records end early");
+		if (r.form == TF_PWIRE_COMPACT) {
+			REQUIRE(tf_pwire_results_record(&r, &off, r.count - 1,
+							&rec),
+				"the last compact result missing");
+			REQUIRE((const uint8_t *)rec.result + rec.len <=
+					data + size,
+				"a compact result past the end");
+		}
+		REQUIRE(r.form != TF_PWIRE_RECORDS || off == r.data_len,
+			"records end early");
+		REQUIRE(!tf_pwire_results_record(&r, &off, r.count, &rec),
+			"a record past the end");
 	}
-	if (tf_pwire_unpack_names(data, size, &names, &n) == 0) {
+	if (tf_pwire_unpack_hello(data, size, &who, &names, &n) == 0) {
 		for (i = 0; i < n; i++)
 			free(names[i]);
 		free(names);
 	}
+	(void)tf_pwire_unpack_start(data, size, &who, &status, &d, &len);
 	(void)tf_pwire_unpack_status(data, size, &status, &d, &len);
 }
 
@@ -418,6 +438,7 @@ static void write_seeds(const char *dir)
 		struct tf_presults r = { 1, 0, 2, 0, TF_POOL_VARSIZE, 0.5,
 					 NULL, 0 };
 		const char *names[] = { "square", "sweep" };
+		struct tf_pident who = { 4242, 77 };
 
 		tf_pwire_tasks_begin(&sb, &t);
 		tf_pwire_add_var(&sb, "abc", 3);
@@ -431,8 +452,14 @@ static void write_seeds(const char *dir)
 		tf_pwire_results_header(&sb, &r);
 		write_seed(dir, "pool-results", &sb);
 		tf_strbuf_reset(&sb);
-		tf_pwire_pack_names(&sb, names, 2);
+		tf_pwire_pack_hello(&sb, &who, names, 2);
 		write_seed(dir, "pool-names", &sb);
+		tf_strbuf_reset(&sb);
+		tf_pwire_pack_start(&sb, &who, 0, "init", 4);
+		write_seed(dir, "pool-start", &sb);
+		tf_strbuf_reset(&sb);
+		tf_pwire_results_uniform(&sb, &r, TF_ELOST, "lost", 4);
+		write_seed(dir, "pool-results-lost", &sb);
 		tf_strbuf_reset(&sb);
 	}
 	tf_strbuf_release(&sb);
