@@ -240,7 +240,12 @@ EOF
 	check "every worker lost: then every task is ok exactly once" ok_once j6.tsv 6
 	check "every worker lost: nothing is left" nothing_left 10
 else
-	diag "$MPIEXEC is not Open MPI's: the survival tests need mpirun --enable-recovery (docs/ARCHITECTURE.md, 'Lost ranks')"
+	# TAP skips, not passes: these cases did not run.
+	for c in "worker killed, 4 ranks" "33 ranks, one killed" "a stopped worker" \
+		"master killed" "--lost-limit" "every worker lost"; do
+		tap_n=$((tap_n + 1))
+		echo "ok $tap_n - $c # SKIP $MPIEXEC is not Open MPI's mpirun: no launcher flag lets ranks survive (docs/ARCHITECTURE.md, 'Lost ranks')"
+	done
 fi
 
 # 7. Plain launcher, no recovery flag: a killed worker aborts the run in
