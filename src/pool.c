@@ -10,10 +10,10 @@
  * none soon sleeps with a backoff, so a pool left idle costs almost no CPU.
  *
  * Lost ranks: while it waits, and at most every WATCH_EVERY, the master
- * looks for workers holding chunks whose process has ended (same host) or
- * that have been silent for lost_after; it completes their chunks with
- * TF_ELOST and goes on without them. A worker watches its master the same
- * way while idle.
+ * looks for workers whose process has ended (same host) or that have been
+ * silent for lost_after while holding chunks; it completes their chunks
+ * with TF_ELOST and goes on without them. A worker watches its master the
+ * same way while idle.
  */
 #include "config.h"
 
@@ -1006,11 +1006,12 @@ static int fail_queued(struct tf_pool *p)
 }
 
 /*
- * Looks for lost workers, at most every WATCH_EVERY, among those holding
- * chunks: one whose process has ended (when the master can see it), and
- * with lost_after, one silent for longer than that. Only while waiting:
- * kill() and /proc cost a few microseconds each. Returns how many it
- * found lost, or an error.
+ * Looks for lost workers, at most every WATCH_EVERY: one whose process
+ * has ended (when the master can see it; idle ones too, so that none is
+ * given work, or a STOP at close, after it died), and with lost_after,
+ * one holding chunks that has been silent for longer than that. Only
+ * while waiting: kill() and /proc cost a few microseconds each. Returns
+ * how many it found lost, or an error.
  */
 static int watch(struct tf_pool *p, double now)
 {
@@ -1023,12 +1024,12 @@ static int watch(struct tf_pool *p, double now)
 		struct pworker *w = &p->w[wi];
 		char what[96];
 
-		if (w->lost || !w->outstanding)
+		if (w->lost)
 			continue;
 		if (w->pid && tf__pid_gone(w->pid)) {
 			rc = worker_lost(p, wi, LOST_GONE, "its process ended");
 			found++;
-		} else if (p->o.lost_after > 0 &&
+		} else if (w->outstanding && p->o.lost_after > 0 &&
 			   now - w->heard > p->o.lost_after) {
 			snprintf(what, sizeof(what),
 				 "it sent nothing for %.3g s while it held "
@@ -1682,8 +1683,13 @@ int tf_pool_close(struct tf_pool *p)
 				idle_wait(p);
 		}
 	}
-	if (p->started && p->comm.rank == 0 && !p->dismissed)
+	if (p->started && p->comm.rank == 0 && !p->dismissed) {
+		/* A worker that died idle must not get a STOP, and its loss
+		 * decides how every rank leaves MPI. */
+		p->next_watch = 0;
+		watch(p, tf_now());
 		rc = stop_workers(p);
+	}
 	/* Leaving MPI unfinalized, the STOPs must be out, and read. */
 	if (p->started && p->comm.rank == 0 && p->comm.abandoned)
 		await_goodbyes(p);

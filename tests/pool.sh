@@ -143,6 +143,9 @@ run_lost lost-all 3
 run_lost lost-silent 7
 [ "$ompi" = yes ] && check "lost-silent: the master says why" \
 	grep -q "rank 2 was lost: it sent nothing for" err
+run_lost lost-idle 2
+[ "$ompi" = yes ] && check "lost-idle: the master saw the idle rank end" \
+	grep -q "rank 2 was lost: its process ended; 0 tasks" err
 run_lost lost-init 3
 [ "$ompi" = yes ] && check "lost-init: the master names the rank lost in the start" \
 	grep -q "rank 2 was lost during the start" err

@@ -221,6 +221,16 @@ static int workers_die(struct tf_call *call, const void *in, size_t len,
 	return 0;
 }
 
+/* square, but on the victim it also sets an alarm: SIGALRM ends its
+ * process a second later, while it waits for work. */
+static int alarm_on_victim(struct tf_call *call, const void *in, size_t len,
+			   void *ctx)
+{
+	if (world_rank() == VICTIM)
+		alarm(1);
+	return square(call, in, len, ctx);
+}
+
 /* square, but 3 s on the victim: long enough to be declared lost. */
 static int slow_on_victim(struct tf_call *call, const void *in, size_t len,
 			  void *ctx)
@@ -879,6 +889,25 @@ static void mode_lost_silent(struct tf_pool *pool)
 	check_squares(pool, 5000, "after the silent rank");
 }
 
+/* The victim dies while idle: no task fails, and the close that follows
+ * neither sends it a STOP nor waits for it. */
+static void mode_lost_idle(struct tf_pool *pool)
+{
+	int64_t in[300], out[300];
+	size_t i, bad = 0;
+	long rc;
+
+	for (i = 0; i < 300; i++)
+		in[i] = (int64_t)i;
+	rc = tf_pool_map(pool, "alarm_on_victim", in, sizeof(*in), 300, out,
+			 sizeof(*out), NULL);
+	for (i = 0; i < 300; i++)
+		bad += out[i] != in[i] * in[i];
+	CHECK(rc == 0 && bad == 0, "a map, then the victim dies idle (rc %ld)",
+	      rc);
+	sleep(2);
+}
+
 /* The master's process ends: the workers see it and leave. */
 static void mode_master_dies(struct tf_pool *pool)
 {
@@ -1006,6 +1035,7 @@ int main(int argc, char **argv)
 	tf_pool_register(pool, "victim_dies", victim_dies);
 	tf_pool_register(pool, "workers_die", workers_die);
 	tf_pool_register(pool, "slow_on_victim", slow_on_victim);
+	tf_pool_register(pool, "alarm_on_victim", alarm_on_victim);
 	tf_pool_register(pool, "claim", claim);
 	if (!strcmp(mode, "mismatch") && tf_pool_rank(pool) == 2)
 		tf_pool_register(pool, "extra", slow);
@@ -1063,6 +1093,8 @@ int main(int argc, char **argv)
 			mode_lost_all(pool);
 		if (!strcmp(mode, "lost-silent"))
 			mode_lost_silent(pool);
+		if (!strcmp(mode, "lost-idle"))
+			mode_lost_idle(pool);
 		if (!strcmp(mode, "master-dies"))
 			mode_master_dies(pool);
 		if (!strncmp(mode, "too-big", 7))
