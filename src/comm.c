@@ -1,8 +1,8 @@
 /*
  * The MPI module. Sends are MPI_Isend of packed byte buffers, tracked
- * until MPI_Testsome reports them done; receives are MPI_Iprobe followed
- * by MPI_Recv of exactly the probed size, so no rank ever blocks on a
- * message that has not arrived.
+ * until MPI_Testsome reports them done; receives are MPI_Improbe followed
+ * by MPI_Imrecv of exactly the probed size, tested until whole, so no
+ * rank ever blocks on a message that has not (all) arrived.
  */
 #include "config.h"
 
@@ -28,6 +28,18 @@ struct pending {
 	size_t alloc;
 	MPI_Comm comm;   /* MPI_COMM_WORLD, or the pool's duplicate */
 	int comm_is_dup; /* we made comm, so we free it */
+	/* Receives under way: matched (MPI_Improbe) but not yet complete,
+	 * because their senders have not sent all of them; at most one per
+	 * source, so that one source's messages are taken in order. */
+	struct rx *rxs;
+	size_t nrx, rx_alloc;
+	struct tf_strbuf spare; /* the caller's last buffer, for the next */
+};
+
+struct rx {
+	MPI_Request req;
+	int src, tag, count;
+	struct tf_strbuf buf;
 };
 
 /* Buffers of sends given up (to a lost rank): MPI may still read them,
@@ -213,33 +225,138 @@ int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
 	return TF_ELOST;
 }
 
+/* Hands receive i over to the caller (buf takes its bytes and gives it
+ * its old memory) and forgets it. */
+static void rx_deliver(struct pending *p, size_t i, struct tf_strbuf *buf,
+		       int *src, int *tag)
+{
+	struct rx *r = &p->rxs[i];
+	struct tf_strbuf old = *buf;
+
+	r->buf.len = (size_t)r->count;
+	r->buf.buf[r->count] = '\0';
+	*buf = r->buf;
+	*src = r->src;
+	*tag = r->tag;
+	tf_strbuf_release(&p->spare);
+	p->spare = old;
+	p->rxs[i] = p->rxs[--p->nrx];
+}
+
+static int rx_from(const struct pending *p, int source)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrx; i++)
+		if (p->rxs[i].src == source)
+			return 1;
+	return 0;
+}
+
+/* Matches a message from source (or any) and starts receiving it.
+ * Returns 1 if one was matched, 0 if none waits, or TF_EMPI. */
+static int rx_start(struct pending *p, int source)
+{
+	MPI_Message msg;
+	MPI_Status st;
+	struct rx *r;
+	int flag = 0, rc;
+
+	rc = MPI_Improbe(source, MPI_ANY_TAG, p->comm, &flag, &msg, &st);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Improbe", rc);
+	if (!flag)
+		return 0;
+	if (p->nrx == p->rx_alloc) {
+		p->rx_alloc = p->rx_alloc ? 2 * p->rx_alloc : 4;
+		p->rxs = tf__xrealloc(p->rxs, p->rx_alloc * sizeof(*p->rxs));
+	}
+	r = &p->rxs[p->nrx];
+	memset(r, 0, sizeof(*r));
+	/* The buffer the caller gave back last time: no allocation per
+	 * message once it is large enough. */
+	r->buf = p->spare;
+	tf_strbuf_init(&p->spare);
+	tf_strbuf_reset(&r->buf);
+	MPI_Get_count(&st, MPI_BYTE, &r->count);
+	tf_strbuf_grow(&r->buf, (size_t)r->count);
+	rc = MPI_Imrecv(r->buf.buf, r->count, MPI_BYTE, &msg, &r->req);
+	if (rc != MPI_SUCCESS) {
+		tf_strbuf_release(&r->buf);
+		return mpi_fail("MPI_Imrecv", rc);
+	}
+	r->src = st.MPI_SOURCE;
+	r->tag = st.MPI_TAG;
+	p->nrx++;
+	return 1;
+}
+
 int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 		 struct tf_strbuf *buf)
 {
 	struct pending *p = c->impl;
-	MPI_Status st;
-	int flag = 0, count = 0, rc;
+	size_t i;
+	int rc, r, done;
 
 	if (!c->use_mpi)
 		return 0;
-	rc = MPI_Iprobe(source == TF_ANY_SOURCE ? MPI_ANY_SOURCE : source,
-			MPI_ANY_TAG, p->comm, &flag, &st);
-	if (rc != MPI_SUCCESS)
-		return mpi_fail("MPI_Iprobe", rc);
-	if (!flag)
-		return 0;
-	MPI_Get_count(&st, MPI_BYTE, &count);
-	tf_strbuf_reset(buf);
-	tf_strbuf_grow(buf, (size_t)count);
-	rc = MPI_Recv(buf->buf, count, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG,
-		      p->comm, MPI_STATUS_IGNORE);
-	if (rc != MPI_SUCCESS)
-		return mpi_fail("MPI_Recv", rc);
-	buf->len = (size_t)count;
-	buf->buf[count] = '\0';
-	*src = st.MPI_SOURCE;
-	*tag = st.MPI_TAG;
-	return 1;
+	/*
+	 * Never MPI_Recv: a large message moves only while its sender calls
+	 * MPI, so a sender that stops or dies half-way would block it for
+	 * ever. A matched message is received with MPI_Imrecv and tested
+	 * until whole; meanwhile other sources' messages are received, but
+	 * none more from its source (they must come in order).
+	 */
+	if (p->nrx == 0) {
+		rc = rx_start(p, source == TF_ANY_SOURCE ? MPI_ANY_SOURCE
+							 : source);
+		if (rc <= 0)
+			return rc;
+	} else if (source != TF_ANY_SOURCE) {
+		if (!rx_from(p, source) && (rc = rx_start(p, source)) < 0)
+			return rc;
+	} else {
+		/* Rare: a message is stuck part-way. Look at every other
+		 * source in turn. */
+		for (r = 0; r < c->size; r++) {
+			if (rx_from(p, r))
+				continue;
+			rc = rx_start(p, r);
+			if (rc < 0)
+				return rc;
+			if (rc)
+				break;
+		}
+	}
+	for (i = 0; i < p->nrx; i++) {
+		if (source != TF_ANY_SOURCE && p->rxs[i].src != source)
+			continue;
+		rc = MPI_Test(&p->rxs[i].req, &done, MPI_STATUS_IGNORE);
+		if (rc != MPI_SUCCESS)
+			return mpi_fail("MPI_Test", rc);
+		if (done) {
+			rx_deliver(p, i, buf, src, tag);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Gives up the receives under way from rank (its sender is lost; -1:
+ * all): MPI may still write into their buffers, which are kept. */
+static void drop_receives(struct pending *p, int rank)
+{
+	size_t i = 0;
+
+	while (i < p->nrx) {
+		if (rank >= 0 && p->rxs[i].src != rank) {
+			i++;
+			continue;
+		}
+		MPI_Request_free(&p->rxs[i].req);
+		tf_comm_keep(tf_strbuf_detach(&p->rxs[i].buf, NULL));
+		p->rxs[i] = p->rxs[--p->nrx];
+	}
 }
 
 int tf_comm_progress(struct tf_comm *c)
@@ -280,6 +397,7 @@ int tf_comm_forget(struct tf_comm *c, int rank)
 
 	if (!c->use_mpi || !p)
 		return 0;
+	drop_receives(p, rank);
 	for (i = 0, j = 0; i < p->n; i++) {
 		if (p->dests[i] == rank) {
 			/* A send to a dead rank never completes, and MPI may
@@ -359,9 +477,13 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 	return 0;
 }
 
-/* Frees the arrays of p and p (not the buffers the arrays point to). */
+/* Frees the arrays of p and p (not the send buffers the arrays point
+ * to); a receive under way is given up. */
 static void pending_free(struct pending *p)
 {
+	drop_receives(p, -1);
+	tf_strbuf_release(&p->spare);
+	free(p->rxs);
 	free(p->reqs);
 	free(p->bufs);
 	free(p->dests);
@@ -393,6 +515,8 @@ int tf_comm_finalize(struct tf_comm *c)
 		return 0;
 	}
 	ret = tf_comm_flush(c);
+	if (c->use_mpi && p)
+		drop_receives(p, -1);
 	if (c->use_mpi && p && p->comm_is_dup) {
 		MPI_Comm_free(&p->comm);
 		p->comm_is_dup = 0;

@@ -82,8 +82,10 @@ int tf_comm_send_wait(struct tf_comm *c, int dest, int tag, const void *data,
 
 /**
  * Receives one waiting message from source (or TF_ANY_SOURCE) into buf,
- * if there is one. Returns 1 with *src and *tag set, 0 if none waits, or
- * TF_EMPI.
+ * if there is one, without ever waiting for its bytes: a message still
+ * arriving returns 0 and is completed by a later call. Returns 1 with
+ * *src and *tag set, 0 if none is whole yet, or TF_EMPI. buf's memory
+ * may be exchanged for the module's own (it stays the caller's to free).
  */
 int tf_comm_recv(struct tf_comm *c, int source, int *src, int *tag,
 		 struct tf_strbuf *buf);
@@ -97,7 +99,8 @@ int tf_comm_progress(struct tf_comm *c);
 void tf_comm_keep(void *buf);
 
 /**
- * Gives up the pending sends to rank (lost: they would never complete),
+ * Gives up the pending sends to rank and a message from it still
+ * arriving (lost: they would never complete),
  * so that tf_comm_flush() and tf_comm_finalize() do not wait for them.
  * Returns how many were dropped.
  */

@@ -179,6 +179,26 @@ if [ "$ompi" = yes ]; then
 	check "a stopped worker: its attempts are journaled lost" lost_on j3.tsv 1
 	check "a stopped worker, continued: nothing is left" nothing_left 15
 
+	# 3b. A worker stopped while it sends large output (1 MiB OUTPUT
+	# chunks): the master, part-way through receiving, must not wait
+	# for the rest; it loses the rank after --heartbeat and goes on.
+	job big 16 "head -c 6000000 /dev/zero | tr '[:cntrl:]' x; sleep 0.2"
+	start 3 $REC "$TF" --journal j3b.tsv --grace 1 --heartbeat 2 \
+		--results res3b "big-$mark.tasks"
+	victim=$(rank_pid 1)
+	wait_for j3b.tsv 'ok' 60
+	kill -STOP "$victim"
+	wait_for err 'rank 1 on .* lost \(silent for' 30
+	lost_seen=$?
+	kill -CONT "$victim"
+	finish_bg
+	check "stopped while sending output: the master saw the loss" [ "$lost_seen" -eq 0 ]
+	check "stopped while sending output: the run exits 0" status_is 0
+	check "stopped while sending output: every task ok once" ok_once j3b.tsv 16
+	check "stopped while sending output: every output whole (6000000 bytes)" \
+		[ "$(for f in res3b/*.out; do wc -c <"$f"; done | sort -u | tr -d ' ')" = 6000000 ]
+	check "stopped while sending output: nothing is left" nothing_left 15
+
 	# 4. The master killed: no task is left running on any worker.
 	rm -f ledger
 	job master 12 "sleep 30"
