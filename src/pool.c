@@ -627,9 +627,9 @@ static int serve(struct tf_pool *p)
 		}
 		/*
 		 * A chunk starts only once the last results are out: a large
-		 * message moves on only while this rank calls MPI, and the
-		 * master, blocked in its receive, would wait for the whole
-		 * next chunk (for ever, if this rank died in it).
+		 * message moves on only while this rank calls MPI, so the
+		 * master would otherwise have them only after the next chunk
+		 * (its receive does not block: tf_comm_recv()).
 		 */
 		pending = tf_comm_progress(&p->comm);
 		if (pending < 0) {
