@@ -205,10 +205,11 @@ void tf_exec_set_guard(struct tf_exec *ex, struct tf_guard *guard)
 	ex->guard = guard;
 }
 
-static void unguard(struct tf_exec *ex, pid_t pgid)
+/* Slot s's task group, as the guardian must know it (0: none). */
+static void guard_slot(struct tf_exec *ex, struct tf_exec_slot *sl, pid_t pgid)
 {
-	if (ex->guard && pgid > 0)
-		(void)tf_guard_remove(ex->guard, pgid);
+	if (ex->guard)
+		tf_guard_set(ex->guard, (int)(sl - ex->slots), pgid);
 }
 
 void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks)
@@ -256,7 +257,7 @@ void tf_exec_release(struct tf_exec *ex)
 			kill(-sl->pid, SIGKILL);
 			while (waitpid(sl->pid, NULL, 0) < 0 && errno == EINTR)
 				;
-			unguard(ex, sl->pid);
+			guard_slot(ex, sl, 0);
 		}
 		if (sl->busy) {
 			tf_result_release(&sl->result);
@@ -376,9 +377,7 @@ fail_spawn:
 		ret = -ret;
 		goto fail_pipes;
 	}
-	/* A guardian that has gone only costs its protection. */
-	if (ex->guard)
-		(void)tf_guard_add(ex->guard, sl->pid);
+	guard_slot(ex, sl, sl->pid);
 	close(out[1]);
 	close(err[1]);
 	sl->fds[0] = out[0];
@@ -533,7 +532,7 @@ static int reap_slot(struct tf_exec *ex, struct tf_exec_slot *sl, double now)
 			   (double)ru.ru_stime.tv_usec * 1e-6;
 	/* Anything the task left running in its group goes too. */
 	kill(-sl->pid, SIGKILL);
-	unguard(ex, sl->pid);
+	guard_slot(ex, sl, 0);
 	return 1;
 }
 

@@ -1,11 +1,11 @@
 /*
- * The guardian process. The rank writes 4-byte records into a pipe: a
- * positive process group id when a task starts, its negation when it has
- * ended. The guardian keeps the list; at end of file it stops what is
- * left. It puts itself in a session of its own and ignores the stop
- * signals, so that what a launcher sends a rank's group does not reach it,
- * and it holds none of the rank's descriptors (a launcher may wait for
- * the rank's stdout to close).
+ * The guardian process. It blocks in read() on a pipe whose only writer
+ * is the rank, so it wakes once, when the rank ends; then it reads the
+ * table the rank kept in shared memory and stops what is listed there.
+ * It puts itself in a session of its own and ignores the stop signals,
+ * so that what a launcher sends a rank's group does not reach it, and it
+ * holds none of the rank's descriptors (a launcher may wait for the
+ * rank's stdout to close).
  */
 #include "config.h"
 
@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,38 +25,7 @@
 #include "taskfarm.h"
 #include "util.h"
 
-/* The pipe's capacity asked for: room for many records if the guardian
- * is slow to read (records are 4 bytes). */
-#define GUARD_PIPE_SIZE (1024 * 1024)
-
-struct pgid_set {
-	pid_t *v;
-	size_t n, alloc;
-};
-
-static void set_add(struct pgid_set *s, pid_t pg)
-{
-	if (s->n == s->alloc) {
-		s->alloc = s->alloc ? 2 * s->alloc : 64;
-		s->v = realloc(s->v, s->alloc * sizeof(*s->v));
-		if (!s->v)
-			_exit(1);
-	}
-	s->v[s->n++] = pg;
-}
-
-static void set_remove(struct pgid_set *s, pid_t pg)
-{
-	size_t i;
-
-	/* Newest first: short tasks end soon after they start. */
-	for (i = s->n; i-- > 0;) {
-		if (s->v[i] == pg) {
-			s->v[i] = s->v[--s->n];
-			return;
-		}
-	}
-}
+#define TABLE_BYTES ((size_t)(TF_GUARD_SLOTS + 1) * sizeof(int32_t))
 
 /* Whether any process of group pg is left. */
 static int group_alive(pid_t pg)
@@ -63,25 +33,25 @@ static int group_alive(pid_t pg)
 	return kill(-pg, 0) == 0 || errno == EPERM;
 }
 
-static void stop_groups(struct pgid_set *s, double grace)
+static void stop_groups(const pid_t *pg, size_t n, double grace)
 {
 	double waited = 0;
 	size_t i, left;
 
-	for (i = 0; i < s->n; i++) {
-		kill(-s->v[i], SIGTERM);
-		kill(-s->v[i], SIGCONT); /* a stopped task cannot act on TERM */
+	for (i = 0; i < n; i++) {
+		kill(-pg[i], SIGTERM);
+		kill(-pg[i], SIGCONT); /* a stopped task cannot act on TERM */
 	}
 	for (;;) {
-		for (i = 0, left = 0; i < s->n; i++)
-			left += group_alive(s->v[i]);
+		for (i = 0, left = 0; i < n; i++)
+			left += group_alive(pg[i]);
 		if (!left || waited >= grace)
 			break;
 		tf_sleep(0.05);
 		waited += 0.05;
 	}
-	for (i = 0; i < s->n; i++)
-		kill(-s->v[i], SIGKILL);
+	for (i = 0; i < n; i++)
+		kill(-pg[i], SIGKILL);
 }
 
 static void close_other_fds(int keep)
@@ -103,16 +73,17 @@ static void close_other_fds(int keep)
 			close(fd);
 }
 
-static void guardian(int rfd, double grace) TF_NORETURN;
-static void guardian(int rfd, double grace)
+static void guardian(int rfd, volatile int32_t *table, double grace)
+	TF_NORETURN;
+static void guardian(int rfd, volatile int32_t *table, double grace)
 {
 	static const int ignored[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
 				       SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP,
 				       SIGTTIN, SIGTTOU };
-	struct pgid_set set = { NULL, 0, 0 };
-	unsigned char buf[4096];
-	size_t have = 0, i;
+	pid_t *pg;
+	size_t i, n = 0, used;
 	sigset_t none;
+	char c;
 
 	setsid();
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
@@ -122,96 +93,90 @@ static void guardian(int rfd, double grace)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	close_other_fds(rfd);
 	prctl(PR_SET_NAME, "taskfarm-guard", 0, 0, 0);
+	/* Nothing is ever written: read() returns 0 when the rank has
+	 * gone. */
 	for (;;) {
-		ssize_t n = read(rfd, buf + have, sizeof(buf) - have);
+		ssize_t r = read(rfd, &c, 1);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if (r == 0 || (r < 0 && errno != EINTR))
 			break;
-		have += (size_t)n;
-		for (i = 0; i + 4 <= have; i += 4) {
-			int32_t rec;
-
-			memcpy(&rec, buf + i, 4);
-			if (rec > 0)
-				set_add(&set, (pid_t)rec);
-			else if (rec < 0)
-				set_remove(&set, (pid_t)-rec);
-		}
-		memmove(buf, buf + i, have - i);
-		have -= i;
 	}
-	if (set.n)
-		stop_groups(&set, grace);
+	used = (size_t)table[0];
+	if (used > TF_GUARD_SLOTS)
+		used = TF_GUARD_SLOTS;
+	pg = malloc((used ? used : 1) * sizeof(*pg));
+	if (!pg)
+		_exit(1);
+	for (i = 0; i < used; i++)
+		if (table[1 + i] > 0)
+			pg[n++] = (pid_t)table[1 + i];
+	if (n)
+		stop_groups(pg, n, grace);
 	_exit(0);
 }
 
 int tf_guard_start(struct tf_guard *g, double grace)
 {
 	int p[2], err;
+	void *table;
 	pid_t pid;
 
 	g->fd = -1;
 	g->pid = 0;
-	if (pipe2(p, O_CLOEXEC) < 0)
+	g->table = NULL;
+	/* Anonymous shared memory is only backed where it is touched: a
+	 * page per 1024 slots in use. */
+	table = mmap(NULL, TABLE_BYTES, PROT_READ | PROT_WRITE,
+		     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (table == MAP_FAILED)
 		return -errno;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		err = -errno;
+		munmap(table, TABLE_BYTES);
+		return err;
+	}
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
 		close(p[0]);
 		close(p[1]);
+		munmap(table, TABLE_BYTES);
 		return err;
 	}
 	if (pid == 0) {
 		close(p[1]);
-		guardian(p[0], grace);
+		guardian(p[0], table, grace);
 	}
 	close(p[0]);
-	/* Not fatal: the default capacity only means earlier blocking. */
-	(void)fcntl(p[1], F_SETPIPE_SZ, GUARD_PIPE_SIZE);
 	g->fd = p[1];
 	g->pid = pid;
+	g->table = table;
 	return 0;
 }
 
-static int guard_send(struct tf_guard *g, int32_t rec)
+void tf_guard_set(struct tf_guard *g, int slot, pid_t pgid)
 {
-	int ret;
-
-	if (g->fd < 0)
-		return 0;
-	ret = tf_write_all(g->fd, &rec, sizeof(rec));
-	if (ret < 0) {
-		close(g->fd);
-		g->fd = -1;
-	}
-	return ret;
-}
-
-int tf_guard_add(struct tf_guard *g, pid_t pgid)
-{
-	return pgid > 0 ? guard_send(g, (int32_t)pgid) : TF_EINVAL;
-}
-
-int tf_guard_remove(struct tf_guard *g, pid_t pgid)
-{
-	return pgid > 0 ? guard_send(g, -(int32_t)pgid) : TF_EINVAL;
+	if (!g->table || slot < 0 || slot >= TF_GUARD_SLOTS)
+		return;
+	/* Stored with release order: the guardian reads them only after
+	 * this process has ended, but a store must never be seen torn. */
+	__atomic_store_n(&g->table[1 + slot], (int32_t)pgid, __ATOMIC_RELEASE);
+	if (slot + 1 > g->table[0])
+		__atomic_store_n(&g->table[0], slot + 1, __ATOMIC_RELEASE);
 }
 
 void tf_guard_release(struct tf_guard *g)
 {
-	int i;
-
 	if (g->fd >= 0)
 		close(g->fd);
 	g->fd = -1;
-	for (i = 0; g->pid > 0 && i < 100; i++) {
-		pid_t r = waitpid(g->pid, NULL, WNOHANG);
-
-		if (r == g->pid || (r < 0 && errno != EINTR))
-			break;
-		tf_sleep(0.01);
-	}
+	/* It sees the end of the pipe at once and leaves, after stopping
+	 * what is still listed (nothing, after an orderly end). Reaped here
+	 * if it has already gone, else by init once this process ends. */
+	if (g->pid > 0)
+		(void)waitpid(g->pid, NULL, WNOHANG);
 	g->pid = 0;
+	if (g->table)
+		munmap(g->table, TABLE_BYTES);
+	g->table = NULL;
 }

@@ -1,20 +1,27 @@
 /*
  * The guardian: a small process forked at start-up, before MPI, that
- * outlives its rank for one purpose. The rank tells it, through a pipe,
- * each task's process group as it starts and ends; when the pipe closes
- * without the rank having ended its tasks (the rank was killed, even by
- * SIGKILL, or died), the guardian stops every group still listed: TERM
- * (and CONT, for stopped ones), then KILL after a grace period. So no
- * task outlives its farm, whatever the launcher does to the ranks. No MPI.
+ * outlives its rank for one purpose. The rank keeps each running task's
+ * process group in a table of shared memory (a store per start and end,
+ * no system call); the guardian waits on a pipe from the rank and does
+ * nothing else. When the pipe closes without the rank having ended its
+ * tasks (the rank was killed, even by SIGKILL, or died), the guardian
+ * stops every group still in the table: TERM (and CONT, for stopped
+ * ones), then KILL after a grace period. So no task outlives its farm,
+ * whatever the launcher does to the ranks. No MPI.
  */
 #ifndef TF_GUARD_H
 #define TF_GUARD_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
+/** The most slots a guardian watches (a slot beyond is unguarded). */
+#define TF_GUARD_SLOTS (1 << 20)
+
 struct tf_guard {
-	int fd;    /* write end of the pipe; -1 when there is no guardian */
-	pid_t pid; /* the guardian's pid; 0 when none */
+	int fd;           /* write end of the pipe; -1 when there is no guardian */
+	pid_t pid;        /* the guardian's pid; 0 when none */
+	int32_t *table;   /* shared: [0] slots in use, [1 + s] slot s's group */
 };
 
 /**
@@ -27,17 +34,16 @@ struct tf_guard {
 int tf_guard_start(struct tf_guard *g, double grace);
 
 /**
- * Tells the guardian that process group pgid is a running task, or that
- * it has ended. A no-op without a guardian. Returns 0 or -errno (the
- * guardian has gone; later calls are no-ops).
+ * Records that slot's task runs in process group pgid, or that the slot
+ * has no task (pgid 0). A no-op without a guardian or for a slot past
+ * TF_GUARD_SLOTS.
  */
-int tf_guard_add(struct tf_guard *g, pid_t pgid);
-int tf_guard_remove(struct tf_guard *g, pid_t pgid);
+void tf_guard_set(struct tf_guard *g, int slot, pid_t pgid);
 
 /**
- * Ends the guardian in order: closes the pipe (every task must have been
- * removed, or its group is stopped) and reaps it, waiting at most a
- * second. g is "no guardian" afterwards.
+ * Ends the guardian in order: closes the pipe (slots still set are
+ * stopped) and unmaps the table; the guardian leaves at once, not waited
+ * for (reaped now if it already has). g is "no guardian" afterwards.
  */
 void tf_guard_release(struct tf_guard *g);
 

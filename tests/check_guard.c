@@ -1,6 +1,6 @@
 /*
- * Tests for the guardian (guard.c): groups it was told of are stopped
- * when its owner dies, even by SIGKILL, and not when they were removed;
+ * Tests for the guardian (guard.c): groups in its table are stopped when
+ * its owner dies, even by SIGKILL, and not once their slot is cleared;
  * a stopped task is continued so that TERM reaches it; a task that
  * ignores TERM gets KILL after the grace period; an orderly release with
  * nothing listed stops nothing. Real processes, no MPI.
@@ -69,10 +69,11 @@ START_TEST(test_release_stops_listed_groups)
 	/* A group with a grandchild: the whole group goes, not just sh. */
 	a = spawn_group("sleep 60 & sleep 60; wait");
 	b = spawn_group("sleep 60");
-	ck_assert_int_eq(tf_guard_add(&g, a), 0);
-	ck_assert_int_eq(tf_guard_add(&g, b), 0);
-	/* b ended in order: it is ours to stop, not the guardian's. */
-	ck_assert_int_eq(tf_guard_remove(&g, b), 0);
+	tf_guard_set(&g, 3, a);
+	tf_guard_set(&g, 0, b);
+	/* b's slot was cleared, as at an orderly end: it is ours to stop,
+	 * not the guardian's. */
+	tf_guard_set(&g, 0, 0);
 	tf_guard_release(&g);
 	ck_assert_int_eq(g.fd, -1);
 	ck_assert(group_gone_within(a, 5));
@@ -101,8 +102,8 @@ START_TEST(test_owner_killed)
 		if (tf_guard_start(&g, 5) < 0)
 			_exit(1);
 		t = spawn_group("sleep 60");
-		if (tf_guard_add(&g, t) < 0 ||
-		    write(p[1], &t, sizeof(t)) != sizeof(t))
+		tf_guard_set(&g, 7, t);
+		if (write(p[1], &t, sizeof(t)) != sizeof(t))
 			_exit(1);
 		for (;;)
 			pause();
@@ -128,7 +129,7 @@ START_TEST(test_stopped_task_is_continued)
 
 	ck_assert_int_eq(tf_guard_start(&g, 30), 0);
 	a = spawn_group("sleep 60");
-	ck_assert_int_eq(tf_guard_add(&g, a), 0);
+	tf_guard_set(&g, 0, a);
 	ck_assert_int_eq(kill(-a, SIGSTOP), 0);
 	tf_guard_release(&g);
 	/* Well before the 30 s grace: TERM with CONT ends it. */
@@ -145,7 +146,7 @@ START_TEST(test_term_ignored_gets_kill)
 	ck_assert_int_eq(tf_guard_start(&g, 1), 0);
 	a = spawn_group("trap '' TERM; while :; do sleep 0.05; done");
 	tf_sleep(0.2); /* let the trap be set */
-	ck_assert_int_eq(tf_guard_add(&g, a), 0);
+	tf_guard_set(&g, 0, a);
 	t0 = tf_now();
 	tf_guard_release(&g);
 	ck_assert(group_gone_within(a, 10));
@@ -156,12 +157,28 @@ END_TEST
 
 START_TEST(test_no_guardian_is_harmless)
 {
-	struct tf_guard g = { -1, 0 };
+	struct tf_guard g = { -1, 0, NULL };
 
-	ck_assert_int_eq(tf_guard_add(&g, 12345), 0);
-	ck_assert_int_eq(tf_guard_remove(&g, 12345), 0);
-	ck_assert_int_lt(tf_guard_add(&g, 0), 0);
+	tf_guard_set(&g, 0, 12345);
+	tf_guard_set(&g, 0, 0);
 	tf_guard_release(&g);
+}
+END_TEST
+
+START_TEST(test_slots_out_of_range)
+{
+	struct tf_guard g;
+	pid_t a;
+
+	/* A slot past the table is not guarded, and corrupts nothing. */
+	ck_assert_int_eq(tf_guard_start(&g, 5), 0);
+	a = spawn_group("sleep 60");
+	tf_guard_set(&g, TF_GUARD_SLOTS, a);
+	tf_guard_set(&g, -1, a);
+	tf_guard_set(&g, TF_GUARD_SLOTS - 1, a);
+	ck_assert_int_eq(g.table[0], TF_GUARD_SLOTS);
+	tf_guard_release(&g);
+	ck_assert(group_gone_within(a, 5));
 }
 END_TEST
 
@@ -172,7 +189,7 @@ START_TEST(test_guardian_ignores_stop_signals)
 
 	ck_assert_int_eq(tf_guard_start(&g, 5), 0);
 	a = spawn_group("sleep 60");
-	ck_assert_int_eq(tf_guard_add(&g, a), 0);
+	tf_guard_set(&g, 1, a);
 	/* What a launcher sends a rank does not end the guardian (once
 	 * it has set itself up). */
 	tf_sleep(0.2);
@@ -197,6 +214,7 @@ static Suite *guard_suite(void)
 	tcase_add_test(tc, test_stopped_task_is_continued);
 	tcase_add_test(tc, test_term_ignored_gets_kill);
 	tcase_add_test(tc, test_no_guardian_is_harmless);
+	tcase_add_test(tc, test_slots_out_of_range);
 	tcase_add_test(tc, test_guardian_ignores_stop_signals);
 	suite_add_tcase(s, tc);
 	return s;
