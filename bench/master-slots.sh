@@ -16,26 +16,10 @@
 set -eu
 
 me=bench/master-slots.sh
-die() {
-	echo "$me: $*" >&2
-	exit 2
-}
 
-if [ -n "${top_builddir:-}" ]; then
-	builddir=$(cd "$top_builddir" && pwd)
-elif [ -x ./src/taskfarm ]; then
-	builddir=$(pwd)
-else
-	die "no build directory: run from one, or set top_builddir"
-fi
-TF=$builddir/src/taskfarm
-[ -x "$TF" ] || die "$TF not built (run 'make' in $builddir)"
-# The real program, not libtool's wrapper script (see bench/run.sh).
-if [ -x "$builddir/src/.libs/taskfarm" ] && ! head -c 4 "$TF" | grep -q ELF; then
-	TF=$builddir/src/.libs/taskfarm
-	LD_LIBRARY_PATH=$builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
+. "$(dirname "$0")/lib.sh"
+target=bench
+find_build
 
 N=${BENCH_N:-4000}
 R=${BENCH_REPEAT:-5}

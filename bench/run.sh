@@ -13,38 +13,14 @@
 set -eu
 
 me=bench/run.sh
-die() {
-	echo "$me: $*" >&2
-	exit 2
-}
 
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${top_builddir:-}" ]; then
-	builddir=$(cd "$top_builddir" && pwd)
-elif [ -x ./src/taskfarm ]; then
-	builddir=$(pwd)
-else
-	die "no build directory: run 'make bench' from one, or set top_builddir (no ./src/taskfarm here)"
-fi
-TF=$builddir/src/taskfarm
+. "$(dirname "$0")/lib.sh"
+target=bench
+find_build
 SPAWNLOOP=$builddir/bench/spawnloop
-[ -x "$TF" ] || die "$TF not built (run 'make' in $builddir)"
-# In a build tree src/taskfarm is libtool's wrapper script, which costs a
-# shell start-up per run that an installed taskfarm does not pay: time
-# the real program instead.
-if [ -x "$builddir/src/.libs/taskfarm" ] && ! head -c 4 "$TF" | grep -q ELF; then
-	TF=$builddir/src/.libs/taskfarm
-	LD_LIBRARY_PATH=$builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
 [ -x "$SPAWNLOOP" ] || die "$SPAWNLOOP not built (run 'make bench/spawnloop' in $builddir)"
 
-whole() { # NAME VALUE MIN: VALUE must be a whole number >= MIN
-	case $2 in
-	'' | *[!0-9]*) die "$1 must be a whole number, not '$2'" ;;
-	esac
-	[ "$2" -ge "$3" ] || die "$1 must be at least $3, not $2"
-}
 N=${BENCH_N:-2000}
 R=${BENCH_REPEAT:-5}
 NPAR=${BENCH_N_PARALLEL:-500}

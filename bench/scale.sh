@@ -19,33 +19,11 @@
 set -eu
 
 me=bench/scale.sh
-die() {
-	echo "$me: $*" >&2
-	exit 2
-}
 
-if [ -n "${top_builddir:-}" ]; then
-	builddir=$(cd "$top_builddir" && pwd)
-elif [ -x ./src/taskfarm ]; then
-	builddir=$(pwd)
-else
-	die "no build directory: run 'make bench-scale' from one, or set top_builddir (no ./src/taskfarm here)"
-fi
-TF=$builddir/src/taskfarm
-[ -x "$TF" ] || die "$TF not built (run 'make' in $builddir)"
-# The real program, not libtool's wrapper script (see bench/run.sh).
-if [ -x "$builddir/src/.libs/taskfarm" ] && ! head -c 4 "$TF" | grep -q ELF; then
-	TF=$builddir/src/.libs/taskfarm
-	LD_LIBRARY_PATH=$builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
+. "$(dirname "$0")/lib.sh"
+target=bench-scale
+find_build
 
-whole() { # NAME VALUE MIN: VALUE must be a whole number >= MIN
-	case $2 in
-	'' | *[!0-9]*) die "$1 must be a whole number, not '$2'" ;;
-	esac
-	[ "$2" -ge "$3" ] || die "$1 must be at least $3, not $2"
-}
 RANKS=${BENCH_RANKS:-5}
 SLOTS=${BENCH_SLOTS:-500}
 N=${BENCH_TASKS:-6000}
