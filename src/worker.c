@@ -215,6 +215,9 @@ static void send_output_chunks(struct worker *w, const struct tf_result *r)
 				master_lost(w, "it did not take output");
 				return;
 			}
+			/* It took the chunk: it lives, though nothing it sent
+			 * was read meanwhile. */
+			w->last_heard = tf_now();
 			off += (uint64_t)n;
 		}
 	}
@@ -422,6 +425,11 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 		if (ret < 0)
 			master_lost(&w, "MPI could not receive from it");
+		/* Right after the queue was read: time spent below (output
+		 * sent, tasks started) is never taken for the master's
+		 * silence. */
+		if (!w.master_lost && !w.stop)
+			check_master(&w, tf_now());
 		if (w.master_lost)
 			break;
 		if (w.stop) {
@@ -462,8 +470,6 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			send_batch(&w);
 		if (tf_comm_progress(comm) < 0)
 			master_lost(&w, "MPI could not send to it");
-		if (!w.stop)
-			check_master(&w, tf_now());
 	}
 	if (w.nresults && !w.stop)
 		send_batch(&w);
