@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "guard.h"
 #include "jobfile.h"
 #include "journal.h"
@@ -515,6 +516,12 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 	int code, ret;
 
 	tf__log_level = o->verbose;
+	/* A stop signal that comes during MPI's start-up (Slurm's warning
+	 * signal can) is counted and drains the run, instead of killing
+	 * the rank by its default action. */
+	ret = tf_signals_install();
+	if (ret < 0)
+		tf_warn("cannot install signal handlers: %s", tf_strerror(ret));
 	/* Before MPI_Init, while this process is small and has one
 	 * thread. Without a guardian a run works, unprotected. */
 	ret = tf_guard_start(&guard, o->grace);
