@@ -347,7 +347,9 @@ static void lose_worker(struct master *m, int rank, const char *why)
 		/* Not send_to(): a failure here changes nothing. */
 		tf_wire_pack_control(&out, TF_CTL_KILL, 0);
 		(void)tf_comm_send(m->comm, rank, TF_TAG_CONTROL, &out);
-		tf_wire_pack_control(&out, TF_CTL_STOP, 0);
+		/* 1: leave MPI unfinalized. The others may be done with
+		 * MPI_Finalize's fence by then, and it would wait for ever. */
+		tf_wire_pack_control(&out, TF_CTL_STOP, 1);
 		(void)tf_comm_send(m->comm, rank, TF_TAG_CONTROL, &out);
 	}
 	w->lost = 1;
