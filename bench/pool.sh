@@ -18,35 +18,15 @@
 set -eu
 
 me=bench/pool.sh
-die() {
-	echo "$me: $*" >&2
-	exit 2
-}
-whole() { # NAME VALUE MIN
-	case $2 in
-	'' | *[!0-9]*) die "$1 must be a whole number, not '$2'" ;;
-	esac
-	[ "$2" -ge "$3" ] || die "$1 must be at least $3, not $2"
-}
-
 srcdir=$(cd "$(dirname "$0")/.." && pwd)
-if [ -n "${top_builddir:-}" ]; then
-	builddir=$(cd "$top_builddir" && pwd)
-elif [ -e ./bench/pool_bench ]; then
-	builddir=$(pwd)
-else
-	die "no build directory: run 'make bench-pool' from one, or set top_builddir"
-fi
+. "$srcdir/bench/lib.sh"
+target=bench-pool
+find_build bench/pool_bench
 POOLBENCH=$builddir/bench/pool_bench
 MPIFARM=$builddir/bench/mpifarm
 [ -x "$POOLBENCH" ] || die "$POOLBENCH not built (run 'make bench/pool_bench' in $builddir)"
-# libtool's wrapper script would start a shell in every rank: run the
-# real program, as an installed one would run.
-if [ -x "$builddir/bench/.libs/pool_bench" ] && ! head -c 4 "$POOLBENCH" | grep -q ELF; then
-	POOLBENCH=$builddir/bench/.libs/pool_bench
-	LD_LIBRARY_PATH=$builddir/src/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
+# The wrapper script would start a shell in every rank.
+real_program POOLBENCH
 
 N=${BENCH_POOL_N:-2000000}
 R=${BENCH_POOL_ROUNDS:-3}
