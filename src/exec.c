@@ -1,10 +1,11 @@
 /*
- * Process execution. Children are started with posix_spawn (cheaper than
- * fork for a large parent, as libuv notes), each in its own process group
- * so that a kill reaches everything the task started. Output is collected
- * with ppoll() into per-slot buffers and handed over whole when the task
- * ends, so outputs of concurrent tasks never interleave. Signal handlers
- * only count and write a byte to a self-pipe.
+ * Process execution. Children are started by the spawn helper when the
+ * process has one (spawner.c: a true MaxRSS), else with posix_spawn
+ * (cheaper than fork for a large parent, as libuv notes), each in its own
+ * process group so that a kill reaches everything the task started.
+ * Output is collected with ppoll() into per-slot buffers and handed over
+ * whole when the task ends, so outputs of concurrent tasks never
+ * interleave. Signal handlers only count and write a byte to a self-pipe.
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #include "slurmenv.h"
+#include "spawner.h"
 #include "taskfarm.h"
 #include "util.h"
 
@@ -302,15 +304,60 @@ static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	sl->envp[n] = NULL;
 }
 
-static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
+/* Today's way, and the fallback when there is no spawn helper: the
+ * child shares this process's memory until it execs, so its MaxRSS is
+ * at least this process's peak (see spawner.h). Returns 0 or -errno. */
+static int posix_spawn_task(pid_t *pid, char *const argv[],
+			    char *const envp[], const int fds[3])
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int ret;
+
+	ret = posix_spawn_file_actions_init(&fa);
+	if (ret)
+		return -ret;
+	ret = posix_spawnattr_init(&attr);
+	if (ret) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -ret;
+	}
+	/* Handlers are reset by exec anyway; SIGPIPE is the one disposition
+	 * we changed (ignored) that a child would otherwise inherit. */
+	sigemptyset(&all);
+	sigaddset(&all, SIGPIPE);
+	sigemptyset(&none);
+	if ((ret = posix_spawn_file_actions_adddup2(&fa, fds[0], 0)) ||
+	    (ret = posix_spawn_file_actions_adddup2(&fa, fds[1], 1)) ||
+	    (ret = posix_spawn_file_actions_adddup2(&fa, fds[2], 2)) ||
+	    (ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+							   POSIX_SPAWN_SETSIGMASK |
+							   POSIX_SPAWN_SETSIGDEF)) ||
+	    (ret = posix_spawnattr_setpgroup(&attr, 0)) ||
+	    (ret = posix_spawnattr_setsigmask(&attr, &none)) ||
+	    (ret = posix_spawnattr_setsigdefault(&attr, &all)))
+		goto out;
+#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
+	/* After the dup2s: tasks get stdin, stdout and stderr, nothing
+	 * else, not the MPI library's sockets nor descriptors an embedding
+	 * program left without close-on-exec. */
+	if ((ret = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
+		goto out;
+#endif
+	ret = posix_spawn(pid, "/bin/sh", &fa, &attr, argv, envp);
+out:
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	return -ret;
+}
+
+static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[3];
 	struct tf_strbuf cmdline = TF_STRBUF_INIT;
 	char *argv[4];
-	int ret;
+	int ret, exec_err;
 
 	if (pipe2(out, O_CLOEXEC) < 0)
 		return -errno;
@@ -319,43 +366,6 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 		goto fail_pipes;
 	}
 	build_env(ex, sl, slot);
-	argv[0] = "sh";
-	argv[1] = "-c";
-	argv[3] = NULL;
-
-	ret = posix_spawn_file_actions_init(&fa);
-	if (ret) {
-		ret = -ret;
-		goto fail_pipes;
-	}
-	ret = posix_spawnattr_init(&attr);
-	if (ret) {
-		posix_spawn_file_actions_destroy(&fa);
-		ret = -ret;
-		goto fail_pipes;
-	}
-	/* Handlers are reset by exec anyway; SIGPIPE is the one disposition
-	 * we changed (ignored) that a child would otherwise inherit. */
-	sigemptyset(&all);
-	sigaddset(&all, SIGPIPE);
-	sigemptyset(&none);
-	if ((ret = posix_spawn_file_actions_adddup2(&fa, ex->devnull, 0)) ||
-	    (ret = posix_spawn_file_actions_adddup2(&fa, out[1], 1)) ||
-	    (ret = posix_spawn_file_actions_adddup2(&fa, err[1], 2)) ||
-	    (ret = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
-							   POSIX_SPAWN_SETSIGMASK |
-							   POSIX_SPAWN_SETSIGDEF)) ||
-	    (ret = posix_spawnattr_setpgroup(&attr, 0)) ||
-	    (ret = posix_spawnattr_setsigmask(&attr, &none)) ||
-	    (ret = posix_spawnattr_setsigdefault(&attr, &all)))
-		goto fail_spawn;
-#ifdef HAVE_POSIX_SPAWN_FILE_ACTIONS_ADDCLOSEFROM_NP
-	/* After the dup2s: tasks get stdin, stdout and stderr, nothing
-	 * else, not the MPI library's sockets nor descriptors an embedding
-	 * program left without close-on-exec. */
-	if ((ret = posix_spawn_file_actions_addclosefrom_np(&fa, 3)))
-		goto fail_spawn;
-#endif
 	/*
 	 * Tasks start with SIGUSR1 ignored: a batch system's warning signal
 	 * (Slurm's --signal=USR1@T with proctrack/linuxproc) reaches every
@@ -364,19 +374,27 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	 * the signal would be journaled as failed and skipped by --resume.
 	 * A task that wants USR1 installs a handler, which overrides this.
 	 */
-	tf_strbuf_reset(&cmdline);
 	tf_strbuf_addstr(&cmdline, "trap '' USR1\n");
 	tf_strbuf_add(&cmdline, sl->task.cmd, sl->task.cmd_len);
+	argv[0] = "sh";
+	argv[1] = "-c";
 	argv[2] = cmdline.buf;
-	ret = posix_spawn(&sl->pid, "/bin/sh", &fa, &attr, argv, sl->envp);
-fail_spawn:
+	argv[3] = NULL;
+	fds[0] = ex->devnull;
+	fds[1] = out[1];
+	fds[2] = err[1];
+	/* Through the spawn helper when there is one (a true MaxRSS), else
+	 * straight from here. */
+	ret = tf_spawner_spawn("/bin/sh", argv, sl->envp, fds, &sl->pid,
+			       &exec_err);
+	/* (An exec that fails there is found when the child is reaped.) */
+	if (ret == 0)
+		ret = exec_err;
+	else
+		ret = posix_spawn_task(&sl->pid, argv, sl->envp, fds);
 	tf_strbuf_release(&cmdline);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	if (ret) {
-		ret = -ret;
+	if (ret < 0)
 		goto fail_pipes;
-	}
 	guard_slot(ex, sl, sl->pid);
 	close(out[1]);
 	close(err[1]);
@@ -393,6 +411,17 @@ fail_pipes:
 	close_fd(&err[0]);
 	close_fd(&err[1]);
 	return ret;
+}
+
+/* The task's process could not be started: its stderr says why. */
+static void spawn_failed(struct tf_exec_slot *sl, int err)
+{
+	char msg[256];
+	int n = snprintf(msg, sizeof(msg),
+			 "taskfarm: cannot start task %llu: %s\n",
+			 (unsigned long long)sl->task.id, tf_strerror(err));
+
+	tf_output_append(&sl->result.err, msg, (size_t)n, SIZE_MAX);
 }
 
 int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
@@ -426,12 +455,7 @@ int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 	}
 	ret = spawn(ex, sl, s);
 	if (ret < 0) {
-		char msg[256];
-		int n = snprintf(msg, sizeof(msg),
-				 "taskfarm: cannot start task %llu: %s\n",
-				 (unsigned long long)sl->task.id,
-				 tf_strerror(ret));
-		tf_output_append(&sl->result.err, msg, (size_t)n, SIZE_MAX);
+		spawn_failed(sl, ret);
 		sl->pid = 0;
 		sl->reaped = 1;
 		sl->wstatus = -1;
@@ -521,6 +545,17 @@ static int reap_slot(struct tf_exec *ex, struct tf_exec_slot *sl, double now)
 		/* Someone else reaped it: report an unknown end. */
 		sl->wstatus = 0xff00; /* exit status 255 */
 		memset(&ru, 0, sizeof(ru));
+	}
+	/* Through the helper, a task that could not exec is only known
+	 * once reaped: it exited 127, as a shell does for a missing
+	 * command, and the helper says which it was. */
+	if (p > 0 && WIFEXITED(sl->wstatus) && WEXITSTATUS(sl->wstatus) == 127) {
+		int err = tf_spawner_exec_error(sl->pid);
+
+		if (err < 0) {
+			spawn_failed(sl, err);
+			sl->wstatus = -1;
+		}
 	}
 	sl->reaped = 1;
 	sl->end_mono = now;

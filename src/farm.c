@@ -21,6 +21,7 @@
 #include "journal.h"
 #include "queue.h"
 #include "slurmenv.h"
+#include "spawner.h"
 #include "taskfarm.h"
 #include "wire.h"
 
@@ -529,9 +530,17 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 		tf_warn("no guardian process (%s): tasks may outlive a rank "
 			"that is killed",
 			tf_strerror(ret));
+	/* Also now, while small: every task is forked from this helper,
+	 * and a task's MaxRSS is never below its forker's (spawner.h). */
+	ret = tf_spawner_start();
+	if (ret < 0)
+		tf_warn("no spawn helper (%s): tasks' MaxRSS will include "
+			"this process's",
+			tf_strerror(ret));
 	ret = tf_comm_init(&comm, argc, argv, o->comm_mode);
 	if (ret < 0) {
 		tf_error("cannot initialise MPI");
+		tf_spawner_stop();
 		tf_guard_release(&guard);
 		return TF_EXIT_INTERNAL;
 	}
@@ -551,6 +560,7 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 				code = TF_EXIT_INTERNAL;
 		}
 	}
+	tf_spawner_stop();
 	tf_guard_release(&guard);
 	ret = tf_comm_finalize(&comm);
 	if (ret < 0 && code == TF_EXIT_OK)
