@@ -255,6 +255,9 @@ static void helper(int sock, pid_t rank, const int *reset_to_default)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != rank)
 		_exit(0);
 	prctl(PR_SET_NAME, "taskfarm-spawn", 0, 0, 0);
+	/* Set up: the rank may go on. */
+	if (write_full(sock, "", 1) < 0)
+		_exit(0);
 	a.sock = sock;
 	a.reset_to_default = reset_to_default;
 	for (;;) {
@@ -296,11 +299,15 @@ static void helper(int sock, pid_t rank, const int *reset_to_default)
 	}
 }
 
+static size_t read_reply(int fd, void *buf, size_t len);
+
 int tf_spawner_start(void)
 {
 	struct timeval tv = { HELPER_TIMEOUT_SEC, 0 };
 	int reset_to_default[NIGNORED];
+	sigset_t all, old_mask;
 	int sv[2], err;
+	char ready;
 	size_t i;
 	pid_t rank = getpid(), pid;
 
@@ -323,9 +330,14 @@ int tf_spawner_start(void)
 		err = -errno;
 		goto fail;
 	}
+	/* Blocked until the helper ignores them: this process's handlers
+	 * must not run in the helper. */
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old_mask);
 	pid = fork();
 	if (pid < 0) {
 		err = -errno;
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
 		goto fail;
 	}
 	if (pid == 0) {
@@ -350,13 +362,22 @@ int tf_spawner_start(void)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		helper(HELPER_SOCK, rank, reset_to_default);
 	}
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
 	close(sv[1]);
+	sv[1] = -1;
 	helper_fd = sv[0];
 	helper_pid = pid;
+	/* Wait until it is ready (named, signals ignored, descriptors
+	 * closed), so that nothing can meet it half set up. */
+	if (read_reply(helper_fd, &ready, 1) != 1) {
+		tf_spawner_stop();
+		return TF_ESPAWN;
+	}
 	return 0;
 fail:
 	close(sv[0]);
-	close(sv[1]);
+	if (sv[1] >= 0)
+		close(sv[1]);
 	return err;
 }
 
