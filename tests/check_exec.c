@@ -10,6 +10,8 @@
 
 #include "check_util.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -18,6 +20,7 @@
 #include <sys/wait.h>
 
 #include "exec.h"
+#include "spawner.h"
 #include "taskfarm.h"
 #include "util.h"
 
@@ -1032,6 +1035,260 @@ START_TEST(test_release_kills)
 }
 END_TEST
 
+/* ---- Through the spawn helper (spawner.c) ----
+ * The same children as above, started by the helper, and what is the
+ * helper's own: a MaxRSS that is the task's, not this process's; exec
+ * failures still reported; the helper killed, signalled or orphaned. */
+
+static void helper_setup(void)
+{
+	ck_assert_int_eq(tf_spawner_start(), 0);
+	ck_assert_int_gt(tf_spawner_pid(), 0);
+}
+
+static void helper_teardown(void)
+{
+	tf_spawner_stop();
+}
+
+/* Whether process pid exists and has not exited (a zombie has). */
+static int process_alive(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
+}
+
+START_TEST(test_helper_maxrss)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	const size_t big = 96u << 20;
+	char *mem;
+
+	/* This process grows well past any small task after the helper
+	 * was started, as a rank does (MPI, a replayed journal). */
+	mem = tf__xmalloc(big);
+	memset(mem, 1, big);
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	run(&ex, &c, 1, "true");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	ck_assert_msg(c.r[0].maxrss_kb > 0 && c.r[0].maxrss_kb < 16 * 1024,
+		      "MaxRSS of true: %ld kB", (long)c.r[0].maxrss_kb);
+	collected_release(&c);
+	/* A task's own memory is all there. */
+	run(&ex, &c, 2, "dd if=/dev/zero of=/dev/null bs=48M count=1 2>&1");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	ck_assert_msg(c.r[0].maxrss_kb >= 48 * 1024,
+		      "MaxRSS of a 48 MiB task: %ld kB",
+		      (long)c.r[0].maxrss_kb);
+	collected_release(&c);
+	/* Without the helper, the kernel counts this process's peak for
+	 * the child (what the helper is for). */
+	tf_spawner_stop();
+	run(&ex, &c, 3, "true");
+	ck_assert_msg(c.r[0].maxrss_kb >= (long)(big >> 10),
+		      "MaxRSS of true without the helper: %ld kB",
+		      (long)c.r[0].maxrss_kb);
+	collected_release(&c);
+	tf_exec_release(&ex);
+	free(mem);
+}
+END_TEST
+
+START_TEST(test_helper_child_is_ours)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	char want[64], comm[64] = "", path[64];
+	FILE *f;
+
+	/* The helper is named, so that it can be told apart. */
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)tf_spawner_pid());
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	ck_assert_str_eq(comm, "taskfarm-spawn\n");
+	/* The task is this process's child, not the helper's: wait4() and
+	 * its rusage, kill() of its group, all work as without it. */
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	run(&ex, &c, 1, "echo $PPID");
+	snprintf(want, sizeof(want), "%ld\n", (long)getpid());
+	check_output(&c.r[0].out, want);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_helper_exec_failure)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	size_t len = 200 * 1024;
+	char *cmd, *err;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* One argument over Linux's 128 KiB: execve() fails with E2BIG in
+	 * the helper's child. It is a spawn failure with its reason, as
+	 * with posix_spawn, not a task that exited 127. */
+	cmd = tf__xmalloc(len + 1);
+	memset(cmd, 'x', len);
+	memcpy(cmd, "true ", 5);
+	cmd[len] = '\0';
+	run(&ex, &c, 7, cmd);
+	free(cmd);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_SPAWN_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 127);
+	err = output_str(&c.r[0].err);
+	ck_assert_msg(strstr(err, "cannot start task 7: Argument list too long"),
+		      "stderr: %s", err);
+	free(err);
+	collected_release(&c);
+	/* A shell's own 127 stays a failed task. */
+	run(&ex, &c, 8, "/nonexistent/command");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_FAILED);
+	ck_assert_int_eq(c.r[0].exitval, 127);
+	collected_release(&c);
+	/* And the helper still serves. */
+	run(&ex, &c, 9, "echo ok");
+	check_output(&c.r[0].out, "ok\n");
+	ck_assert_int_gt(tf_spawner_pid(), 0);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_helper_killed)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	pid_t helper = tf_spawner_pid();
+	int i;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	run(&ex, &c, 1, "true");
+	collected_release(&c);
+	ck_assert_int_eq(kill(helper, SIGKILL), 0);
+	/* Every task still runs: the next start finds the helper gone
+	 * and starts it with posix_spawn, and so do the later ones. */
+	for (i = 2; i < 6; i++) {
+		run(&ex, &c, (uint64_t)i, "echo ran");
+		ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+		check_output(&c.r[0].out, "ran\n");
+		collected_release(&c);
+	}
+	ck_assert_int_eq(tf_spawner_pid(), 0);
+	/* And the dead helper was reaped, not left a zombie. */
+	ck_assert_int_eq(waitpid(helper, NULL, WNOHANG), -1);
+	ck_assert_int_eq(errno, ECHILD);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_helper_ignores_stop_signals)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
+				    SIGUSR1, SIGUSR2, SIGPIPE };
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	pid_t helper = tf_spawner_pid();
+	size_t i;
+
+	/* What a Ctrl-C or a launcher sends the rank's group reaches the
+	 * helper too; it must serve until the rank has drained. */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		ck_assert_int_eq(kill(helper, sigs[i]), 0);
+	tf_sleep(0.2);
+	ck_assert(process_alive(helper));
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	run(&ex, &c, 1, "echo $PPID");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	collected_release(&c);
+	ck_assert_int_eq(tf_spawner_pid(), helper);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_helper_holds_nothing)
+{
+	char path[64], target[256];
+	struct dirent *d;
+	DIR *dir;
+	int n = 0;
+	ssize_t len;
+
+	/* Only its socket and /dev/null: holding a pipe's write end would
+	 * keep its reader waiting (a launcher waits for the rank's
+	 * output to close). */
+	snprintf(path, sizeof(path), "/proc/%ld/fd", (long)tf_spawner_pid());
+	dir = opendir(path);
+	ck_assert_ptr_nonnull(dir);
+	while ((d = readdir(dir))) {
+		char fdpath[320];
+
+		if (d->d_name[0] == '.')
+			continue;
+		n++;
+		snprintf(fdpath, sizeof(fdpath), "%s/%s", path, d->d_name);
+		len = readlink(fdpath, target, sizeof(target) - 1);
+		ck_assert_int_gt(len, 0);
+		target[len] = '\0';
+		if (atoi(d->d_name) < 3)
+			ck_assert_str_eq(target, "/dev/null");
+		else
+			ck_assert_msg(strncmp(target, "socket:", 7) == 0,
+				      "fd %s: %s", d->d_name, target);
+	}
+	closedir(dir);
+	ck_assert_int_eq(n, 4);
+}
+END_TEST
+
+START_TEST(test_helper_dies_with_parent)
+{
+	pid_t child, helper = 0;
+	int p[2], st;
+	double t0;
+
+	/* A process that starts a helper and dies (even by SIGKILL) takes
+	 * the helper with it. */
+	ck_assert_int_eq(pipe(p), 0);
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		tf_spawner_stop(); /* the fixture's is this test's */
+		if (tf_spawner_start() == 0) {
+			helper = tf_spawner_pid();
+			(void)!write(p[1], &helper, sizeof(helper));
+		}
+		raise(SIGKILL);
+	}
+	close(p[1]);
+	ck_assert_int_eq(read(p[0], &helper, sizeof(helper)),
+			 (ssize_t)sizeof(helper));
+	close(p[0]);
+	ck_assert_int_eq(waitpid(child, &st, 0), child);
+	ck_assert(WIFSIGNALED(st));
+	t0 = tf_now();
+	while (process_alive(helper)) {
+		ck_assert_msg(tf_now() - t0 < HANG_LIMIT,
+			      "the helper outlived its parent");
+		tf_sleep(0.02);
+	}
+}
+END_TEST
+
 static Suite *exec_suite(void)
 {
 	Suite *s = suite_create("exec");
@@ -1084,6 +1341,35 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_kill_after_grace);
 	tcase_add_test(tc, test_kill_all);
 	tcase_add_test(tc, test_release_kills);
+	suite_add_tcase(s, tc);
+
+	/* The child's setup and the status cases again, through the
+	 * helper, then the helper's own. */
+	tc = tcase_create("helper");
+	tcase_add_checked_fixture(tc, helper_setup, helper_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_exit_status);
+	tcase_add_test(tc, test_signaled);
+	tcase_add_test(tc, test_command_not_found);
+	tcase_add_test(tc, test_spawn_failure);
+	tcase_add_test(tc, test_no_fd_leak);
+	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_stdin_is_devnull);
+	tcase_add_test(tc, test_no_inherited_fds);
+	tcase_add_test(tc, test_stop_signal_is_interrupted);
+	tcase_add_test(tc, test_usr1_spares_tasks);
+	tcase_add_test(tc, test_signals_default);
+	tcase_add_test(tc, test_process_group);
+	tcase_add_test(tc, test_kill_term_first);
+	tcase_add_test(tc, test_release_kills);
+	tcase_add_test(tc, test_helper_maxrss);
+	tcase_add_test(tc, test_helper_child_is_ours);
+	tcase_add_test(tc, test_helper_exec_failure);
+	tcase_add_test(tc, test_helper_killed);
+	tcase_add_test(tc, test_helper_ignores_stop_signals);
+	tcase_add_test(tc, test_helper_holds_nothing);
+	tcase_add_test(tc, test_helper_dies_with_parent);
 	suite_add_tcase(s, tc);
 
 	return s;
