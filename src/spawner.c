@@ -12,7 +12,8 @@
  * task's MaxRSS is its own. The child writes its pid on the socket first
  * thing, so that the rank knows of every child even if the helper dies
  * while the child starts; the helper then writes the exec's errno (0 for
- * success).
+ * success), which the rank reads with its next request's pid, or when it
+ * reaps a child that exited 127: the rank never waits for an exec.
  */
 #include "config.h"
 
@@ -52,7 +53,7 @@ struct request_header {
 };
 
 /* The signals the helper ignores; its children put them back. */
-static const int helper_ignores[] = { SIGTERM, SIGINT,	SIGHUP,	 SIGQUIT,
+static const int helper_ignores[] = { SIGTERM, SIGINT,  SIGHUP,  SIGQUIT,
 				      SIGUSR1, SIGUSR2, SIGPIPE, SIGTSTP,
 				      SIGTTIN, SIGTTOU };
 #define NIGNORED (sizeof(helper_ignores) / sizeof(helper_ignores[0]))
