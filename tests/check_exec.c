@@ -1196,6 +1196,30 @@ START_TEST(test_helper_killed)
 }
 END_TEST
 
+START_TEST(test_helper_stopped)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	pid_t helper = tf_spawner_pid();
+	double t0;
+
+	/* A helper that does not answer (stopped here) is given up after
+	 * its time-out, killed, and the task started without it: late, but
+	 * started, and nothing hangs. */
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	ck_assert_int_eq(kill(helper, SIGSTOP), 0);
+	t0 = tf_now();
+	run(&ex, &c, 1, "echo ran");
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	check_output(&c.r[0].out, "ran\n");
+	collected_release(&c);
+	ck_assert_msg(tf_now() - t0 < HANG_LIMIT, "took %.1f s", tf_now() - t0);
+	ck_assert_int_eq(tf_spawner_pid(), 0);
+	ck_assert(!process_alive(helper));
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_helper_ignores_stop_signals)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT,
@@ -1367,6 +1391,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_helper_child_is_ours);
 	tcase_add_test(tc, test_helper_exec_failure);
 	tcase_add_test(tc, test_helper_killed);
+	tcase_add_test(tc, test_helper_stopped);
 	tcase_add_test(tc, test_helper_ignores_stop_signals);
 	tcase_add_test(tc, test_helper_holds_nothing);
 	tcase_add_test(tc, test_helper_dies_with_parent);
