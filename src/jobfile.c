@@ -2,6 +2,9 @@
  * The job-file reader. It streams the file one logical line at a time so
  * that a million-line job costs no more memory than a ten-line one, and it
  * can validate a whole file in one pass before the first task starts.
+ * It reads in blocks of its own (pread, not stdio) so that each block read
+ * for dispatch can be checked against the hash the validating pass took:
+ * what runs is what was validated, or the reader stops.
  */
 #include "config.h"
 
