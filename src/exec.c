@@ -664,7 +664,11 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace)
 			kill(-sl->pid, SIGKILL);
 			sl->kill_at = 0;
 		} else {
+			/* CONT after TERM, as timeout(1) does: a stopped
+			 * task acts on its TERM only once continued, and
+			 * would otherwise wait for the KILL. */
 			kill(-sl->pid, SIGTERM);
+			kill(-sl->pid, SIGCONT);
 			sl->kill_at = now + grace;
 		}
 	}

@@ -108,9 +108,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx);
 
 /**
- * Stops the task in slot (or every running task with slot < 0): TERM to
- * its process group now, KILL after grace seconds (at once if grace is
- * 0). reason (TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED) is reported as
+ * Stops the task in slot (or every running task with slot < 0): TERM and
+ * then CONT (so that a stopped task acts on the TERM) to its process
+ * group now, KILL after grace seconds (at once if grace is 0). reason (TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED) is reported as
  * the attempt's status.
  */
 void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);

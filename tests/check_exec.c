@@ -925,6 +925,51 @@ START_TEST(test_kill_term_first)
 }
 END_TEST
 
+/* Waits until pid is stopped (state T in /proc). */
+static void wait_stopped(pid_t pid)
+{
+	double t0 = tf_now();
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (;;) {
+		FILE *fp = fopen(path, "r");
+		char *p;
+
+		ck_assert_ptr_nonnull(fp);
+		p = fgets(buf, sizeof(buf), fp);
+		fclose(fp);
+		if (p && (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'T')
+			return;
+		ck_assert_msg(tf_now() - t0 < HANG_LIMIT, "never stopped");
+		tf_sleep(0.02);
+	}
+}
+
+START_TEST(test_kill_stopped)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	double took;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	/* A task that stopped itself gets CONT after its TERM, so it ends
+	 * by the TERM at once, not by the KILL 60 s later. */
+	s = start(&ex, 1, 1, "echo up; kill -STOP $$; echo resumed");
+	wait_output(&ex, &c, s, 3);
+	wait_stopped(ex.slots[s].pid);
+	tf_exec_kill(&ex, s, TF_STATUS_TIMEOUT, 60);
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_msg(took < 10, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_TIMEOUT);
+	ck_assert_int_eq(c.r[0].signal, SIGTERM);
+	check_output(&c.r[0].out, "up\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_kill_after_grace)
 {
 	static const int reasons[] = { TF_STATUS_INTERRUPTED,
@@ -1081,6 +1126,7 @@ static Suite *exec_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kill_now);
 	tcase_add_test(tc, test_kill_term_first);
+	tcase_add_test(tc, test_kill_stopped);
 	tcase_add_test(tc, test_kill_after_grace);
 	tcase_add_test(tc, test_kill_all);
 	tcase_add_test(tc, test_release_kills);
