@@ -120,9 +120,54 @@ void tf_signals_drain(void)
 		;
 }
 
+/* Names, or prefixes ending in '_', of the variables that carry an MPI
+ * launcher's identity of this rank: which job, which rank, how to reach
+ * the launcher's daemon. A task that inherits them and calls MPI_Init
+ * (an MPI program, a nested taskfarm) takes itself for this rank and
+ * fails; without them it starts as an MPI singleton. Settings a user may
+ * rely on (OMPI_MCA_* other than those below, PMIX_MCA_*, MPIR_CVAR_*,
+ * HYDRA_*, OMPI_ALLOW_RUN_AS_ROOT) are kept. Seen under Open MPI 4.1's
+ * mpirun (orterun, PMIx 4) and MPICH 4.0's Hydra; the Slurm ones are
+ * what srun sets for each task. */
+static const char *const launcher_vars[] = {
+	/* Open MPI: the rank and its job. */
+	"OMPI_COMM_WORLD_", "OMPI_APP_CTX_NUM_PROCS", "OMPI_ARGV",
+	"OMPI_COMMAND", "OMPI_FILE_LOCATION", "OMPI_FIRST_RANKS",
+	"OMPI_NUM_APP_CTX", "OMPI_UNIVERSE_SIZE",
+	/* Open MPI: MCA values mpirun sets for its own job (the runtime's
+	 * daemon, job id, vpid, session directory), not a user's. */
+	"OMPI_MCA_ess", "OMPI_MCA_ess_base_", "OMPI_MCA_orte_",
+	"OMPI_MCA_pmix", "OMPI_MCA_initial_wdir", "OMPI_MCA_mpi_oversubscribe",
+	"OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+	/* PMIx (mpirun, srun --mpi=pmix), PMI-1/PMI-2 (Hydra, srun
+	 * --mpi=pmi2), Hydra's control channel and local ranks. */
+	"PMIX_", "PMI_", "HYDI_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID",
+	/* Slurm: this task of the step. */
+	"SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASK_PID",
+};
+
+int tf__exec_launcher_var(const char *e)
+{
+	size_t i, len;
+
+	if (strncmp(e, "PMIX_MCA_", 9) == 0)
+		return 0;
+	for (i = 0; i < sizeof(launcher_vars) / sizeof(launcher_vars[0]); i++) {
+		const char *v = launcher_vars[i];
+
+		len = strlen(v);
+		if (strncmp(e, v, len) != 0)
+			continue;
+		/* A prefix matches any name; a name only itself. */
+		if (v[len - 1] == '_' || e[len] == '=')
+			return 1;
+	}
+	return 0;
+}
+
 static int skip_env(const char *e)
 {
-	return strncmp(e, "TASKFARM_", 9) == 0;
+	return strncmp(e, "TASKFARM_", 9) == 0 || tf__exec_launcher_var(e);
 }
 
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,

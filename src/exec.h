@@ -55,14 +55,23 @@ struct tf_exec {
 	struct tf_guard *guard; /* told of every task's group; may be NULL */
 };
 
+/**
+ * Whether the environment entry e ("NAME=value") is one of an MPI
+ * launcher's per-rank variables (OMPI_COMM_WORLD_*, PMIX_* but not
+ * PMIX_MCA_*, PMI_*, ...), which tasks do not inherit.
+ */
+int tf__exec_launcher_var(const char *e);
+
 /** Called for each finished attempt. The callback owns *r afterwards
  * (release it with tf_result_release()). */
 typedef void (*tf_exec_done_fn)(void *ctx, struct tf_result *r);
 
 /**
  * Prepares ex for nslots concurrent tasks. host and rank go into every
- * task's environment. Installs the process's SIGCHLD handling (see
- * tf_signals_install()). Returns 0 or -errno.
+ * task's environment, which is this process's without TASKFARM_* and
+ * without an MPI launcher's per-rank variables (tf__exec_launcher_var()).
+ * Installs the process's SIGCHLD handling (see tf_signals_install()).
+ * Returns 0 or -errno.
  */
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		 uint64_t ntasks);

@@ -407,6 +407,67 @@ START_TEST(test_environment)
 }
 END_TEST
 
+START_TEST(test_launcher_vars)
+{
+	/* The launcher's identity of this rank goes... */
+	ck_assert(tf__exec_launcher_var("OMPI_COMM_WORLD_RANK=1"));
+	ck_assert(tf__exec_launcher_var("OMPI_COMM_WORLD_LOCAL_SIZE=2"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_ess=pmi"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_ess_base_vpid=1"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_orte_hnp_uri=1.0;tcp://x"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_pmix=^s1"));
+	ck_assert(tf__exec_launcher_var("PMIX_RANK=1"));
+	ck_assert(tf__exec_launcher_var("PMIX_SERVER_URI4=x"));
+	ck_assert(tf__exec_launcher_var("PMI_FD=8"));
+	ck_assert(tf__exec_launcher_var("PMI_RANK=1"));
+	ck_assert(tf__exec_launcher_var("HYDI_CONTROL_FD=7"));
+	ck_assert(tf__exec_launcher_var("MPI_LOCALRANKID=1"));
+	ck_assert(tf__exec_launcher_var("SLURM_PROCID=3"));
+	ck_assert(tf__exec_launcher_var("SLURM_LOCALID=0"));
+	/* ...a user's settings stay, and a name is not a prefix. */
+	ck_assert(!tf__exec_launcher_var("OMPI_MCA_btl=self,vader"));
+	ck_assert(!tf__exec_launcher_var("OMPI_MCA_essential=1"));
+	ck_assert(!tf__exec_launcher_var("OMPI_ALLOW_RUN_AS_ROOT=1"));
+	ck_assert(!tf__exec_launcher_var("PMIX_MCA_psec=native"));
+	ck_assert(!tf__exec_launcher_var("PMIXX=1"));
+	ck_assert(!tf__exec_launcher_var("MPIR_CVAR_CH3_INTERFACE_HOSTNAME=h"));
+	ck_assert(!tf__exec_launcher_var("SLURM_PROCIDS=1"));
+	ck_assert(!tf__exec_launcher_var("SLURM_JOB_ID=77"));
+}
+END_TEST
+
+START_TEST(test_environment_no_launcher)
+{
+	static const char *const gone[][2] = {
+		{ "OMPI_COMM_WORLD_RANK", "1" }, { "OMPI_MCA_ess", "pmi" },
+		{ "PMIX_RANK", "1" },            { "PMI_FD", "8" },
+		{ "MPI_LOCALNRANKS", "2" },      { "SLURM_PROCID", "1" },
+	};
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		ck_assert_int_eq(setenv(gone[i][0], gone[i][1], 1), 0);
+	ck_assert_int_eq(setenv("OMPI_MCA_btl", "self", 1), 0);
+	ck_assert_int_eq(setenv("PMIX_MCA_psec", "native", 1), 0);
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 1, "h", 0), 0);
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		unsetenv(gone[i][0]);
+	unsetenv("OMPI_MCA_btl");
+	unsetenv("PMIX_MCA_psec");
+	/* A task (an MPI program, a nested taskfarm) must not take itself
+	 * for rank 1 of the launcher's job. */
+	run(&ex, &c, 1,
+	    "echo \"${OMPI_COMM_WORLD_RANK-u} ${OMPI_MCA_ess-u} ${PMIX_RANK-u} "
+	    "${PMI_FD-u} ${MPI_LOCALNRANKS-u} ${SLURM_PROCID-u} $OMPI_MCA_btl "
+	    "$PMIX_MCA_psec\"");
+	check_output(&c.r[0].out, "u u u u u u self native\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_environment_per_slot)
 {
 	struct tf_exec ex;
@@ -1097,6 +1158,8 @@ static Suite *exec_suite(void)
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_launcher_vars);
+	tcase_add_test(tc, test_environment_no_launcher);
 	tcase_add_test(tc, test_environment_per_slot);
 	tcase_add_test(tc, test_stdin_is_devnull);
 	tcase_add_test(tc, test_no_inherited_fds);
