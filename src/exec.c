@@ -205,7 +205,46 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	}
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
+	/* Without it (a kernel before 3.4) a run works; what escapes a
+	 * task's group is then not stopped. */
+	if (nslots > 0)
+		(void)tf_orphans_init(&ex->orphans);
 	return 0;
+}
+
+/* Whether pid is a task's shell of ours (for the orphans' sweep). */
+static int ops_is_task(void *ctx, pid_t pid)
+{
+	struct tf_exec *ex = ctx;
+	int s;
+
+	for (s = 0; s < ex->nslots; s++)
+		if (ex->slots[s].busy && ex->slots[s].pid == pid)
+			return 1;
+	return 0;
+}
+
+/* Whether that attempt still runs: its shell has not exited. */
+static int ops_running(void *ctx, uint64_t id, uint32_t attempt)
+{
+	struct tf_exec *ex = ctx;
+	int s;
+
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if (sl->busy && !sl->reaped && sl->task.id == id &&
+		    sl->task.attempt == attempt)
+			return 1;
+	}
+	return 0;
+}
+
+static void orphans_ops(struct tf_exec *ex, struct tf_orphans_ops *ops)
+{
+	ops->is_task = ops_is_task;
+	ops->running = ops_running;
+	ops->ctx = ex;
 }
 
 int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
@@ -293,6 +332,7 @@ static void slot_clear(struct tf_exec_slot *sl)
 
 void tf_exec_release(struct tf_exec *ex)
 {
+	struct tf_orphans_ops ops;
 	int s;
 
 	for (s = 0; s < ex->nslots; s++) {
@@ -308,6 +348,13 @@ void tf_exec_release(struct tf_exec *ex)
 			tf_result_release(&sl->result);
 			slot_clear(sl);
 		}
+	}
+	/* No task runs now: whatever is adopted is left over. */
+	orphans_ops(ex, &ops);
+	tf_orphans_release(&ex->orphans, &ops, ex->grace);
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
 		free(sl->envp);
 		free(sl->env_gpus[0]);
 		free(sl->env_gpus[1]);
@@ -597,8 +644,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx)
 {
 	struct timespec ts;
-	double now = tf_now(), deadline_cap = timeout;
-	int nfds = 0, s, ret, finished = 0;
+	double now = tf_now(), deadline_cap = timeout, orphan_kill;
+	struct tf_orphans_ops ops;
+	int nfds = 0, s, ret, finished = 0, sweep = 0;
 
 	ex->pfds[nfds].fd = self_pipe[0];
 	ex->pfds[nfds].events = POLLIN;
@@ -626,6 +674,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 			ex->pfd_slot[nfds++] = s * 2 + w;
 		}
 	}
+	orphan_kill = tf_orphans_next(&ex->orphans);
+	if (orphan_kill > 0 && orphan_kill - now < deadline_cap)
+		deadline_cap = orphan_kill - now;
 	if (sigchld_seen)
 		deadline_cap = 0;
 	if (deadline_cap < 0)
@@ -652,6 +703,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	if (sigchld_seen) {
 		sigchld_seen = 0;
 		reap(ex, now);
+		/* A child died: a task's shell, or an adopted process whose
+		 * end may have left more of them to us. */
+		sweep = 1;
 	}
 	/* Both pipes closed usually means the shell has exited: reaping it
 	 * now saves a wake-up for its SIGCHLD. */
@@ -659,8 +713,14 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		struct tf_exec_slot *sl = &ex->slots[s];
 
 		if (sl->busy && !sl->reaped && sl->fds[0] < 0 &&
-		    sl->fds[1] < 0)
-			reap_slot(ex, sl, now);
+		    sl->fds[1] < 0 && reap_slot(ex, sl, now))
+			sweep = 1;
+	}
+	/* Before the pipes are waited for: an escaped process of an ended
+	 * task may hold them open. */
+	if (sweep || (orphan_kill > 0 && now >= orphan_kill)) {
+		orphans_ops(ex, &ops);
+		tf_orphans_sweep(&ex->orphans, &ops, now, ex->grace, 0);
 	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "guard.h"
+#include "orphans.h"
 #include "task.h"
 
 struct tf_exec_slot {
@@ -53,6 +54,7 @@ struct tf_exec {
 	struct pollfd *pfds;
 	int *pfd_slot;
 	struct tf_guard *guard; /* told of every task's group; may be NULL */
+	struct tf_orphans orphans; /* what tasks left behind, adopted */
 };
 
 /**
@@ -71,11 +73,16 @@ typedef void (*tf_exec_done_fn)(void *ctx, struct tf_result *r);
  * task's environment, which is this process's without TASKFARM_* and
  * without an MPI launcher's per-rank variables (tf__exec_launcher_var()).
  * Installs the process's SIGCHLD handling (see tf_signals_install()).
- * Returns 0 or -errno.
+ * With nslots > 0, makes the process a child subreaper
+ * (tf_orphans_init()) until tf_exec_release(): a task's descendants that
+ * escape its process group are stopped when the task ends. Returns 0 or
+ * -errno.
  */
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		 uint64_t ntasks);
-/** Kills every running group at once, reaps them, frees everything. */
+/** Kills every running group at once, reaps them, stops what tasks
+ * left behind (TERM and CONT, KILL after the grace period), frees
+ * everything. */
 void tf_exec_release(struct tf_exec *ex);
 
 /**

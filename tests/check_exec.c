@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -921,6 +922,90 @@ START_TEST(test_escaped_grandchild)
 }
 END_TEST
 
+/* Whether pid runs: it exists and is not a zombie. */
+static int process_runs(pid_t pid)
+{
+	return !process_ended(pid, 0);
+}
+
+/* Calls tf_exec_wait() for about secs seconds. */
+static void keep_waiting(struct tf_exec *ex, struct collected *c, double secs)
+{
+	double t0 = tf_now();
+
+	while (tf_now() - t0 < secs)
+		ck_assert_int_ge(tf_exec_wait(ex, 0.1, collect, c), 0);
+}
+
+static long first_number(const struct tf_output *o)
+{
+	char *out = output_str(o);
+	long v = 0;
+
+	ck_assert_int_eq(sscanf(out, "%ld", &v), 1);
+	free(out);
+	ck_assert_int_gt(v, 1);
+	return v;
+}
+
+START_TEST(test_escaped_stopped_with_task)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	long gpid;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* The subshell exits at once: the escaped sleep is adopted while
+	 * its task still runs, and is left alone until the task ends. */
+	s = start(&ex, 1, 1, "(setsid sleep 100 & echo $!); sleep 2");
+	wait_output(&ex, &c, s, 2);
+	gpid = first_number(&ex.slots[s].result.out);
+	keep_waiting(&ex, &c, 1);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_msg(process_runs((pid_t)gpid), "stopped while its task ran");
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	/* Then it goes, by TERM (it has the 5 s grace), and is reaped. */
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_msg(process_ended((pid_t)gpid, 10), "escaped sleep survived");
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_int_eq(kill((pid_t)gpid, 0), -1);
+	ck_assert_uint_ge(ex.orphans.nreaped, 1);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_escaped_stopped_at_release)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int was = -1;
+	long gpid;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	/* Without taskfarm's variables it cannot be told apart from other
+	 * tasks' helpers: it stays until the executor is released. A TERM
+	 * (and a HUP) it ignores do not save it. The task waits for it to
+	 * have cleared its environment. */
+	run(&ex, &c, 1,
+	    "env -i setsid sh -c 'trap \"\" TERM HUP; sleep 100' "
+	    ">/dev/null 2>&1 & echo $!; sleep 1");
+	gpid = first_number(&c.r[0].out);
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_msg(process_runs((pid_t)gpid), "unattributed one stopped");
+	collected_release(&c);
+	tf_exec_set_grace(&ex, 1);
+	tf_exec_release(&ex);
+	ck_assert_msg(process_ended((pid_t)gpid, 10), "escaped sh survived");
+	ck_assert_int_eq(kill((pid_t)gpid, 0), -1); /* and reaped */
+	/* The process is a subreaper no longer. */
+	ck_assert_int_eq(prctl(PR_GET_CHILD_SUBREAPER, &was), 0);
+	ck_assert_int_eq(was, 0);
+}
+END_TEST
+
 START_TEST(test_closes_output_early)
 {
 	struct tf_exec ex;
@@ -1182,6 +1267,8 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_large_output_spills);
 	tcase_add_test(tc, test_grandchild_holds_pipe);
 	tcase_add_test(tc, test_escaped_grandchild);
+	tcase_add_test(tc, test_escaped_stopped_with_task);
+	tcase_add_test(tc, test_escaped_stopped_at_release);
 	tcase_add_test(tc, test_closes_output_early);
 	suite_add_tcase(s, tc);
 
