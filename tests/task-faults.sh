@@ -10,7 +10,8 @@
 leftovers=
 cleanup() {
 	for p in $leftovers; do
-		kill -9 -- -"$p" "$p" 2>/dev/null
+		kill -9 -"$p" 2>/dev/null
+		kill -9 "$p" 2>/dev/null
 	done
 }
 trap cleanup EXIT
