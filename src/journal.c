@@ -66,15 +66,19 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 	j->interval = interval;
 	j->last_sync = tf_now();
 	tf_strbuf_init(&j->pending);
+	j->size = (uint64_t)st.st_size;
 	if (st.st_size == 0) {
 		ret = tf_write_all(fd, TF_JOURNAL_HEADER,
 				   strlen(TF_JOURNAL_HEADER));
 		if (ret < 0) {
+			/* No half header is left behind. */
+			(void)!ftruncate(fd, 0);
 			close(fd);
 			free(j->path);
 			free(j->jobid);
 			return ret;
 		}
+		j->size = strlen(TF_JOURNAL_HEADER);
 	}
 	return 0;
 }
@@ -156,6 +160,60 @@ void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 		       r->attempt, r->rank, r->slot, tf_status_name(r->status),
 		       (long long)r->maxrss_kb, r->utime, r->stime, j->jobid);
 	j->lines++;
+	j->pending_lines++;
+}
+
+/* Drops the first len bytes (whole lines) of the pending buffer. */
+static void pending_consume(struct tf_journal *j, size_t len)
+{
+	struct tf_strbuf *sb = &j->pending;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (sb->buf[i] == '\n')
+			j->pending_lines--;
+	memmove(sb->buf, sb->buf + len, sb->len - len);
+	sb->len -= len;
+	sb->buf[sb->len] = '\0';
+}
+
+/* Writes the pending lines. A short write (a full disk) leaves part of a
+ * line in the file: it is cut off again, so that the file holds whole
+ * lines only and the line is written whole, later. */
+static int write_pending(struct tf_journal *j)
+{
+	const char *buf = j->pending.buf;
+	size_t len = j->pending.len, done = 0, whole;
+	int ret = 0;
+
+	while (done < len) {
+		ssize_t n = write(j->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (ret == 0) {
+		j->size += len;
+		j->pending_lines = 0;
+		tf_strbuf_reset(&j->pending);
+		return 0;
+	}
+	for (whole = done; whole > 0 && buf[whole - 1] != '\n'; whole--)
+		;
+	if (done > whole &&
+	    ftruncate(j->fd, (off_t)(j->size + whole)) < 0) {
+		/* The part written stays: write only what is left, so that
+		 * no line is written twice. */
+		whole = done;
+	}
+	j->size += whole;
+	pending_consume(j, whole);
+	return ret;
 }
 
 int tf_journal_flush(struct tf_journal *j, int sync)
@@ -165,10 +223,9 @@ int tf_journal_flush(struct tf_journal *j, int sync)
 	if (j->fd < 0)
 		return 0;
 	if (j->pending.len) {
-		ret = tf_write_all(j->fd, j->pending.buf, j->pending.len);
+		ret = write_pending(j);
 		if (ret < 0)
 			return ret;
-		tf_strbuf_reset(&j->pending);
 	}
 	if (sync) {
 		if (fsync(j->fd) < 0)
@@ -176,6 +233,16 @@ int tf_journal_flush(struct tf_journal *j, int sync)
 		j->last_sync = tf_now();
 	}
 	return 0;
+}
+
+uint64_t tf_journal_pending(const struct tf_journal *j)
+{
+	return j->pending_lines;
+}
+
+uint64_t tf_journal_unwritten(const struct tf_journal *j)
+{
+	return j->unwritten;
 }
 
 int tf_journal_tick(struct tf_journal *j, double now)
@@ -196,6 +263,7 @@ int tf_journal_close(struct tf_journal *j)
 	if (!j->path)
 		return 0;
 	ret = tf_journal_flush(j, 1);
+	j->unwritten = j->pending_lines;
 	if (close(j->fd) < 0 && ret == 0)
 		ret = -errno;
 	j->fd = -1;
@@ -216,8 +284,16 @@ int tf_journal_trim(struct tf_journal *j, uint64_t len)
 		len = 0;
 	if (ftruncate(j->fd, (off_t)len) < 0)
 		return -errno;
-	if (len == 0)
-		return tf_write_all(j->fd, TF_JOURNAL_HEADER, hlen);
+	j->size = len;
+	if (len == 0) {
+		int ret = tf_write_all(j->fd, TF_JOURNAL_HEADER, hlen);
+
+		if (ret < 0) {
+			(void)!ftruncate(j->fd, 0);
+			return ret;
+		}
+		j->size = hlen;
+	}
 	return 0;
 }
 

@@ -33,7 +33,10 @@
 struct tf_journal {
 	int fd;
 	char *path;
-	struct tf_strbuf pending;
+	struct tf_strbuf pending; /* whole lines not yet written */
+	uint64_t pending_lines;
+	uint64_t size;     /* bytes in the file: whole lines only */
+	uint64_t unwritten;/* lines tf_journal_close() could not write */
 	double last_sync;
 	double interval; /* seconds between fsyncs */
 	unsigned long lines;
@@ -52,13 +55,26 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval);
 void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 		    const char *host, const char *cmd, size_t cmd_len);
 
-/** Writes buffered lines; fsyncs when sync is set. Returns 0 or -errno. */
+/**
+ * Writes buffered lines; fsyncs when sync is set. Returns 0 or -errno.
+ * The file only ever holds whole lines: when a write falls short (a full
+ * disk), what it wrote of a line is cut off again, and every line not
+ * wholly written stays buffered for the next call. (If even that cut
+ * fails, the part written is not written again.)
+ */
 int tf_journal_flush(struct tf_journal *j, int sync);
+
+/** Lines buffered and not yet written. */
+uint64_t tf_journal_pending(const struct tf_journal *j);
+
+/** After tf_journal_close(): the lines it could not write (lost). */
+uint64_t tf_journal_unwritten(const struct tf_journal *j);
 
 /** Flushes and fsyncs if the interval has passed. Returns 0 or -errno. */
 int tf_journal_tick(struct tf_journal *j, double now);
 
-/** Flushes, fsyncs and closes. Returns 0 or the first error. */
+/** Flushes, fsyncs and closes. Returns 0 or the first error; the lines
+ * that could not be written are then counted by tf_journal_unwritten(). */
 int tf_journal_close(struct tf_journal *j);
 
 /** Cuts the open journal back to len bytes (a torn last line found by

@@ -10,7 +10,9 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -646,6 +648,136 @@ START_TEST(test_many_lines)
 				     fields[8]);
 	}
 	free(data);
+}
+END_TEST
+
+/* Sets this process's file size limit (RLIMIT_FSIZE): past it, a write
+ * is cut short and then fails with EFBIG, as on a full disk. */
+static void limit_file_size(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = bytes;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static void unlimit_file_size(void)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+START_TEST(test_flush_short_write)
+{
+	static const char *const cmds[] = { "first", "second", "third",
+					    "fourth" };
+	struct tf_journal j;
+	struct tf_result r;
+	struct tf_history h;
+	const char *path = tmppath("j.tsv");
+	off_t header = (off_t)strlen(TF_JOURNAL_HEADER);
+	size_t line1, len, i;
+	char err[1024], *data;
+	off_t size[2];
+	uint64_t pending[2];
+	int ret[2];
+
+	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	for (i = 0; i < 4; i++) {
+		sample_result(&r, i + 1, TF_STATUS_OK);
+		tf_journal_add(&j, &r, "h", cmds[i], strlen(cmds[i]));
+		tf_result_release(&r);
+	}
+	ck_assert_uint_eq(tf_journal_pending(&j), 4);
+	line1 = (size_t)(strchr(j.pending.buf, '\n') - j.pending.buf) + 1;
+
+	/* Room for a line and a half: the write stops in the second line,
+	 * which must not stay in the file. (Check is told only once the
+	 * limit is gone: it writes its verdict to a file too.) */
+	limit_file_size((rlim_t)header + line1 + line1 / 2);
+	ret[0] = tf_journal_flush(&j, 0);
+	size[0] = file_size(path);
+	pending[0] = tf_journal_pending(&j);
+	/* Still full: nothing more, and still no part of a line. */
+	ret[1] = tf_journal_flush(&j, 1);
+	size[1] = file_size(path);
+	pending[1] = tf_journal_pending(&j);
+	unlimit_file_size();
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(ret[i], -EFBIG);
+		ck_assert_int_eq(size[i], header + (off_t)line1);
+		ck_assert_uint_eq(pending[i], 3);
+	}
+
+	/* Room again: the rest is written once, whole. */
+	ck_assert_int_eq(tf_journal_flush(&j, 1), 0);
+	ck_assert_uint_eq(tf_journal_pending(&j), 0);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 0);
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);
+
+	data = read_file(path, &len);
+	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_int_eq(data[len - 1], '\n');
+	for (i = 0; i < 4; i++) {
+		char want[32];
+		const char *at;
+
+		snprintf(want, sizeof(want), "\t%s\t", cmds[i]);
+		at = strstr(data, want);
+		ck_assert_msg(at != NULL, "%s is missing", cmds[i]);
+		ck_assert_msg(strstr(at + 1, want) == NULL,
+			      "%s is there twice", cmds[i]);
+	}
+	free(data);
+	/* And --resume takes it. */
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.lines, 4);
+	ck_assert_uint_eq(h.n, 4);
+	ck_assert_int_eq(h.torn, 0);
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_close_counts_unwritten)
+{
+	struct tf_journal j;
+	struct tf_result r;
+	const char *path = tmppath("j.tsv");
+	off_t header = (off_t)strlen(TF_JOURNAL_HEADER);
+	char *data;
+	size_t len;
+	int ret;
+
+	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	sample_result(&r, 1, TF_STATUS_OK);
+	tf_journal_add(&j, &r, "h", "one", 3);
+	tf_journal_add(&j, &r, "h", "two", 3);
+	tf_result_release(&r);
+	/* A disk that stays full: both lines are lost, and said to be. */
+	limit_file_size((rlim_t)header + 10);
+	ret = tf_journal_close(&j);
+	unlimit_file_size();
+	ck_assert_int_eq(ret, -EFBIG);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 2);
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);
+	data = read_file(path, &len);
+	ck_assert_uint_eq(len, (size_t)header);
+	free(data);
+
+	/* Written in full, nothing is counted. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	sample_result(&r, 2, TF_STATUS_OK);
+	tf_journal_add(&j, &r, "h", "three", 5);
+	tf_result_release(&r);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 0);
 }
 END_TEST
 
@@ -1855,6 +1987,8 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_buffered_until_flush);
 	tcase_add_test(tc, test_tick_interval);
 	tcase_add_test(tc, test_many_lines);
+	tcase_add_test(tc, test_flush_short_write);
+	tcase_add_test(tc, test_close_counts_unwritten);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replay");
