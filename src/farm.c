@@ -328,7 +328,7 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
  * other attempts after the journal's, and gives each its retries. */
 struct resume_source {
 	struct tf_source inner;
-	const struct tf_history *hist; /* NULL: not resuming */
+	struct tf_history *hist; /* NULL: not resuming */
 	int resume_failed;
 	unsigned retries;
 	uint64_t skipped;

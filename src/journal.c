@@ -312,15 +312,17 @@ static size_t hist_slot(const struct tf_history *h, uint64_t id)
 	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 17) & (h->cap - 1);
 }
 
-static struct tf_history_entry *hist_get(struct tf_history *h, uint64_t id)
+/* The sparse table: an open-addressing hash of full entries. */
+static struct tf_history_entry *tab_get(struct tf_history *h, uint64_t id,
+					int create)
 {
 	size_t s;
 
-	if ((h->n + 1) * 2 > h->cap) {
+	if (create && (h->ntab + 1) * 2 > h->cap) {
 		struct tf_history_entry *old = h->tab;
 		size_t oldcap = h->cap, i;
 
-		h->cap = h->cap ? h->cap * 2 : 1024;
+		h->cap = h->cap ? h->cap * 2 : 64;
 		h->tab = tf__xcalloc(h->cap, sizeof(*h->tab));
 		for (i = 0; i < oldcap; i++) {
 			if (!old[i].state)
@@ -332,34 +334,115 @@ static struct tf_history_entry *hist_get(struct tf_history *h, uint64_t id)
 		}
 		free(old);
 	}
+	if (!h->cap)
+		return NULL;
 	s = hist_slot(h, id);
 	while (h->tab[s].state && h->tab[s].id != id)
 		s = (s + 1) & (h->cap - 1);
-	if (!h->tab[s].state) {
-		h->tab[s].id = id;
-		h->n++;
-	}
+	if (h->tab[s].state)
+		return &h->tab[s];
+	if (!create)
+		return NULL;
+	h->tab[s].id = id;
 	return &h->tab[s];
 }
 
-const struct tf_history_entry *tf_history_find(const struct tf_history *h,
+/* Whether id belongs in the dense array: ids up to a few times the
+ * tasks seen so far (job files have comments and blank lines), and
+ * always the first 64Ki. */
+static int dense_admits(const struct tf_history *h, uint64_t id)
+{
+	return id < 65536 || id / 8 <= (uint64_t)h->n;
+}
+
+/* The slot of id in the dense array, made ready (zeroed) if new. The
+ * array grows by doubling, but only the slots up to id are written, so
+ * the memory touched is what the ids need (a large realloc() moves pages,
+ * it does not copy them). */
+static struct tf_history_slot *dense_get(struct tf_history *h, uint64_t id)
+{
+	if (id >= h->dense_cap) {
+		size_t cap = h->dense_cap ? h->dense_cap : 1024;
+
+		while (cap <= id)
+			cap *= 2;
+		h->dense = tf__xrealloc(h->dense, cap * sizeof(*h->dense));
+		h->dense_cap = cap;
+	}
+	if (id >= h->dense_len) {
+		memset(h->dense + h->dense_len, 0,
+		       (size_t)(id + 1 - h->dense_len) * sizeof(*h->dense));
+		h->dense_len = (size_t)id + 1;
+	}
+	return &h->dense[id];
+}
+
+/* Takes in one attempt of task id (see replay_line()). */
+static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
+		      int state, uint32_t attempt)
+{
+	struct tf_history_entry *e = NULL;
+	struct tf_history_slot *d = NULL;
+	uint64_t *cmd_hash;
+	uint32_t *attempts;
+	uint8_t *st;
+
+	if (id < h->dense_len && h->dense[id].state)
+		d = &h->dense[id];
+	else if (h->ntab && (e = tab_get(h, id, 0)))
+		;
+	else if (dense_admits(h, id))
+		d = dense_get(h, id);
+	else
+		e = tab_get(h, id, 1);
+	if (d) {
+		cmd_hash = &d->cmd_hash;
+		attempts = &d->attempts;
+		st = &d->state;
+	} else {
+		cmd_hash = &e->cmd_hash;
+		attempts = &e->attempts;
+		st = &e->state;
+	}
+	if (!*st) {
+		h->n++;
+		if (e)
+			h->ntab++;
+	}
+	if (!*st || *cmd_hash != hash) {
+		/* New, or the job changed this line: start afresh. */
+		*cmd_hash = hash;
+		*st = (uint8_t)state;
+	} else if (*st != TF_HIST_OK) {
+		*st = (uint8_t)state;
+	}
+	if (attempt > *attempts)
+		*attempts = attempt;
+}
+
+const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id)
 {
-	size_t s;
+	const struct tf_history_entry *e;
 
-	if (!h || !h->cap)
+	if (!h)
 		return NULL;
-	s = hist_slot(h, id);
-	while (h->tab[s].state) {
-		if (h->tab[s].id == id)
-			return &h->tab[s];
-		s = (s + 1) & (h->cap - 1);
+	if (id < h->dense_len && h->dense[id].state) {
+		h->found.id = id;
+		h->found.cmd_hash = h->dense[id].cmd_hash;
+		h->found.attempts = h->dense[id].attempts;
+		h->found.state = h->dense[id].state;
+		return &h->found;
 	}
-	return NULL;
+	if (!h->ntab || !(e = tab_get(h, id, 0)))
+		return NULL;
+	h->found = *e;
+	return &h->found;
 }
 
 void tf_history_release(struct tf_history *h)
 {
+	free(h->dense);
 	free(h->tab);
 	memset(h, 0, sizeof(*h));
 }
@@ -408,7 +491,6 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 {
 	const char *f[JOURNAL_FIELDS];
 	size_t flen[JOURNAL_FIELDS];
-	struct tf_history_entry *e;
 	char status[32];
 	uint64_t id, attempt, hash;
 	size_t i, nf = 0, start = 0;
@@ -466,16 +548,11 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
-	e = hist_get(h, id);
-	if (!e->state || e->cmd_hash != hash) {
-		/* New, or the job changed this line: start afresh. */
-		e->cmd_hash = hash;
-		e->state = (uint8_t)state;
-	} else if (e->state != TF_HIST_OK) {
-		e->state = (uint8_t)state;
+	hist_note(h, id, hash, state, (uint32_t)attempt);
+	if (attempt > h->max_attempts) {
+		h->max_attempts = (uint32_t)attempt;
+		h->max_attempts_line = h->lines + 2; /* the header is line 1 */
 	}
-	if (attempt > e->attempts)
-		e->attempts = (uint32_t)attempt;
 	return NULL;
 }
 

@@ -101,10 +101,30 @@ struct tf_history_entry {
 	uint8_t state;      /* enum tf_history_state; 0: unused slot */
 };
 
+/* What is kept of one task, indexed by its id: 16 bytes. */
+struct tf_history_slot {
+	uint64_t cmd_hash;
+	uint32_t attempts;
+	uint8_t state;      /* 0: no line for this id */
+};
+
+/*
+ * Ids are line numbers or 1..N, so most are held in an array indexed by
+ * id (dense), of which only the part up to the highest id is ever
+ * touched; an id far beyond what the journal holds goes to a small hash
+ * table instead (tab), so that a stray huge id costs no memory.
+ */
 struct tf_history {
+	struct tf_history_slot *dense;
+	size_t dense_cap;   /* allocated slots */
+	size_t dense_len;   /* slots initialised: ids below it */
 	struct tf_history_entry *tab;
 	size_t cap;
-	size_t n;
+	size_t n;           /* tasks with a line (both kinds) */
+	size_t ntab;        /* of which in tab */
+	struct tf_history_entry found; /* what tf_history_find() returns */
+	uint32_t max_attempts;  /* the highest Attempt of any line */
+	uint64_t max_attempts_line;
 	uint64_t lines;     /* complete lines read, the header excluded */
 	uint64_t valid_len; /* bytes up to the end of the last whole line */
 	int torn;           /* the file ended in a partial line */
@@ -122,8 +142,8 @@ struct tf_history {
  */
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen);
-/** The entry for id, or NULL. */
-const struct tf_history_entry *tf_history_find(const struct tf_history *h,
+/** The entry for id, or NULL. It is a copy, valid until the next call. */
+const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id);
 void tf_history_release(struct tf_history *h);
 

@@ -820,7 +820,7 @@ static uint64_t cmd_hash(const char *cmd, size_t len)
 }
 
 /* Checks what the history says of id. */
-static void check_hist(const struct tf_history *h, uint64_t id, int state,
+static void check_hist(struct tf_history *h, uint64_t id, int state,
 		       uint32_t attempts, const char *cmd, size_t cmd_len)
 {
 	const struct tf_history_entry *e = tf_history_find(h, id);
@@ -839,7 +839,7 @@ static void check_hist(const struct tf_history *h, uint64_t id, int state,
 }
 
 /* Checks that h is empty, as after a failed or trivial load. */
-static void check_hist_empty(const struct tf_history *h)
+static void check_hist_empty(struct tf_history *h)
 {
 	uint64_t id;
 
@@ -1009,6 +1009,54 @@ START_TEST(test_replay_nul_in_command)
 	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
 	check_hist(&h, 1, TF_HIST_OK, 1, cmd, 3);
 	ck_assert_uint_ne(tf_history_find(&h, 1)->cmd_hash, cmd_hash("a", 1));
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_sparse_ids)
+{
+	struct tf_journal j;
+	struct tf_history h;
+	struct attempt a = { 0, 1, TF_STATUS_OK, "echo" };
+	const char *path = tmppath("j.tsv");
+	char err[1024];
+	uint64_t id;
+
+	/* Dense ids, as a job file's line numbers are, and two far off:
+	 * those must not make the id-indexed array grow to reach them. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	for (id = 1; id <= 3000; id++) {
+		a.id = id;
+		add_attempt(&j, &a);
+	}
+	a.id = 1ull << 40;
+	a.attempt = 7;
+	add_attempt(&j, &a);
+	a.id = 5000000;
+	a.attempt = 3;
+	a.status = TF_STATUS_FAILED;
+	add_attempt(&j, &a);
+	/* An earlier id again, after them: found where it was (still ok,
+	 * as one attempt succeeded). */
+	a.id = 17;
+	a.attempt = 2;
+	add_attempt(&j, &a);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.lines, 3003);
+	ck_assert_uint_eq(h.n, 3002);
+	ck_assert_uint_eq(h.ntab, 2);
+	ck_assert_uint_le(h.dense_len, 3001);
+	for (id = 1; id <= 3000; id++)
+		check_hist(&h, id, TF_HIST_OK, id == 17 ? 2 : 1, "echo", 4);
+	check_hist(&h, 1ull << 40, TF_HIST_OK, 7, "echo", 4);
+	check_hist(&h, 5000000, TF_HIST_FAILED, 3, "echo", 4);
+	ck_assert_ptr_null(tf_history_find(&h, 3001));
+	ck_assert_ptr_null(tf_history_find(&h, 4999999));
+	/* The highest attempt, and the line that holds it. */
+	ck_assert_uint_eq(h.max_attempts, 7);
+	ck_assert_uint_eq(h.max_attempts_line, 3002);
 	tf_history_release(&h);
 }
 END_TEST
@@ -1997,6 +2045,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_replay_states);
 	tcase_add_test(tc, test_replay_nul_in_command);
 	tcase_add_test(tc, test_replay_changed_command);
+	tcase_add_test(tc, test_replay_sparse_ids);
 	tcase_add_test(tc, test_replay_missing_and_empty);
 	tcase_add_test(tc, test_replay_torn_last_line);
 	tcase_add_test(tc, test_replay_damaged_line);
