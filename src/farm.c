@@ -316,7 +316,7 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 			*trim = hist->valid_len;
 		}
 	}
-	ret = tf_journal_meta_write(lock, job->fingerprint, job->source);
+	ret = tf_journal_meta_write(lock, job->fingerprint, 0, job->source);
 	if (ret < 0) {
 		tf_error("cannot write %s.meta: %s", path, tf_strerror(ret));
 		return TF_EXIT_USAGE;

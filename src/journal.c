@@ -55,6 +55,12 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 		close(fd);
 		return -EINVAL;
 	}
+	/* Another user's file in a shared directory: they could have
+	 * written lines of their own, so it is not ours to append to. */
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
 	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
 		ret = -errno;
 		close(fd);
@@ -660,8 +666,11 @@ int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 		tf_strbuf_release(&p);
 		return ret;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = fstat(fd, &st) < 0 ? -errno : -EINVAL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		ret = fstat(fd, &st) < 0    ? -errno
+		      : !S_ISREG(st.st_mode) ? -EINVAL
+					     : -EPERM;
 		close(fd);
 		tf_strbuf_release(&p);
 		return ret;
@@ -693,22 +702,116 @@ int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 	return 0;
 }
 
+/* The meta file's text: what is read of it. */
+#define META_MAX 8192
+
+/* Whether s (len bytes) is 16 lower-case hex digits. */
+static int is_fingerprint(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 16)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
+			 char *err, size_t errlen)
+{
+	struct tf_strbuf val = TF_STRBUF_INIT;
+	char *buf = tf__xmalloc(META_MAX + 1);
+	const char *why = NULL, *p, *end;
+	ssize_t n = pread(l->fd, buf, META_MAX, 0);
+	int lineno = 0, have_fp = 0, ret;
+
+	memset(m, 0, sizeof(*m));
+	if (n < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		free(buf);
+		return ret;
+	}
+	if (n == 0) {
+		free(buf);
+		return 0;
+	}
+	buf[n] = '\0';
+	end = buf + n;
+	for (p = buf; p < end && !why;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len;
+
+		lineno++;
+		if (!nl) {
+			why = n == META_MAX ? "too long" : "a line cut short";
+			break;
+		}
+		len = (size_t)(nl - p);
+		if (lineno == 1) {
+			if (len != 23 || memcmp(p, "taskfarm-journal-meta 1", 23))
+				why = "not a taskfarm journal's meta file";
+		} else if (len > 12 && !memcmp(p, "fingerprint ", 12)) {
+			if (!is_fingerprint(p + 12, len - 12))
+				why = "bad fingerprint";
+			memcpy(m->fingerprint, p + 12, 16);
+			m->fingerprint[16] = '\0';
+			have_fp = !why;
+		} else if (len > 6 && !memcmp(p, "tasks ", 6)) {
+			uint64_t v;
+
+			if (field_u64(p + 6, len - 6, &v) < 0)
+				why = "bad task count";
+			m->ntasks = v;
+		} else if (len >= 7 && !memcmp(p, "source ", 7)) {
+			/* Not used to decide anything: a name an older
+			 * version wrote raw is taken as it is. */
+			tf_strbuf_reset(&val);
+			if (tf_journal_unescape(&val, p + 7, len - 7) < 0) {
+				tf_strbuf_reset(&val);
+				tf_strbuf_add(&val, p + 7, len - 7);
+			}
+			snprintf(m->source, sizeof(m->source), "%s",
+				 val.buf ? val.buf : "");
+		} else if (len > 6 && !memcmp(p, "owner ", 6)) {
+			; /* read by tf_journal_lock() for its message */
+		} else {
+			why = "a line this version does not write";
+		}
+		p = nl + 1;
+	}
+	if (!why && !have_fp) {
+		why = "no fingerprint";
+		lineno = 0;
+	}
+	tf_strbuf_release(&val);
+	free(buf);
+	if (!why)
+		return 1;
+	if (lineno)
+		snprintf(err, errlen, "%s:%d: %s", l->path, lineno, why);
+	else
+		snprintf(err, errlen, "%s: %s", l->path, why);
+	memset(m, 0, sizeof(*m));
+	return TF_EPARSE;
+}
+
 int tf_journal_meta_fingerprint(struct tf_journal_lock *l, char fp[17])
 {
-	char buf[4096];
-	const char *f;
-	ssize_t n = pread(l->fd, buf, sizeof(buf) - 1, 0);
+	struct tf_journal_meta m;
+	char err[256];
 
-	buf[n > 0 ? n : 0] = '\0';
-	f = strstr(buf, "\nfingerprint ");
-	if (!f || sscanf(f, "\nfingerprint %16[0-9a-f]", fp) != 1 ||
-	    strlen(fp) != 16)
+	if (tf_journal_meta_read(l, &m, err, sizeof(err)) != 1)
 		return 0;
+	memcpy(fp, m.fingerprint, 17);
 	return 1;
 }
 
 int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
-			  const char *source)
+			  uint64_t ntasks, const char *source)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
 	char host[256], when[64];
@@ -721,10 +824,15 @@ int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
 	host[sizeof(host) - 1] = '\0';
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	tf_strbuf_addf(&sb,
-		       "taskfarm-journal-meta 1\nfingerprint %s\nsource %s\n"
-		       "owner %s %ld %s\n",
-		       fingerprint, source, host, (long)getpid(), when);
+	tf_strbuf_addf(&sb, "taskfarm-journal-meta 1\nfingerprint %s\n",
+		       fingerprint);
+	if (ntasks)
+		tf_strbuf_addf(&sb, "tasks %llu\n", (unsigned long long)ntasks);
+	tf_strbuf_addstr(&sb, "source ");
+	tf_journal_escape(&sb, source, strlen(source));
+	tf_strbuf_addstr(&sb, "\nowner ");
+	tf_journal_escape(&sb, host, strlen(host));
+	tf_strbuf_addf(&sb, " %ld %s\n", (long)getpid(), when);
 	if (ftruncate(l->fd, 0) < 0) {
 		ret = -errno;
 	} else {

@@ -47,7 +47,8 @@ struct tf_journal {
  * Opens path for appending, creating it (mode 0644) without following a
  * symbolic link; a new or empty file gets the header line. The JobId
  * column of every line is this process's SLURM_JOB_ID, or "-" when it is
- * unset or empty. Returns 0, or -errno with nothing to release.
+ * unset or empty. Returns 0, or -errno with nothing to release (-EPERM:
+ * the file belongs to another user).
  */
 int tf_journal_open(struct tf_journal *j, const char *path, double interval);
 
@@ -160,19 +161,40 @@ struct tf_journal_lock {
 /**
  * Creates (never through a symbolic link) and locks PATH.meta. If another
  * run holds it, returns -EBUSY with holder set to "host H, pid P, since
- * T". Returns 0 or a negative code (then nothing needs releasing).
+ * T"; if it belongs to another user, -EPERM. Returns 0 or a negative code
+ * (then nothing needs releasing).
  */
 int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 		    char *holder, size_t holder_len);
+
+/* What PATH.meta records of the job its journal belongs to. */
+struct tf_journal_meta {
+	char fingerprint[17]; /* 16 hex digits */
+	uint64_t ntasks;      /* the job's tasks; 0 if not recorded (a meta
+			       * file of an older version) */
+	char source[512];     /* unescaped, cut to fit */
+};
+
+/**
+ * Reads the locked meta file into m. Returns 1 if it was read, 0 if the
+ * file is empty (it did not exist before tf_journal_lock()), or TF_EPARSE
+ * with err set to "PATH:LINE: problem" when it is not a meta file this
+ * version writes (no header, a line it does not know, no fingerprint),
+ * or -errno.
+ */
+int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
+			 char *err, size_t errlen);
 /**
  * Reads the fingerprint recorded in the locked meta file into fp (17
- * bytes: 16 hex digits). Returns 1 if there was one, 0 if none.
+ * bytes: 16 hex digits). Returns 1 if there was one, 0 if none (or the
+ * file is not whole).
  */
 int tf_journal_meta_fingerprint(struct tf_journal_lock *l, char fp[17]);
-/** Rewrites the meta file: fingerprint, source description, this run as
- * its owner. Returns 0 or -errno. */
+/** Rewrites the meta file: fingerprint, task count (0: unknown), source
+ * description (escaped as a journal column, so that a newline in a file
+ * name cannot forge a line), this run as its owner. Returns 0 or -errno. */
 int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
-			  const char *source);
+			  uint64_t ntasks, const char *source);
 /** Releases the lock (the meta file stays). */
 void tf_journal_unlock(struct tf_journal_lock *l);
 

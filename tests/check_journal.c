@@ -1833,7 +1833,7 @@ START_TEST(test_lock_creates_meta)
 	memset(fp, 'z', sizeof(fp));
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
 
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 0, "jobs.txt"), 0);
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
 	ck_assert_str_eq(fp, FP1);
 
@@ -1849,7 +1849,7 @@ START_TEST(test_lock_creates_meta)
 	free(data);
 
 	/* A rewrite replaces it all, leaving nothing of the old one. */
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP2, "x"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP2, 0, "x"), 0);
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
 	ck_assert_str_eq(fp, FP2);
 	data = read_file(meta, &len);
@@ -1891,7 +1891,7 @@ START_TEST(test_lock_fingerprint_malformed)
 	/* Only 16 lower-case hex digits count as a fingerprint. */
 	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(tf_journal_meta_write(&l, bad[i], "s"), 0);
+		ck_assert_int_eq(tf_journal_meta_write(&l, bad[i], 0, "s"), 0);
 		ck_assert_msg(tf_journal_meta_fingerprint(&l, fp) == 0,
 			      "\"%s\" taken as a fingerprint", bad[i]);
 	}
@@ -1916,7 +1916,7 @@ START_TEST(test_lock_excludes_second_run)
 	host[sizeof(host) - 1] = '\0';
 
 	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 0, "jobs.txt"), 0);
 
 	/* A second run is refused, and told who holds the journal. */
 	lock_from_child(path, &t);
@@ -1996,6 +1996,122 @@ START_TEST(test_lock_symlink_refused)
 }
 END_TEST
 
+START_TEST(test_meta_escapes_source)
+{
+	/* A job file named to forge an owner line, and a backslash. */
+	static const char name[] = "job file x\nowner evil 1 2020\\n\tz";
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal_meta m;
+	char meta[4300], err[1024], *data;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	/* A new meta file is empty: missing, not garbled. */
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 12345, name), 0);
+	data = read_file(meta, &len);
+	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_ptr_null(strstr(data, "\nowner evil"));
+	ck_assert_ptr_nonnull(strstr(data, "\ntasks 12345\n"));
+	free(data);
+	/* It reads back as written. */
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 1);
+	ck_assert_str_eq(m.fingerprint, FP1);
+	ck_assert_uint_eq(m.ntasks, 12345);
+	ck_assert_str_eq(m.source, name);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_meta_garbled)
+{
+	static const struct {
+		const char *text;
+		const char *err; /* after "PATH" */
+	} cases[] = {
+		{ "fingerprint " FP1 "\n", ":1: not a taskfarm journal's meta" },
+		/* A raw newline in a name, as an older version wrote it. */
+		{ "taskfarm-journal-meta 1\nfingerprint " FP1
+		  "\nsource job file a\nowner evil 1 x\nb\nowner h 2 t\n",
+		  ":5: a line this version does not write" },
+		{ "taskfarm-journal-meta 1\nsource s\nowner h 1 t\n",
+		  ": no fingerprint" },
+		{ "taskfarm-journal-meta 1\nfingerprint " FP1 "\ntasks x\n",
+		  ":3: bad task count" },
+		{ "taskfarm-journal-meta 1\nfingerprint 0123",
+		  ":2: a line cut short" },
+		{ "\1\2\3", ":1: a line cut short" },
+	};
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal_meta m;
+	char want[4400], err[4400], fp[17];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file("j.tsv.meta", cases[i].text, strlen(cases[i].text));
+		ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+		err[0] = '\0';
+		ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)),
+				 TF_EPARSE);
+		snprintf(want, sizeof(want), "%s.meta%s", path, cases[i].err);
+		ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+			      "case %zu: \"%s\", want \"%s\"", i, err, want);
+		ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
+		tf_journal_unlock(&l);
+	}
+	/* An older version's meta file, without a task count, is read. */
+	write_file("j.tsv.meta",
+		   "taskfarm-journal-meta 1\nfingerprint " FP2
+		   "\nsource job file a\\b\nowner h 2 t\n",
+		   24 + 29 + 20 + 12);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 1);
+	ck_assert_str_eq(m.fingerprint, FP2);
+	ck_assert_uint_eq(m.ntasks, 0);
+	ck_assert_str_eq(m.source, "job file a\\b");
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_other_users_files_refused)
+{
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal j;
+	char meta[4300];
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	/* Only root can give a file away; elsewhere CI runs this. */
+	if (geteuid() != 0) {
+		fprintf(stderr, "# not root: other users' files not tested\n");
+		return;
+	}
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	write_file("j.tsv", TF_JOURNAL_HEADER, strlen(TF_JOURNAL_HEADER));
+	write_file("j.tsv.meta", "", 0);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(chown(meta, 65534, 65534), 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), -EPERM);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), -EPERM);
+	ck_assert_int_eq(l.fd, -1);
+	/* Given back, both are taken. */
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	ck_assert_int_eq(chown(meta, 0, 0), 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -2066,6 +2182,9 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_lock_fingerprint_malformed);
 	tcase_add_test(tc, test_lock_excludes_second_run);
 	tcase_add_test(tc, test_lock_symlink_refused);
+	tcase_add_test(tc, test_meta_escapes_source);
+	tcase_add_test(tc, test_meta_garbled);
+	tcase_add_test(tc, test_other_users_files_refused);
 	suite_add_tcase(s, tc);
 
 	return s;
