@@ -93,6 +93,7 @@ struct master {
 	double last_count; /* when report.running was last counted */
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const uint64_t *skipped;
+	int journal_failing; /* the last journal write failed (said once) */
 	int failed_io;
 	int stdout_broken;
 	struct tf_strbuf msg;
@@ -772,6 +773,40 @@ static void check_deadline(struct master *m)
 			    "--deadline: the next task would not finish in time");
 }
 
+/* The journal's lines waiting for a disk that is full: past this, no new
+ * task starts, as its result could not be recorded either. */
+#define JOURNAL_PENDING_MAX (16u << 20)
+
+/*
+ * Writes the journal when due. A write that fails (a full disk) is said
+ * once; its lines stay buffered and are written when the disk has room
+ * again, which is said too. Results that can never be written are
+ * counted when the journal is closed.
+ */
+static void journal_tick(struct master *m, double now, const char *path)
+{
+	int ret = tf_journal_tick(&m->journal, now);
+
+	if (ret < 0 && !m->journal_failing) {
+		tf_report_clear(&m->report);
+		tf_error("cannot write journal %s: %s; its lines are kept "
+			 "and written when it can be",
+			 path, tf_strerror(ret));
+		m->journal_failing = 1;
+	} else if (ret == 0 && m->journal_failing &&
+		   !tf_journal_pending(&m->journal)) {
+		tf_report_clear(&m->report);
+		tf_warn("journal %s written again: no line lost", path);
+		m->journal_failing = 0;
+	}
+	if (ret < 0 && !m->draining &&
+	    m->journal.pending.len > JOURNAL_PENDING_MAX) {
+		m->failed_io = 1;
+		start_drain(m, 0, m->o->drain_grace, STOP_ERROR,
+			    "the journal cannot be written");
+	}
+}
+
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_guard *guard, struct tf_source *src,
 		   const char *journal_path, uint64_t journal_trim,
@@ -906,13 +941,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		now = tf_now();
 		if (n < RECV_BURST)
 			check_workers(&m, now);
-		if (m.have_journal && tf_journal_tick(&m.journal, now) < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 strerror(errno));
-			m.failed_io = 1;
-			start_drain(&m, 1, 0, STOP_ERROR,
-				    "cannot write the journal");
-		}
+		if (m.have_journal)
+			journal_tick(&m, now, journal_path);
 		m.report.skipped = *m.skipped;
 		if (now - m.last_count >= 0.1) {
 			/* O(workers), and only the status line reads it. */
@@ -963,9 +993,11 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	if (m.have_journal) {
 		ret = tf_journal_close(&m.journal);
 		m.have_journal = 0;
+		m.report.unjournaled = tf_journal_unwritten(&m.journal);
 		if (ret < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 tf_strerror(ret));
+			if (!m.journal_failing)
+				tf_error("cannot write journal %s: %s",
+					 journal_path, tf_strerror(ret));
 			m.failed_io = 1;
 		}
 	}
