@@ -331,7 +331,7 @@ struct resume_source {
 	struct tf_history *hist; /* NULL: not resuming */
 	int resume_failed;
 	unsigned retries;
-	uint64_t skipped;
+	struct tf_resume_counts counts;
 };
 
 static int resume_next(void *ctx, struct tf_task *t)
@@ -353,7 +353,9 @@ static int resume_next(void *ctx, struct tf_task *t)
 			return 1; /* the line changed: run it again */
 		if (e->state == TF_HIST_OK ||
 		    (e->state == TF_HIST_FAILED && !rs->resume_failed)) {
-			rs->skipped++;
+			rs->counts.skipped++;
+			if (e->state == TF_HIST_FAILED)
+				rs->counts.failed_before++;
 			tf_task_release(t);
 			continue;
 		}
@@ -472,7 +474,7 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	src.next = resume_next;
 	src.errmsg = resume_errmsg;
 	src.ctx = &rs;
-	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.skipped);
+	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.counts);
 out:
 	tf_history_release(&hist);
 	tf_journal_unlock(&lock);

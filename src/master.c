@@ -92,7 +92,7 @@ struct master {
 	double last_liveness;
 	double last_count; /* when report.running was last counted */
 	struct tf_runtimes runtimes; /* of successful attempts */
-	const uint64_t *skipped;
+	const struct tf_resume_counts *resumed;
 	int journal_failing; /* the last journal write failed (said once) */
 	int failed_io;
 	int stdout_broken;
@@ -810,7 +810,7 @@ static void journal_tick(struct master *m, double now, const char *path)
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_guard *guard, struct tf_source *src,
 		   const char *journal_path, uint64_t journal_trim,
-		   const uint64_t *skipped)
+		   const struct tf_resume_counts *resumed)
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
@@ -821,7 +821,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	m.o = o;
 	m.comm = comm;
 	m.ntasks = src->ntasks;
-	m.skipped = skipped;
+	m.resumed = resumed;
 	tf_runtimes_init(&m.runtimes);
 	tf_strbuf_init(&m.msg);
 	local_slots = o->master_slots >= 0 ? o->master_slots
@@ -943,7 +943,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			check_workers(&m, now);
 		if (m.have_journal)
 			journal_tick(&m, now, journal_path);
-		m.report.skipped = *m.skipped;
+		m.report.skipped = m.resumed->skipped;
 		if (now - m.last_count >= 0.1) {
 			/* O(workers), and only the status line reads it. */
 			m.report.running = count_running(&m);
@@ -986,7 +986,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_comm_abandon(comm);
 	send_control_all(&m, TF_CTL_STOP, comm->abandoned);
 	now = tf_now();
-	m.report.skipped = *m.skipped;
+	m.report.skipped = m.resumed->skipped;
+	m.report.failed_before = m.resumed->failed_before;
 	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
 					 m.report.interrupted + m.report.skipped)
 			   : tf_queue_nready(&m.queue);
@@ -1011,7 +1012,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		  m.stop_reason == STOP_NO_WORKERS) &&
 		 (not_run || m.report.interrupted))
 		exit_code = TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
-	else if (m.report.failed)
+	else if (m.report.failed || m.report.failed_before)
 		exit_code = TF_EXIT_FAILED;
 	else
 		exit_code = TF_EXIT_OK;
