@@ -240,19 +240,22 @@ struct job_identity {
 /*
  * Whether the job is the journal's job with lines appended: its first
  * ntasks tasks have the recorded fingerprint (computed as
- * tf_jobfile_scan() does). Standard input cannot be read again: no.
+ * tf_jobfile_scan() does). Only a regular file is read again: standard
+ * input or a pipe cannot be, and opening a FIFO again would block.
  */
 static int job_extends(const struct job_identity *job, uint64_t ntasks,
 		       const char *fingerprint)
 {
 	struct tf_jobfile jf;
 	struct tf_task t;
+	struct stat st;
 	uint64_t fp = TF_HASH_INIT, n = 0;
 	char hex[17];
 	int r = 1;
 
 	if (!job->jobfile || strcmp(job->jobfile, "-") == 0 || !ntasks ||
-	    ntasks >= job->ntasks)
+	    ntasks >= job->ntasks || stat(job->jobfile, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
 		return 0;
 	if (tf_jobfile_open(&jf, job->jobfile) < 0)
 		return 0;
@@ -288,21 +291,19 @@ static int check_job(const struct tf_farm_opts *o, const char *path,
 		return 0;
 	ret = tf_journal_meta_read(lock, &meta, err, sizeof(err));
 	if (ret <= 0) {
-		const char *what = ret == 0 ? "is missing" : "is not whole";
-
+		/* err: "PATH.meta:LINE: problem" (or an I/O error). */
 		if (ret == 0)
-			snprintf(err, sizeof(err), "%s", lock->path);
+			snprintf(err, sizeof(err), "%s is missing", lock->path);
 		if (!o->force) {
-			tf_error("cannot resume: %s %s (%s), so nothing says "
-				 "the journal %s belongs to this job; --force "
+			tf_error("cannot resume: %s, so nothing says that "
+				 "journal %s belongs to this job; --force "
 				 "resumes anyway, running again every task "
 				 "whose command changed",
-				 lock->path, what, err, path);
+				 err, path);
 			return TF_EXIT_USAGE;
 		}
-		tf_warn("%s %s (%s); --force: resuming without checking "
-			"the job",
-			lock->path, what, err);
+		tf_warn("%s; --force: resuming without checking the job",
+			err);
 		return 0;
 	}
 	if (strcmp(meta.fingerprint, job->fingerprint) == 0)

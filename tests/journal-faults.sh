@@ -227,6 +227,20 @@ tf --resume --journal g.tsv grow.tasks
 check "... but with an earlier line changed too, refused (exit 2)" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'belongs to a different job' err && [ ! -s out ]"
 
+# A job file that is a FIFO is not opened a second time to look for
+# appended lines (that would block): a changed job, refused.
+mkfifo pipe.tasks
+printf 'echo p1\n' >pipe.tasks &
+tf --journal p.tsv pipe.tasks
+wait
+printf 'echo p1\necho p2\n' >pipe.tasks &
+writer=$!
+tf --resume --journal p.tsv pipe.tasks
+kill $writer 2>/dev/null
+wait
+check "a FIFO job file that grew: refused as a different job, not hung" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'belongs to a different job' err"
+
 # ---- --resume with no journal ----
 tf --resume --journal typo.tsv m.tasks
 check "--resume with no journal: says so, and runs everything" \
