@@ -1,8 +1,11 @@
 /*
  * Tests for the journal (journal.c): the header, GNU parallel's --joblog
  * column order, escaping that keeps one attempt on one line whatever its
- * command holds, buffering until a flush or the sync interval, and
- * refusing symbolic links and other things that are not plain files.
+ * command holds, buffering until a flush or the sync interval, whole lines
+ * only when a write falls short (a real short write, through
+ * RLIMIT_FSIZE), replay into the compact history, the .meta file and its
+ * lock, and refusing symbolic links, things that are not plain files and
+ * other users' files.
  */
 #include "config.h"
 
