@@ -92,7 +92,8 @@ struct master {
 	double last_liveness;
 	double last_count; /* when report.running was last counted */
 	struct tf_runtimes runtimes; /* of successful attempts */
-	const uint64_t *skipped;
+	const struct tf_resume_counts *resumed;
+	int journal_failing; /* the last journal write failed (said once) */
 	int failed_io;
 	int stdout_broken;
 	struct tf_strbuf msg;
@@ -772,10 +773,44 @@ static void check_deadline(struct master *m)
 			    "--deadline: the next task would not finish in time");
 }
 
+/* The journal's lines waiting for a disk that is full: past this, no new
+ * task starts, as its result could not be recorded either. */
+#define JOURNAL_PENDING_MAX (16u << 20)
+
+/*
+ * Writes the journal when due. A write that fails (a full disk) is said
+ * once; its lines stay buffered and are written when the disk has room
+ * again, which is said too. Results that can never be written are
+ * counted when the journal is closed.
+ */
+static void journal_tick(struct master *m, double now, const char *path)
+{
+	int ret = tf_journal_tick(&m->journal, now);
+
+	if (ret < 0 && !m->journal_failing) {
+		tf_report_clear(&m->report);
+		tf_error("cannot write journal %s: %s; its lines are kept "
+			 "and written when it can be",
+			 path, tf_strerror(ret));
+		m->journal_failing = 1;
+	} else if (ret == 0 && m->journal_failing &&
+		   !tf_journal_pending(&m->journal)) {
+		tf_report_clear(&m->report);
+		tf_warn("journal %s written again: no line lost", path);
+		m->journal_failing = 0;
+	}
+	if (ret < 0 && !m->draining &&
+	    m->journal.pending.len > JOURNAL_PENDING_MAX) {
+		m->failed_io = 1;
+		start_drain(m, 0, m->o->drain_grace, STOP_ERROR,
+			    "the journal cannot be written");
+	}
+}
+
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_guard *guard, struct tf_source *src,
 		   const char *journal_path, uint64_t journal_trim,
-		   const uint64_t *skipped)
+		   const struct tf_resume_counts *resumed)
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
@@ -786,7 +821,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	m.o = o;
 	m.comm = comm;
 	m.ntasks = src->ntasks;
-	m.skipped = skipped;
+	m.resumed = resumed;
 	tf_runtimes_init(&m.runtimes);
 	tf_strbuf_init(&m.msg);
 	local_slots = o->master_slots >= 0 ? o->master_slots
@@ -906,14 +941,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		now = tf_now();
 		if (n < RECV_BURST)
 			check_workers(&m, now);
-		if (m.have_journal && tf_journal_tick(&m.journal, now) < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 strerror(errno));
-			m.failed_io = 1;
-			start_drain(&m, 1, 0, STOP_ERROR,
-				    "cannot write the journal");
-		}
-		m.report.skipped = *m.skipped;
+		if (m.have_journal)
+			journal_tick(&m, now, journal_path);
+		m.report.skipped = m.resumed->skipped;
 		if (now - m.last_count >= 0.1) {
 			/* O(workers), and only the status line reads it. */
 			m.report.running = count_running(&m);
@@ -956,16 +986,19 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_comm_abandon(comm);
 	send_control_all(&m, TF_CTL_STOP, comm->abandoned);
 	now = tf_now();
-	m.report.skipped = *m.skipped;
+	m.report.skipped = m.resumed->skipped;
+	m.report.failed_before = m.resumed->failed_before;
 	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
 					 m.report.interrupted + m.report.skipped)
 			   : tf_queue_nready(&m.queue);
 	if (m.have_journal) {
 		ret = tf_journal_close(&m.journal);
 		m.have_journal = 0;
+		m.report.unjournaled = tf_journal_unwritten(&m.journal);
 		if (ret < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 tf_strerror(ret));
+			if (!m.journal_failing)
+				tf_error("cannot write journal %s: %s",
+					 journal_path, tf_strerror(ret));
 			m.failed_io = 1;
 		}
 	}
@@ -979,7 +1012,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		  m.stop_reason == STOP_NO_WORKERS) &&
 		 (not_run || m.report.interrupted))
 		exit_code = TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
-	else if (m.report.failed)
+	else if (m.report.failed || m.report.failed_before)
 		exit_code = TF_EXIT_FAILED;
 	else
 		exit_code = TF_EXIT_OK;

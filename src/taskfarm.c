@@ -71,9 +71,11 @@ static const char usage_text[] =
 	"      --deadline TIME     drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
 	"                          +DURATION or @EPOCH), and start no task that would\n"
 	"                          not finish by then, judging by run times so far\n"
-	"      --resume            skip tasks whose success is in the journal\n"
+	"      --resume            skip tasks whose success is in the journal (and\n"
+	"                          failed ones, which make the exit status 1)\n"
 	"      --resume-failed     ... and run failed ones again\n"
-	"      --force             resume even though the job source changed\n"
+	"      --force             resume even though the job source changed, or\n"
+	"                          the journal's .meta is missing or damaged\n"
 	"      --status-file FILE  write the exit status to FILE at the end, for\n"
 	"                          launchers that lose it (mpirun --enable-recovery,\n"
 	"                          srun after a lost rank)\n"
@@ -94,7 +96,8 @@ static const char usage_text[] =
 	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
 	"failures); 2 usage or input error (no task started); 3 interrupted by a\n"
 	"signal or --deadline, or every worker rank lost (tasks remain; --resume\n"
-	"continues); 4 internal error (MPI, I/O). A lost rank alone changes no code.\n"
+	"continues); 4 internal error (MPI, I/O, results not journaled). A lost rank\n"
+	"alone changes no code.\n"
 	"To survive a lost rank, the launcher must let the others run: mpirun\n"
 	"--enable-recovery (Open MPI), srun --no-kill --kill-on-bad-exit=0 (Slurm).\n";
 
