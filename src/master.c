@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,65 +95,394 @@ struct master {
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const uint64_t *skipped;
 	int failed_io;
-	int stdout_broken;
+	struct out_writer *writer;
+	double writer_idle_since; /* draining with only output to write */
+	uint64_t output_lost;     /* tasks journaled output-lost */
+	int warned[4];            /* enum out_where: a write error reported */
+	int warned_spill;
 	struct tf_strbuf msg;
 };
 
-static void print_output(struct master *m, const struct tf_result *r)
+/*
+ * Output. A task's output goes to standard output and error as one block,
+ * or to its files under --results, and only once it is there is the task
+ * journaled: a result is "delivered" first, then "finished". Unless
+ * standard output is a terminal, delivery is a writer thread's job, so a
+ * reader that stops reading stalls that thread, never the event loop:
+ * time limits, signals, the journal and the workers carry on, and new
+ * tasks wait while too much output is queued (writer_full()). Output that
+ * could not be delivered makes the attempt output-lost, never ok.
+ */
+enum out_where { OUT_NONE = 0, OUT_STDOUT, OUT_STDERR, OUT_RESULTS };
+
+/* While this much is queued for the writer, no new task is handed out. */
+#define WRITER_MAX_JOBS 1024
+#define WRITER_MAX_MEM (64u << 20)
+#define WRITER_MAX_FDS 128
+/* While draining with nothing but output left, how long the writer may
+ * make no progress before that output is given up. */
+#define WRITER_DRAIN_WAIT 2.0
+
+struct out_job {
+	struct out_job *next;
+	struct tf_result r; /* owned */
+	int rank;
+	int done;    /* delivered (or failed): under the writer's lock */
+	int error;   /* 0, or -errno of the first failed write */
+	int where;   /* enum out_where of error */
+	int refused; /* a --results path that is no regular file */
+	char name[48]; /* the --results file of error */
+	uint64_t mem;
+	int fds;
+};
+
+struct out_writer {
+	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t thread;
+	int threaded;
+	int quit;
+	int abandoned;
+	struct out_job *head, *tail; /* in order; the master's to free */
+	struct out_job *next;        /* the first the writer has not taken */
+	/* The writer's (the master's when not threaded): */
+	int results_fd;
+	int tag;
+	int stdout_error; /* once standard output failed, it stays failed */
+	int stderr_error;
+	/* The master's: */
+	size_t njobs;
+	uint64_t mem;
+	int fds;
+};
+
+static void job_fail(struct out_job *j, int where, int error, const char *name)
+{
+	if (j->error)
+		return;
+	j->error = error;
+	j->where = where;
+	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
+}
+
+/* Writes one stream's block to fd, unless that stream already failed. */
+static void deliver_stream(struct out_writer *w, struct out_job *j,
+			   const struct tf_output *o, int fd, int *failed,
+			   int where)
 {
 	char prefix[32];
 	int ret;
 
-	if (m->o->results_dir) {
-		const struct tf_output *o[2] = { &r->out, &r->err };
-		static const char *const ext[2] = { "out", "err" };
-		int i;
+	if (o->len == 0)
+		return;
+	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)j->r.id);
+	ret = *failed ? *failed : tf_output_write(o, fd, w->tag ? prefix : NULL);
+	if (ret < 0) {
+		*failed = ret;
+		job_fail(j, where, ret, NULL);
+	}
+}
 
-		for (i = 0; i < 2; i++) {
-			char path[4096];
-			int fd;
+/* Opens name under the --results directory for writing: never through a
+ * symbolic link, never blocking on a FIFO, and only a regular file. */
+static int open_result_file(struct out_writer *w, const char *name,
+			    int *refused)
+{
+	struct stat st;
+	int fd;
 
-			snprintf(path, sizeof(path), "%s/%llu.%s",
-				 m->o->results_dir, (unsigned long long)r->id,
-				 ext[i]);
-			fd = open(path,
-				  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-					  O_CLOEXEC,
-				  0644);
-			if (fd < 0 || tf_output_write(o[i], fd, NULL) < 0) {
-				tf_error("cannot write %s: %s", path,
-					 strerror(errno));
-				m->failed_io = 1;
-			}
-			if (fd >= 0 && close(fd) < 0) {
-				tf_error("cannot write %s: %s", path,
-					 strerror(errno));
-				m->failed_io = 1;
-			}
+	*refused = 0;
+	fd = openat(w->results_fd, name,
+		    O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
+			    O_CLOEXEC,
+		    0644);
+	if (fd < 0) {
+		/* A symbolic link, a FIFO nobody reads, a directory. */
+		*refused = errno == ELOOP || errno == ENXIO || errno == EISDIR;
+		return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int ret = S_ISREG(st.st_mode) ? -errno : -EINVAL;
+
+		*refused = ret == -EINVAL;
+		close(fd);
+		return ret;
+	}
+	if (ftruncate(fd, 0) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+static void deliver_results(struct out_writer *w, struct out_job *j)
+{
+	const struct tf_output *o[2] = { &j->r.out, &j->r.err };
+	static const char *const ext[2] = { "out", "err" };
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		char name[48];
+		int fd, ret, refused;
+
+		snprintf(name, sizeof(name), "%llu.%s",
+			 (unsigned long long)j->r.id, ext[i]);
+		fd = open_result_file(w, name, &refused);
+		if (fd < 0) {
+			job_fail(j, OUT_RESULTS, fd, name);
+			j->refused = refused;
+			continue;
 		}
+		ret = o[i]->error ? 0 : tf_output_write(o[i], fd, NULL);
+		if (close(fd) < 0 && ret == 0)
+			ret = -errno;
+		if (ret < 0)
+			job_fail(j, OUT_RESULTS, ret, name);
+	}
+}
+
+static void deliver(struct out_writer *w, struct out_job *j)
+{
+	if (w->results_fd >= 0) {
+		deliver_results(w, j);
 		return;
 	}
-	if (r->out.len == 0 && r->err.len == 0)
+	deliver_stream(w, j, &j->r.out, STDOUT_FILENO, &w->stdout_error,
+		       OUT_STDOUT);
+	deliver_stream(w, j, &j->r.err, STDERR_FILENO, &w->stderr_error,
+		       OUT_STDERR);
+}
+
+static void *writer_main(void *arg)
+{
+	struct out_writer *w = arg;
+
+	pthread_mutex_lock(&w->lock);
+	for (;;) {
+		struct out_job *j;
+
+		while (!w->next && !w->quit && !w->abandoned)
+			pthread_cond_wait(&w->wake, &w->lock);
+		if (w->abandoned || !w->next)
+			break;
+		j = w->next;
+		w->next = j->next;
+		pthread_mutex_unlock(&w->lock);
+		deliver(w, j);
+		pthread_mutex_lock(&w->lock);
+		j->done = 1;
+	}
+	pthread_mutex_unlock(&w->lock);
+	return NULL;
+}
+
+/* Sets up delivery; results_fd is the --results directory or -1, and
+ * becomes the writer's. Returns 0 or -errno. */
+static int writer_init(struct master *m, int results_fd)
+{
+	struct out_writer *w = tf__xcalloc(1, sizeof(*w));
+	sigset_t all, old;
+	int ret;
+
+	w->results_fd = results_fd;
+	w->tag = m->o->tag;
+	m->writer = w;
+	/* A terminal does not stall, and output there goes in step with
+	 * the progress line. */
+	if (results_fd < 0 && isatty(STDOUT_FILENO))
+		return 0;
+	if ((ret = pthread_mutex_init(&w->lock, NULL)) != 0)
+		return -ret;
+	if ((ret = pthread_cond_init(&w->wake, NULL)) != 0)
+		return -ret;
+	/* Signals are the event loop's: the thread takes none. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = pthread_create(&w->thread, NULL, writer_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret != 0)
+		return -ret;
+	w->threaded = 1;
+	return 0;
+}
+
+/* Whether so much output waits that no new task should start. */
+static int writer_full(const struct master *m)
+{
+	const struct out_writer *w = m->writer;
+
+	return w->njobs >= WRITER_MAX_JOBS || w->mem >= WRITER_MAX_MEM ||
+	       w->fds >= WRITER_MAX_FDS;
+}
+
+static void finish_result(struct master *m, struct out_job *j);
+
+/* Hands a result on for delivery; it is finished when delivered. */
+static void writer_add(struct master *m, struct out_job *j)
+{
+	struct out_writer *w = m->writer;
+	const struct tf_result *r = &j->r;
+
+	if (!w->threaded || (w->results_fd < 0 && r->out.len == 0 &&
+			     r->err.len == 0)) {
+		/* Nothing that could stall: at once, in order or not. */
+		if (r->out.len || r->err.len)
+			tf_report_clear(&m->report);
+		deliver(w, j);
+		finish_result(m, j);
+		return;
+	}
+	j->mem = r->out.mem_len + r->err.mem_len;
+	j->fds = (r->out.spill_fd >= 0) + (r->err.spill_fd >= 0);
+	w->njobs++;
+	w->mem += j->mem;
+	w->fds += j->fds;
+	pthread_mutex_lock(&w->lock);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	if (!w->next)
+		w->next = j;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Finishes what the writer has delivered. Returns how many. */
+static int writer_collect(struct master *m)
+{
+	struct out_writer *w = m->writer;
+	struct out_job *done = NULL, **end = &done;
+	int n = 0;
+
+	if (!w->njobs)
+		return 0;
+	pthread_mutex_lock(&w->lock);
+	while (w->head && w->head->done) {
+		*end = w->head;
+		end = &w->head->next;
+		w->head = w->head->next;
+	}
+	*end = NULL;
+	if (!w->head)
+		w->tail = NULL;
+	pthread_mutex_unlock(&w->lock);
+	while (done) {
+		struct out_job *j = done;
+
+		done = j->next;
+		w->njobs--;
+		w->mem -= j->mem;
+		w->fds -= j->fds;
+		finish_result(m, j);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Gives up on output the writer could not deliver while the run stops
+ * (a reader that never reads again): those attempts are journaled
+ * interrupted, so --resume runs them again. The writer may be blocked in
+ * write() for ever: it and what it holds are left to the process's end.
+ * NEEDSWORK: that is a leak for a library caller that runs on.
+ */
+static void writer_abandon(struct master *m)
+{
+	struct out_writer *w = m->writer;
+	struct out_job *j;
+
+	if (!w->njobs)
 		return;
 	tf_report_clear(&m->report);
-	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)r->id);
-	if (r->out.len && !m->stdout_broken) {
-		ret = tf_output_write(&r->out, STDOUT_FILENO,
-				      m->o->tag ? prefix : NULL);
-		if (ret < 0) {
-			tf_warn("cannot write task output to standard output: "
-				"%s",
-				tf_strerror(ret));
-			m->stdout_broken = 1;
-		}
+	tf_warn("standard output is not being read: the output of %zu "
+		"finished tasks was not written; they are journaled "
+		"interrupted",
+		w->njobs);
+	pthread_mutex_lock(&w->lock);
+	w->abandoned = 1;
+	j = w->head;
+	pthread_cond_signal(&w->wake);
+	pthread_mutex_unlock(&w->lock);
+	pthread_detach(w->thread);
+	for (; j; j = j->next) {
+		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+
+		j->r.status = TF_STATUS_INTERRUPTED;
+		if (m->have_journal && f)
+			tf_journal_add(&m->journal, &j->r,
+				       m->report.ranks[j->rank].host,
+				       f->task.cmd, f->task.cmd_len);
+		m->report.interrupted++;
+		m->report.ranks[j->rank].tasks++;
+		if (f)
+			tf_queue_done(&m->queue, f);
 	}
-	if (r->err.len)
-		(void)tf_output_write(&r->err, STDERR_FILENO,
-				      m->o->tag ? prefix : NULL);
+	/* The old one is the thread's now. Nothing more is to come (only
+	 * output was left), but the loop keeps a writer to look at. */
+	m->writer = tf__xcalloc(1, sizeof(*m->writer));
+	m->writer->results_fd = -1;
+	m->writer->stdout_error = m->writer->stderr_error = -EPIPE;
+}
+
+/* Waits for the writer to finish and frees it, when it is idle. */
+static void writer_release(struct master *m)
+{
+	struct out_writer *w = m->writer;
+
+	if (!w)
+		return;
+	if (w->threaded) {
+		pthread_mutex_lock(&w->lock);
+		w->quit = 1;
+		pthread_cond_signal(&w->wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		pthread_cond_destroy(&w->wake);
+		pthread_mutex_destroy(&w->lock);
+	}
+	if (w->results_fd >= 0)
+		close(w->results_fd);
+	free(w);
+	m->writer = NULL;
+}
+
+/* Says why an attempt's output was lost: a stream's failure once, a
+ * refused --results path every time (it names the task). */
+static void report_lost_output(struct master *m, const struct out_job *j)
+{
+	const char *dir = m->o->results_dir;
+
+	if (j->where == OUT_RESULTS && j->refused) {
+		tf_report_clear(&m->report);
+		tf_warn("task %llu: --results %s/%s is not a regular file; "
+			"refused, and the task journaled output-lost",
+			(unsigned long long)j->r.id, dir, j->name);
+		return;
+	}
+	if (m->warned[j->where])
+		return;
+	m->warned[j->where] = 1;
+	tf_report_clear(&m->report);
+	if (j->where == OUT_RESULTS)
+		tf_warn("cannot write %s/%s: %s; tasks whose output is lost "
+			"are journaled output-lost (not reported again)",
+			dir, j->name, tf_strerror(j->error));
+	else
+		tf_warn("cannot write task output to standard %s: %s; tasks "
+			"whose output is lost are journaled output-lost (not "
+			"reported again)",
+			j->where == OUT_STDOUT ? "output" : "error",
+			tf_strerror(j->error));
 }
 
 static void start_drain(struct master *m, int hard, double kill_after,
 			int reason, const char *why);
+static void check_halt(struct master *m);
+static int retry(struct master *m, struct tf_inflight *f, int rank);
 static void lose_worker(struct master *m, int rank, const char *why);
 
 /* Sends to a worker not lost; an MPI error loses it. Returns 0 or
@@ -205,9 +535,6 @@ static void check_halt(struct master *m)
 static void handle_result(struct master *m, int rank, struct tf_result *r)
 {
 	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
-	struct tf_rank_stats *rs = &m->report.ranks[rank];
-	const char *host = rs->host;
-	int failed;
 
 	r->rank = rank;
 	if (!f || f->rank != rank || f->task.attempt != r->attempt) {
@@ -229,8 +556,9 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	}
 	if (r->streamed) {
 		/* The bytes came ahead in OUTPUT chunks. */
-		if (f->out.len != r->streamed_out ||
-		    f->err.len != r->streamed_err)
+		if (!f->out.error && !f->err.error &&
+		    (f->out.len != r->streamed_out ||
+		     f->err.len != r->streamed_err))
 			tf_warn("task %llu: expected %llu+%llu bytes of "
 				"output, got %llu+%llu",
 				(unsigned long long)r->id,
@@ -245,7 +573,59 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		tf_output_init(&f->out);
 		tf_output_init(&f->err);
 	}
-	print_output(m, r);
+	{
+		struct out_job *j = tf__xcalloc(1, sizeof(*j));
+
+		j->r = *r;
+		j->rank = rank;
+		tf_result_init(r); /* the job's now */
+		/* Delivered but not finished: no longer the rank's, if it
+		 * is lost meanwhile. */
+		f->rank = -1;
+		writer_add(m, j);
+	}
+}
+
+/* Finishes a delivered attempt: journals it, counts it, retries it. Frees
+ * j. */
+static void finish_result(struct master *m, struct out_job *j)
+{
+	struct tf_result *r = &j->r;
+	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
+	int rank = j->rank, failed, spill_lost;
+	struct tf_rank_stats *rs = &m->report.ranks[rank];
+	const char *host = rs->host;
+
+	/* Output that could not be kept ($TMPDIR) or written is lost: the
+	 * attempt is no success, and --resume runs it again. A worker's own
+	 * spill failure comes as its status. */
+	spill_lost = r->out.error || r->err.error ||
+		     r->status == TF_STATUS_OUTPUT_LOST;
+	if (spill_lost && !m->warned_spill) {
+		int e = r->out.error ? r->out.error : r->err.error;
+
+		m->warned_spill = 1;
+		tf_report_clear(&m->report);
+		if (e)
+			tf_warn("task %llu: cannot keep its output in $TMPDIR "
+				"(%s): %s; tasks whose output is lost are "
+				"journaled output-lost (not reported again)",
+				(unsigned long long)r->id,
+				tf_output_spill_dir(), tf_strerror(e));
+		else
+			tf_warn("task %llu: rank %d could not keep its output "
+				"in its $TMPDIR; tasks whose output is lost "
+				"are journaled output-lost (not reported "
+				"again)",
+				(unsigned long long)r->id, rank);
+	}
+	if (j->error)
+		report_lost_output(m, j);
+	if ((spill_lost || j->error) && r->status != TF_STATUS_INTERRUPTED) {
+		r->status = TF_STATUS_OUTPUT_LOST;
+		m->output_lost++;
+		m->failed_io = 1;
+	}
 	if (m->have_journal)
 		tf_journal_add(&m->journal, r, host, f->task.cmd,
 			       f->task.cmd_len);
@@ -253,7 +633,8 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	rs->busy += r->runtime;
 	failed = r->status != TF_STATUS_OK &&
 		 r->status != TF_STATUS_INTERRUPTED;
-	if (failed && (m->o->verbose || !m->o->quiet)) {
+	if (failed && r->status != TF_STATUS_OUTPUT_LOST &&
+	    (m->o->verbose || !m->o->quiet)) {
 		tf_report_clear(&m->report);
 		tf_warn("task %llu attempt %u %s (exit status %d) on rank %d%s",
 			(unsigned long long)r->id, r->attempt,
@@ -261,8 +642,14 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 			f->task.retries_left && !m->draining ? "; retrying"
 							     : "");
 	}
-	if (failed && retry(m, f, rank))
+	/* Output that could not go where it belongs would not the next
+	 * time either. */
+	if (failed && r->status != TF_STATUS_OUTPUT_LOST &&
+	    retry(m, f, rank)) {
+		tf_result_release(r);
+		free(j);
 		return;
+	}
 	switch (r->status) {
 	case TF_STATUS_OK:
 		m->report.ok++;
@@ -275,6 +662,8 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		m->report.failed++;
 		break;
 	}
+	tf_result_release(r);
+	free(j);
 	tf_queue_done(&m->queue, f);
 	check_halt(m);
 }
@@ -496,7 +885,7 @@ static int handle_message(struct master *m, int src, int tag)
 		uint64_t id;
 		uint32_t attempt;
 		size_t len;
-		int stream, ret;
+		int stream;
 
 		if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
 					  &stream, &data, &len) < 0)
@@ -504,11 +893,10 @@ static int handle_message(struct master *m, int src, int tag)
 		f = tf_queue_find(&m->queue, id);
 		if (!f || f->rank != src || f->task.attempt != attempt)
 			return TF_EPROTO;
-		ret = tf_output_append(stream == 1 ? &f->out : &f->err, data,
+		/* If it cannot be kept, the output says so, and the attempt
+		 * is failed when its result comes. */
+		(void)tf_output_append(stream == 1 ? &f->out : &f->err, data,
 				       len, 1024 * 1024);
-		if (ret < 0)
-			tf_die("cannot keep output of task %llu: %s",
-			       (unsigned long long)id, tf_strerror(ret));
 		return 0;
 	}
 	case TF_TAG_CONTROL: {
@@ -741,17 +1129,51 @@ static int reclaim(struct master *m)
 	return 1;
 }
 
+/* Opens (making it if need be) the --results directory: a real one, not
+ * a symbolic link to one. Returns its fd or -errno. */
 static int open_results_dir(const char *dir)
 {
 	struct stat st;
+	int fd;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (stat(dir, &st) < 0)
+	if (lstat(dir, &st) < 0)
 		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (access(dir, W_OK | X_OK) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Standard output or error closed when we started: the next file opened
+ * would take its place and get task output. A read-only /dev/null keeps
+ * the place, and writes there fail (EBADF) as on a closed one. */
+static void hold_closed_stdio(void)
+{
+	int fd;
+
+	for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
 }
 
 /* Stops the run when --deadline says the next task could not finish in
@@ -779,7 +1201,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
-	int local_slots, ret, exit_code, src_err = 0;
+	int local_slots, ret, exit_code, src_err = 0, results_fd = -1;
 	uint64_t not_run;
 
 	memset(&m, 0, sizeof(m));
@@ -809,14 +1231,24 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	for (ret = 1; ret < comm->size; ret++)
 		m.workers[ret].last_heard = m.workers[ret].last_sent = now;
 
+	hold_closed_stdio();
 	if (o->results_dir) {
-		ret = open_results_dir(o->results_dir);
-		if (ret < 0) {
+		results_fd = open_results_dir(o->results_dir);
+		if (results_fd < 0) {
 			tf_error("--results %s: %s", o->results_dir,
-				 tf_strerror(ret));
+				 results_fd == -ELOOP
+					 ? "it is a symbolic link"
+					 : tf_strerror(results_fd));
 			exit_code = TF_EXIT_USAGE;
 			goto out_early;
 		}
+	}
+	ret = writer_init(&m, results_fd);
+	if (ret < 0) {
+		tf_error("cannot start the output writer: %s",
+			 tf_strerror(ret));
+		exit_code = TF_EXIT_INTERNAL;
+		goto out_early;
 	}
 	if (journal_path) {
 		ret = tf_journal_open(&m.journal, journal_path,
@@ -893,7 +1325,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			}
 			check_deadline(&m);
 		}
-		if (!m.draining) {
+		did |= writer_collect(&m) > 0;
+		if (!m.draining && !writer_full(&m)) {
 			did |= dispatch(&m);
 			/* O(workers): only when a slot may have come free. */
 			if (!tf_queue_nready(&m.queue) && m.slots_changed) {
@@ -922,6 +1355,15 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
+		if (m.draining && m.writer->njobs &&
+		    m.queue.ninflight == m.writer->njobs) {
+			/* Only output is left: it gets a while without
+			 * progress, then is given up. */
+			if (did || !m.writer_idle_since)
+				m.writer_idle_since = now;
+			else if (now - m.writer_idle_since > WRITER_DRAIN_WAIT)
+				writer_abandon(&m);
+		}
 		if (m.draining && m.queue.ninflight == 0)
 			break;
 		if (m.draining && m.drain_deadline && now > m.drain_deadline) {
@@ -933,6 +1375,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (did) {
 			idle = 0;
 			last_busy = now;
+		} else if (m.writer->njobs) {
+			/* The writer wakes no poll: look back soon. */
+			idle = 0.005;
 		} else if (!comm->use_mpi) {
 			/* Every local event wakes the poll: no need to look
 			 * early. */
@@ -950,6 +1395,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 	}
 
+	if (m.writer->njobs)
+		writer_abandon(&m); /* gave up waiting for running tasks */
+	writer_release(&m);
 	/* Every worker leaves its loop; then all ranks finalize, unless a
 	 * rank was lost (STOP's argument 1: tf_comm_abandon()). */
 	if (m.workers_left < comm->size - 1)
@@ -970,6 +1418,13 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 	}
 	tf_report_summary(&m.report, now, journal_path, not_run);
+	if (m.output_lost)
+		fprintf(stderr,
+			"taskfarm: output of %llu task%s lost: journaled "
+			"output-lost, counted failed; --resume runs them "
+			"again\n",
+			(unsigned long long)m.output_lost,
+			m.output_lost == 1 ? "" : "s");
 	if (m.failed_io || src_err)
 		exit_code = TF_EXIT_INTERNAL;
 	else if (m.stop_reason == STOP_HALT_FAIL)
@@ -996,6 +1451,10 @@ out_journal:
 	if (m.have_journal)
 		tf_journal_close(&m.journal);
 out_early:
+	if (m.writer)
+		writer_release(&m);
+	else if (results_fd >= 0)
+		close(results_fd);
 	send_control_all(&m, TF_CTL_STOP, 0);
 out:
 	fflush(stdout);
