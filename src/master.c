@@ -395,6 +395,7 @@ static void writer_abandon(struct master *m)
 	struct out_writer *w = m->writer;
 	struct out_job *j;
 
+	writer_collect(m); /* what was written meanwhile is finished */
 	if (!w->njobs)
 		return;
 	tf_report_clear(&m->report);
