@@ -11,6 +11,7 @@ MNT=$SCRATCH/mnt
 mounted=
 cleanup() {
 	for d in $mounted; do umount "$d" 2>/dev/null; done
+	mounted=
 }
 trap cleanup EXIT
 
@@ -158,8 +159,7 @@ fi
 # Task 1 prints more than a pipe holds, task 2 needs its --timeout, the
 # rest print a line each.
 {
-	echo 'head -c 300000 /dev/zero | tr "\0" a; echo'
-	echo 'sleep 60'
+	printf '%s\n' 'head -c 300000 /dev/zero | tr "\0" a; echo' 'sleep 60'
 	for i in $(seq 3 30); do echo "echo line $i"; done
 } >stall.tasks
 (timeout -k 10 120 "$TF" --slots 2 --timeout 2 stall.tasks 2>err
@@ -227,4 +227,6 @@ if have_mpiexec; then
 		test "$(grep -c '^small-' out)" -eq 3
 fi
 
+# Before finish removes the scratch directory they are in.
+cleanup
 finish
