@@ -11,7 +11,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@
 #include "scheduling.h"
 #include "taskfarm.h"
 #include "wire.h"
+#include "writer.h"
 
 /* The sleeps of an idle master with MPI (doubling from the first to the
  * last while nothing happens), and its wait without MPI. */
@@ -95,326 +95,77 @@ struct master {
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const uint64_t *skipped;
 	int failed_io;
-	struct out_writer *writer;
+	struct tf_writer *writer;
+	int writer_threaded;
 	double writer_idle_since; /* draining with only output to write */
 	uint64_t output_lost;     /* tasks journaled output-lost */
-	int warned[4];            /* enum out_where: a write error reported */
+	int warned[4]; /* enum tf_writer_where: a write error reported */
 	int warned_spill;
 	struct tf_strbuf msg;
 };
 
 /*
- * Output. A task's output goes to standard output and error as one block,
- * or to its files under --results, and only once it is there is the task
- * journaled: a result is "delivered" first, then "finished". Unless
- * standard output is a terminal, delivery is a writer thread's job, so a
- * reader that stops reading stalls that thread, never the event loop:
- * time limits, signals, the journal and the workers carry on, and new
- * tasks wait while too much output is queued (writer_full()). Output that
+ * Output. A result is delivered first (writer.h: to standard output and
+ * error, or its --results files), and only then finished: journaled,
+ * counted, retried. Unless standard output is a terminal, delivery is the
+ * writer thread's, so a reader that stops reading never stalls this loop,
+ * and no new task is handed out while too much output waits. Output that
  * could not be delivered makes the attempt output-lost, never ok.
  */
-enum out_where { OUT_NONE = 0, OUT_STDOUT, OUT_STDERR, OUT_RESULTS };
 
-/* While this much is queued for the writer, no new task is handed out. */
-#define WRITER_MAX_JOBS 1024
-#define WRITER_MAX_MEM (64u << 20)
-#define WRITER_MAX_FDS 128
 /* While draining with nothing but output left, how long the writer may
  * make no progress before that output is given up. */
 #define WRITER_DRAIN_WAIT 2.0
 
-struct out_job {
-	struct out_job *next;
-	struct tf_result r; /* owned */
-	int rank;
-	int done;    /* delivered (or failed): under the writer's lock */
-	int error;   /* 0, or -errno of the first failed write */
-	int where;   /* enum out_where of error */
-	int refused; /* a --results path that is no regular file */
-	char name[48]; /* the --results file of error */
-	uint64_t mem;
-	int fds;
-};
+static void finish_result(struct master *m, struct tf_writer_job *j);
 
-struct out_writer {
-	pthread_mutex_t lock;
-	pthread_cond_t wake;
-	pthread_t thread;
-	int threaded;
-	int quit;
-	int abandoned;
-	struct out_job *head, *tail; /* in order; the master's to free */
-	struct out_job *next;        /* the first the writer has not taken */
-	/* The writer's (the master's when not threaded): */
-	int results_fd;
-	int tag;
-	int stdout_error; /* once standard output failed, it stays failed */
-	int stderr_error;
-	/* The master's: */
-	size_t njobs;
-	uint64_t mem;
-	int fds;
-};
-
-static void job_fail(struct out_job *j, int where, int error, const char *name)
+/* Hands a result on for delivery; it is finished once delivered. */
+static void deliver(struct master *m, struct tf_writer_job *j)
 {
-	if (j->error)
-		return;
-	j->error = error;
-	j->where = where;
-	snprintf(j->name, sizeof(j->name), "%s", name ? name : "");
-}
-
-/* Writes one stream's block to fd, unless that stream already failed. */
-static void deliver_stream(struct out_writer *w, struct out_job *j,
-			   const struct tf_output *o, int fd, int *failed,
-			   int where)
-{
-	char prefix[32];
-	int ret;
-
-	if (o->len == 0)
-		return;
-	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)j->r.id);
-	ret = *failed ? *failed : tf_output_write(o, fd, w->tag ? prefix : NULL);
-	if (ret < 0) {
-		*failed = ret;
-		job_fail(j, where, ret, NULL);
-	}
-}
-
-/* Opens name under the --results directory for writing: never through a
- * symbolic link, never blocking on a FIFO, and only a regular file. */
-static int open_result_file(struct out_writer *w, const char *name,
-			    int *refused)
-{
-	struct stat st;
-	int fd;
-
-	*refused = 0;
-	fd = openat(w->results_fd, name,
-		    O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY |
-			    O_CLOEXEC,
-		    0644);
-	if (fd < 0) {
-		/* A symbolic link, a FIFO nobody reads, a directory. */
-		*refused = errno == ELOOP || errno == ENXIO || errno == EISDIR;
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		int ret = S_ISREG(st.st_mode) ? -errno : -EINVAL;
-
-		*refused = ret == -EINVAL;
-		close(fd);
-		return ret;
-	}
-	if (ftruncate(fd, 0) < 0) {
-		int ret = -errno;
-
-		close(fd);
-		return ret;
-	}
-	return fd;
-}
-
-static void deliver_results(struct out_writer *w, struct out_job *j)
-{
-	const struct tf_output *o[2] = { &j->r.out, &j->r.err };
-	static const char *const ext[2] = { "out", "err" };
-	int i;
-
-	for (i = 0; i < 2; i++) {
-		char name[48];
-		int fd, ret, refused;
-
-		snprintf(name, sizeof(name), "%llu.%s",
-			 (unsigned long long)j->r.id, ext[i]);
-		fd = open_result_file(w, name, &refused);
-		if (fd < 0) {
-			job_fail(j, OUT_RESULTS, fd, name);
-			j->refused = refused;
-			continue;
-		}
-		ret = o[i]->error ? 0 : tf_output_write(o[i], fd, NULL);
-		if (close(fd) < 0 && ret == 0)
-			ret = -errno;
-		if (ret < 0)
-			job_fail(j, OUT_RESULTS, ret, name);
-	}
-}
-
-static void deliver(struct out_writer *w, struct out_job *j)
-{
-	if (w->results_fd >= 0) {
-		deliver_results(w, j);
-		return;
-	}
-	deliver_stream(w, j, &j->r.out, STDOUT_FILENO, &w->stdout_error,
-		       OUT_STDOUT);
-	deliver_stream(w, j, &j->r.err, STDERR_FILENO, &w->stderr_error,
-		       OUT_STDERR);
-}
-
-static void *writer_main(void *arg)
-{
-	struct out_writer *w = arg;
-
-	pthread_mutex_lock(&w->lock);
-	for (;;) {
-		struct out_job *j;
-
-		while (!w->next && !w->quit && !w->abandoned)
-			pthread_cond_wait(&w->wake, &w->lock);
-		if (w->abandoned || !w->next)
-			break;
-		j = w->next;
-		w->next = j->next;
-		pthread_mutex_unlock(&w->lock);
-		deliver(w, j);
-		pthread_mutex_lock(&w->lock);
-		j->done = 1;
-	}
-	pthread_mutex_unlock(&w->lock);
-	return NULL;
-}
-
-/* Sets up delivery; results_fd is the --results directory or -1, and
- * becomes the writer's. Returns 0 or -errno. */
-static int writer_init(struct master *m, int results_fd)
-{
-	struct out_writer *w = tf__xcalloc(1, sizeof(*w));
-	sigset_t all, old;
-	int ret;
-
-	w->results_fd = results_fd;
-	w->tag = m->o->tag;
-	m->writer = w;
-	/* A terminal does not stall, and output there goes in step with
-	 * the progress line. */
-	if (results_fd < 0 && isatty(STDOUT_FILENO))
-		return 0;
-	if ((ret = pthread_mutex_init(&w->lock, NULL)) != 0)
-		return -ret;
-	if ((ret = pthread_cond_init(&w->wake, NULL)) != 0)
-		return -ret;
-	/* Signals are the event loop's: the thread takes none. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	ret = pthread_create(&w->thread, NULL, writer_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret != 0)
-		return -ret;
-	w->threaded = 1;
-	return 0;
-}
-
-/* Whether so much output waits that no new task should start. */
-static int writer_full(const struct master *m)
-{
-	const struct out_writer *w = m->writer;
-
-	return w->njobs >= WRITER_MAX_JOBS || w->mem >= WRITER_MAX_MEM ||
-	       w->fds >= WRITER_MAX_FDS;
-}
-
-static void finish_result(struct master *m, struct out_job *j);
-
-/* Hands a result on for delivery; it is finished when delivered. */
-static void writer_add(struct master *m, struct out_job *j)
-{
-	struct out_writer *w = m->writer;
-	const struct tf_result *r = &j->r;
-
-	if (!w->threaded || (w->results_fd < 0 && r->out.len == 0 &&
-			     r->err.len == 0)) {
-		/* Nothing that could stall: at once, in order or not. */
-		if (r->out.len || r->err.len)
-			tf_report_clear(&m->report);
-		deliver(w, j);
+	if (!m->writer_threaded && (j->r.out.len || j->r.err.len))
+		tf_report_clear(&m->report);
+	if (tf__writer_add(m->writer, j))
 		finish_result(m, j);
-		return;
-	}
-	j->mem = r->out.mem_len + r->err.mem_len;
-	j->fds = (r->out.spill_fd >= 0) + (r->err.spill_fd >= 0);
-	w->njobs++;
-	w->mem += j->mem;
-	w->fds += j->fds;
-	pthread_mutex_lock(&w->lock);
-	if (w->tail)
-		w->tail->next = j;
-	else
-		w->head = j;
-	w->tail = j;
-	if (!w->next)
-		w->next = j;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
 }
 
 /* Finishes what the writer has delivered. Returns how many. */
-static int writer_collect(struct master *m)
+static int collect_delivered(struct master *m)
 {
-	struct out_writer *w = m->writer;
-	struct out_job *done = NULL, **end = &done;
+	struct tf_writer_job *j = tf__writer_collect(m->writer), *next;
 	int n = 0;
 
-	if (!w->njobs)
-		return 0;
-	pthread_mutex_lock(&w->lock);
-	while (w->head && w->head->done) {
-		*end = w->head;
-		end = &w->head->next;
-		w->head = w->head->next;
-	}
-	*end = NULL;
-	if (!w->head)
-		w->tail = NULL;
-	pthread_mutex_unlock(&w->lock);
-	while (done) {
-		struct out_job *j = done;
-
-		done = j->next;
-		w->njobs--;
-		w->mem -= j->mem;
-		w->fds -= j->fds;
+	for (; j; j = next, n++) {
+		next = j->next;
 		finish_result(m, j);
-		n++;
 	}
 	return n;
 }
 
 /*
- * Gives up on output the writer could not deliver while the run stops
- * (a reader that never reads again): those attempts are journaled
- * interrupted, so --resume runs them again. The writer may be blocked in
- * write() for ever: it and what it holds are left to the process's end.
- * NEEDSWORK: that is a leak for a library caller that runs on.
+ * Gives up on output the writer could not deliver while the run stops (a
+ * reader that never reads again): those attempts are journaled
+ * interrupted, so --resume runs them again. The jobs stay the writer
+ * thread's (tf__writer_abandon()).
  */
-static void writer_abandon(struct master *m)
+static void abandon_output(struct master *m)
 {
-	struct out_writer *w = m->writer;
-	struct out_job *j;
+	struct tf_writer_job *j;
 
-	writer_collect(m); /* what was written meanwhile is finished */
-	if (!w->njobs)
+	collect_delivered(m); /* what was written meanwhile is finished */
+	if (!tf__writer_pending(m->writer))
 		return;
 	tf_report_clear(&m->report);
 	tf_warn("standard output is not being read: the output of %zu "
 		"finished tasks was not written; they are journaled "
 		"interrupted",
-		w->njobs);
-	pthread_mutex_lock(&w->lock);
-	w->abandoned = 1;
-	j = w->head;
-	pthread_cond_signal(&w->wake);
-	pthread_mutex_unlock(&w->lock);
-	pthread_detach(w->thread);
-	for (; j; j = j->next) {
+		tf__writer_pending(m->writer));
+	for (j = tf__writer_abandon(&m->writer); j; j = j->next) {
 		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+		struct tf_result r = j->r; /* a copy: j is the thread's */
 
-		j->r.status = TF_STATUS_INTERRUPTED;
+		r.status = TF_STATUS_INTERRUPTED;
 		if (m->have_journal && f)
-			tf_journal_add(&m->journal, &j->r,
+			tf_journal_add(&m->journal, &r,
 				       m->report.ranks[j->rank].host,
 				       f->task.cmd, f->task.cmd_len);
 		m->report.interrupted++;
@@ -422,42 +173,15 @@ static void writer_abandon(struct master *m)
 		if (f)
 			tf_queue_done(&m->queue, f);
 	}
-	/* The old one is the thread's now. Nothing more is to come (only
-	 * output was left), but the loop keeps a writer to look at. */
-	m->writer = tf__xcalloc(1, sizeof(*m->writer));
-	m->writer->results_fd = -1;
-	m->writer->stdout_error = m->writer->stderr_error = -EPIPE;
-}
-
-/* Waits for the writer to finish and frees it, when it is idle. */
-static void writer_release(struct master *m)
-{
-	struct out_writer *w = m->writer;
-
-	if (!w)
-		return;
-	if (w->threaded) {
-		pthread_mutex_lock(&w->lock);
-		w->quit = 1;
-		pthread_cond_signal(&w->wake);
-		pthread_mutex_unlock(&w->lock);
-		pthread_join(w->thread, NULL);
-		pthread_cond_destroy(&w->wake);
-		pthread_mutex_destroy(&w->lock);
-	}
-	if (w->results_fd >= 0)
-		close(w->results_fd);
-	free(w);
-	m->writer = NULL;
 }
 
 /* Says why an attempt's output was lost: a stream's failure once, a
  * refused --results path every time (it names the task). */
-static void report_lost_output(struct master *m, const struct out_job *j)
+static void report_lost_output(struct master *m, const struct tf_writer_job *j)
 {
 	const char *dir = m->o->results_dir;
 
-	if (j->where == OUT_RESULTS && j->refused) {
+	if (j->where == TF_WRITER_RESULTS && j->refused) {
 		tf_report_clear(&m->report);
 		tf_warn("task %llu: --results %s/%s is not a regular file; "
 			"refused, and the task journaled output-lost",
@@ -468,7 +192,7 @@ static void report_lost_output(struct master *m, const struct out_job *j)
 		return;
 	m->warned[j->where] = 1;
 	tf_report_clear(&m->report);
-	if (j->where == OUT_RESULTS)
+	if (j->where == TF_WRITER_RESULTS)
 		tf_warn("cannot write %s/%s: %s; tasks whose output is lost "
 			"are journaled output-lost (not reported again)",
 			dir, j->name, tf_strerror(j->error));
@@ -476,7 +200,7 @@ static void report_lost_output(struct master *m, const struct out_job *j)
 		tf_warn("cannot write task output to standard %s: %s; tasks "
 			"whose output is lost are journaled output-lost (not "
 			"reported again)",
-			j->where == OUT_STDOUT ? "output" : "error",
+			j->where == TF_WRITER_STDOUT ? "output" : "error",
 			tf_strerror(j->error));
 }
 
@@ -575,7 +299,7 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		tf_output_init(&f->err);
 	}
 	{
-		struct out_job *j = tf__xcalloc(1, sizeof(*j));
+		struct tf_writer_job *j = tf__xcalloc(1, sizeof(*j));
 
 		j->r = *r;
 		j->rank = rank;
@@ -583,13 +307,13 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		/* Delivered but not finished: no longer the rank's, if it
 		 * is lost meanwhile. */
 		f->rank = -1;
-		writer_add(m, j);
+		deliver(m, j);
 	}
 }
 
 /* Finishes a delivered attempt: journals it, counts it, retries it. Frees
  * j. */
-static void finish_result(struct master *m, struct out_job *j)
+static void finish_result(struct master *m, struct tf_writer_job *j)
 {
 	struct tf_result *r = &j->r;
 	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
@@ -647,8 +371,7 @@ static void finish_result(struct master *m, struct out_job *j)
 	 * time either. */
 	if (failed && r->status != TF_STATUS_OUTPUT_LOST &&
 	    retry(m, f, rank)) {
-		tf_result_release(r);
-		free(j);
+		tf__writer_job_free(j);
 		return;
 	}
 	switch (r->status) {
@@ -663,8 +386,7 @@ static void finish_result(struct master *m, struct out_job *j)
 		m->report.failed++;
 		break;
 	}
-	tf_result_release(r);
-	free(j);
+	tf__writer_job_free(j);
 	tf_queue_done(&m->queue, f);
 	check_halt(m);
 }
@@ -1244,7 +966,10 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			goto out_early;
 		}
 	}
-	ret = writer_init(&m, results_fd);
+	/* A terminal does not stall, and output there keeps in step with the
+	 * progress line. */
+	m.writer_threaded = results_fd >= 0 || !isatty(STDOUT_FILENO);
+	ret = tf__writer_new(&m.writer, results_fd, o->tag, m.writer_threaded);
 	if (ret < 0) {
 		tf_error("cannot start the output writer: %s",
 			 tf_strerror(ret));
@@ -1326,8 +1051,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			}
 			check_deadline(&m);
 		}
-		did |= writer_collect(&m) > 0;
-		if (!m.draining && !writer_full(&m)) {
+		did |= collect_delivered(&m) > 0;
+		if (!m.draining && !tf__writer_full(m.writer)) {
 			did |= dispatch(&m);
 			/* O(workers): only when a slot may have come free. */
 			if (!tf_queue_nready(&m.queue) && m.slots_changed) {
@@ -1356,14 +1081,14 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
-		if (m.draining && m.writer->njobs &&
-		    m.queue.ninflight == m.writer->njobs) {
+		if (m.draining && tf__writer_pending(m.writer) &&
+		    m.queue.ninflight == tf__writer_pending(m.writer)) {
 			/* Only output is left: it gets a while without
 			 * progress, then is given up. */
 			if (did || !m.writer_idle_since)
 				m.writer_idle_since = now;
 			else if (now - m.writer_idle_since > WRITER_DRAIN_WAIT)
-				writer_abandon(&m);
+				abandon_output(&m);
 		}
 		if (m.draining && m.queue.ninflight == 0)
 			break;
@@ -1376,7 +1101,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (did) {
 			idle = 0;
 			last_busy = now;
-		} else if (m.writer->njobs) {
+		} else if (tf__writer_pending(m.writer)) {
 			/* The writer wakes no poll: look back soon. */
 			idle = 0.005;
 		} else if (!comm->use_mpi) {
@@ -1396,9 +1121,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 	}
 
-	if (m.writer->njobs)
-		writer_abandon(&m); /* gave up waiting for running tasks */
-	writer_release(&m);
+	if (tf__writer_pending(m.writer))
+		abandon_output(&m); /* gave up waiting for running tasks */
+	tf__writer_free(&m.writer);
 	/* Every worker leaves its loop; then all ranks finalize, unless a
 	 * rank was lost (STOP's argument 1: tf_comm_abandon()). */
 	if (m.workers_left < comm->size - 1)
@@ -1453,7 +1178,7 @@ out_journal:
 		tf_journal_close(&m.journal);
 out_early:
 	if (m.writer)
-		writer_release(&m);
+		tf__writer_free(&m.writer);
 	else if (results_fd >= 0)
 		close(results_fd);
 	send_control_all(&m, TF_CTL_STOP, 0);
