@@ -548,10 +548,11 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	if (tf_journal_unescape(cmd, f[8], flen[8]) < 0)
 		return "bad escape in Command";
 	hash = tf_hash(TF_HASH_INIT, cmd->buf ? cmd->buf : "", cmd->len);
-	/* A lost attempt says nothing of the task: run it again, as an
-	 * interrupted one. */
+	/* A lost attempt says nothing of the task, and one whose output
+	 * was lost did not get done: run it again, as an interrupted one. */
 	state = st == TF_STATUS_OK ? TF_HIST_OK
-		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST
+		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST ||
+				st == TF_STATUS_OUTPUT_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
 	hist_note(h, id, hash, state, (uint32_t)attempt);
