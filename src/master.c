@@ -1162,9 +1162,15 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	now = tf_now();
 	m.report.skipped = m.resumed->skipped;
 	m.report.failed_before = m.resumed->failed_before;
-	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
-					 m.report.interrupted + m.report.skipped)
-			   : tf_queue_nready(&m.queue);
+	not_run = tf_queue_nready(&m.queue);
+	if (m.ntasks) {
+		uint64_t ended = m.report.ok + m.report.failed +
+				 m.report.interrupted + m.report.skipped;
+
+		/* Never a wrapped count: the reader returns exactly the
+		 * tasks it validated, but a summary must not depend on it. */
+		not_run = m.ntasks > ended ? m.ntasks - ended : 0;
+	}
 	if (m.have_journal) {
 		ret = tf_journal_close(&m.journal);
 		m.have_journal = 0;
