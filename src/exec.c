@@ -122,9 +122,54 @@ void tf_signals_drain(void)
 		;
 }
 
+/* Names, or prefixes ending in '_', of the variables that carry an MPI
+ * launcher's identity of this rank: which job, which rank, how to reach
+ * the launcher's daemon. A task that inherits them and calls MPI_Init
+ * (an MPI program, a nested taskfarm) takes itself for this rank and
+ * fails; without them it starts as an MPI singleton. Settings a user may
+ * rely on (OMPI_MCA_* other than those below, PMIX_MCA_*, MPIR_CVAR_*,
+ * HYDRA_*, OMPI_ALLOW_RUN_AS_ROOT) are kept. Seen under Open MPI 4.1's
+ * mpirun (orterun, PMIx 4) and MPICH 4.0's Hydra; the Slurm ones are
+ * what srun sets for each task. */
+static const char *const launcher_vars[] = {
+	/* Open MPI: the rank and its job. */
+	"OMPI_COMM_WORLD_", "OMPI_APP_CTX_NUM_PROCS", "OMPI_ARGV",
+	"OMPI_COMMAND", "OMPI_FILE_LOCATION", "OMPI_FIRST_RANKS",
+	"OMPI_NUM_APP_CTX", "OMPI_UNIVERSE_SIZE",
+	/* Open MPI: MCA values mpirun sets for its own job (the runtime's
+	 * daemon, job id, vpid, session directory), not a user's. */
+	"OMPI_MCA_ess", "OMPI_MCA_ess_base_", "OMPI_MCA_orte_",
+	"OMPI_MCA_pmix", "OMPI_MCA_initial_wdir", "OMPI_MCA_mpi_oversubscribe",
+	"OMPI_MCA_shmem_RUNTIME_QUERY_hint",
+	/* PMIx (mpirun, srun --mpi=pmix), PMI-1/PMI-2 (Hydra, srun
+	 * --mpi=pmi2), Hydra's control channel and local ranks. */
+	"PMIX_", "PMI_", "HYDI_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID",
+	/* Slurm: this task of the step. */
+	"SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASK_PID",
+};
+
+int tf__exec_launcher_var(const char *e)
+{
+	size_t i, len;
+
+	if (strncmp(e, "PMIX_MCA_", 9) == 0)
+		return 0;
+	for (i = 0; i < sizeof(launcher_vars) / sizeof(launcher_vars[0]); i++) {
+		const char *v = launcher_vars[i];
+
+		len = strlen(v);
+		if (strncmp(e, v, len) != 0)
+			continue;
+		/* A prefix matches any name; a name only itself. */
+		if (v[len - 1] == '_' || e[len] == '=')
+			return 1;
+	}
+	return 0;
+}
+
 static int skip_env(const char *e)
 {
-	return strncmp(e, "TASKFARM_", 9) == 0;
+	return strncmp(e, "TASKFARM_", 9) == 0 || tf__exec_launcher_var(e);
 }
 
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
@@ -162,7 +207,46 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	}
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
+	/* Without it (a kernel before 3.4) a run works; what escapes a
+	 * task's group is then not stopped. */
+	if (nslots > 0)
+		(void)tf_orphans_init(&ex->orphans);
 	return 0;
+}
+
+/* Whether pid is a task's shell of ours (for the orphans' sweep). */
+static int ops_is_task(void *ctx, pid_t pid)
+{
+	struct tf_exec *ex = ctx;
+	int s;
+
+	for (s = 0; s < ex->nslots; s++)
+		if (ex->slots[s].busy && ex->slots[s].pid == pid)
+			return 1;
+	return 0;
+}
+
+/* Whether that attempt still runs: its shell has not exited. */
+static int ops_running(void *ctx, uint64_t id, uint32_t attempt)
+{
+	struct tf_exec *ex = ctx;
+	int s;
+
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
+		if (sl->busy && !sl->reaped && sl->task.id == id &&
+		    sl->task.attempt == attempt)
+			return 1;
+	}
+	return 0;
+}
+
+static void orphans_ops(struct tf_exec *ex, struct tf_orphans_ops *ops)
+{
+	ops->is_task = ops_is_task;
+	ops->running = ops_running;
+	ops->ctx = ex;
 }
 
 int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
@@ -250,6 +334,7 @@ static void slot_clear(struct tf_exec_slot *sl)
 
 void tf_exec_release(struct tf_exec *ex)
 {
+	struct tf_orphans_ops ops;
 	int s;
 
 	for (s = 0; s < ex->nslots; s++) {
@@ -265,6 +350,13 @@ void tf_exec_release(struct tf_exec *ex)
 			tf_result_release(&sl->result);
 			slot_clear(sl);
 		}
+	}
+	/* No task runs now: whatever is adopted is left over. */
+	orphans_ops(ex, &ops);
+	tf_orphans_release(&ex->orphans, &ops, ex->grace);
+	for (s = 0; s < ex->nslots; s++) {
+		struct tf_exec_slot *sl = &ex->slots[s];
+
 		free(sl->envp);
 		free(sl->env_gpus[0]);
 		free(sl->env_gpus[1]);
@@ -475,12 +567,11 @@ static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 		if (n > 0) {
 			struct tf_output *o =
 				which == 0 ? &sl->result.out : &sl->result.err;
-			int ret = tf_output_append(o, buf, (size_t)n,
-						   ex->spill_threshold);
-			if (ret < 0)
-				tf_die("cannot keep task %llu's output: %s",
-				       (unsigned long long)sl->task.id,
-				       tf_strerror(ret));
+			/* Past a failed spill the output is dropped (o->error
+			 * says so) and the task runs on: the caller fails
+			 * the attempt, not the run. */
+			(void)tf_output_append(o, buf, (size_t)n,
+					       ex->spill_threshold);
 			total += (size_t)n;
 			continue;
 		}
@@ -587,8 +678,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx)
 {
 	struct timespec ts;
-	double now = tf_now(), deadline_cap = timeout;
-	int nfds = 0, s, ret, finished = 0;
+	double now = tf_now(), deadline_cap = timeout, orphan_kill;
+	struct tf_orphans_ops ops;
+	int nfds = 0, s, ret, finished = 0, sweep = 0;
 
 	ex->pfds[nfds].fd = self_pipe[0];
 	ex->pfds[nfds].events = POLLIN;
@@ -616,6 +708,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 			ex->pfd_slot[nfds++] = s * 2 + w;
 		}
 	}
+	orphan_kill = tf_orphans_next(&ex->orphans);
+	if (orphan_kill > 0 && orphan_kill - now < deadline_cap)
+		deadline_cap = orphan_kill - now;
 	if (sigchld_seen)
 		deadline_cap = 0;
 	if (deadline_cap < 0)
@@ -642,6 +737,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	if (sigchld_seen) {
 		sigchld_seen = 0;
 		reap(ex, now);
+		/* A child died: a task's shell, or an adopted process whose
+		 * end may have left more of them to us. */
+		sweep = 1;
 	}
 	/* Both pipes closed usually means the shell has exited: reaping it
 	 * now saves a wake-up for its SIGCHLD. */
@@ -649,8 +747,14 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		struct tf_exec_slot *sl = &ex->slots[s];
 
 		if (sl->busy && !sl->reaped && sl->fds[0] < 0 &&
-		    sl->fds[1] < 0)
-			reap_slot(ex, sl, now);
+		    sl->fds[1] < 0 && reap_slot(ex, sl, now))
+			sweep = 1;
+	}
+	/* Before the pipes are waited for: an escaped process of an ended
+	 * task may hold them open. */
+	if (sweep || (orphan_kill > 0 && now >= orphan_kill)) {
+		orphans_ops(ex, &ops);
+		tf_orphans_sweep(&ex->orphans, &ops, now, ex->grace, 0);
 	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
@@ -699,7 +803,11 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace)
 			kill(-sl->pid, SIGKILL);
 			sl->kill_at = 0;
 		} else {
+			/* CONT after TERM, as timeout(1) does: a stopped
+			 * task acts on its TERM only once continued, and
+			 * would otherwise wait for the KILL. */
 			kill(-sl->pid, SIGTERM);
+			kill(-sl->pid, SIGCONT);
 			sl->kill_at = now + grace;
 		}
 	}

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 
 #include "guard.h"
+#include "orphans.h"
 #include "task.h"
 
 struct tf_exec_slot {
@@ -53,7 +54,15 @@ struct tf_exec {
 	struct pollfd *pfds;
 	int *pfd_slot;
 	struct tf_guard *guard; /* told of every task's group; may be NULL */
+	struct tf_orphans orphans; /* what tasks left behind, adopted */
 };
+
+/**
+ * Whether the environment entry e ("NAME=value") is one of an MPI
+ * launcher's per-rank variables (OMPI_COMM_WORLD_*, PMIX_* but not
+ * PMIX_MCA_*, PMI_*, ...), which tasks do not inherit.
+ */
+int tf__exec_launcher_var(const char *e);
 
 /** Called for each finished attempt. The callback owns *r afterwards
  * (release it with tf_result_release()). */
@@ -61,12 +70,19 @@ typedef void (*tf_exec_done_fn)(void *ctx, struct tf_result *r);
 
 /**
  * Prepares ex for nslots concurrent tasks. host and rank go into every
- * task's environment. Installs the process's SIGCHLD handling (see
- * tf_signals_install()). Returns 0 or -errno.
+ * task's environment, which is this process's without TASKFARM_* and
+ * without an MPI launcher's per-rank variables (tf__exec_launcher_var()).
+ * Installs the process's SIGCHLD handling (see tf_signals_install()).
+ * With nslots > 0, makes the process a child subreaper
+ * (tf_orphans_init()) until tf_exec_release(): a task's descendants that
+ * escape its process group are stopped when the task ends. Returns 0 or
+ * -errno.
  */
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		 uint64_t ntasks);
-/** Kills every running group at once, reaps them, frees everything. */
+/** Kills every running group at once, reaps them, stops what tasks
+ * left behind (TERM and CONT, KILL after the grace period), frees
+ * everything. */
 void tf_exec_release(struct tf_exec *ex);
 
 /**
@@ -108,9 +124,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx);
 
 /**
- * Stops the task in slot (or every running task with slot < 0): TERM to
- * its process group now, KILL after grace seconds (at once if grace is
- * 0). reason (TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED) is reported as
+ * Stops the task in slot (or every running task with slot < 0): TERM and
+ * then CONT (so that a stopped task acts on the TERM) to its process
+ * group now, KILL after grace seconds (at once if grace is 0). reason (TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED) is reported as
  * the attempt's status.
  */
 void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);

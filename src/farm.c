@@ -234,7 +234,102 @@ static int rotate_journal(const char *path)
 struct job_identity {
 	char fingerprint[17];
 	char source[512];
+	uint64_t ntasks;
+	const char *jobfile; /* job-file mode: its path, for a second read */
 };
+
+/*
+ * Whether the job is the journal's job with lines appended: its first
+ * ntasks tasks have the recorded fingerprint (computed as
+ * tf_jobfile_scan() does). Only a regular file is read again: standard
+ * input or a pipe cannot be, and opening a FIFO again would block.
+ */
+static int job_extends(const struct job_identity *job, uint64_t ntasks,
+		       const char *fingerprint)
+{
+	struct tf_jobfile jf;
+	struct tf_task t;
+	struct stat st;
+	uint64_t fp = TF_HASH_INIT, n = 0;
+	char hex[17];
+	int r = 1;
+
+	if (!job->jobfile || strcmp(job->jobfile, "-") == 0 || !ntasks ||
+	    ntasks >= job->ntasks || stat(job->jobfile, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	if (tf_jobfile_open(&jf, job->jobfile) < 0)
+		return 0;
+	while (n < ntasks && (r = tf_jobfile_next(&jf, &t)) > 0) {
+		n++;
+		fp = tf_hash(fp, &t.id, sizeof(t.id));
+		fp = tf_hash(fp, t.cmd, t.cmd_len + 1);
+		tf_task_release(&t);
+	}
+	tf_jobfile_close(&jf);
+	if (r <= 0)
+		return 0;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)fp);
+	return strcmp(hex, fingerprint) == 0;
+}
+
+/*
+ * On --resume: checks the job against what PATH.meta records. A meta
+ * file missing or garbled beside a journal with lines is refused, as is
+ * a different job, unless --force; a job that only grew (lines appended
+ * to the job file) is the same job. Returns 0 or an exit code with a
+ * message printed.
+ */
+static int check_job(const struct tf_farm_opts *o, const char *path,
+		     const struct job_identity *job,
+		     struct tf_journal_lock *lock, const struct tf_history *hist)
+{
+	struct tf_journal_meta meta;
+	char err[TF_ERRMSG_MAX];
+	int ret;
+
+	if (!hist->lines)
+		return 0;
+	ret = tf_journal_meta_read(lock, &meta, err, sizeof(err));
+	if (ret <= 0) {
+		/* err: "PATH.meta:LINE: problem" (or an I/O error). */
+		if (ret == 0)
+			snprintf(err, sizeof(err), "%s is missing", lock->path);
+		if (!o->force) {
+			tf_error("cannot resume: %s, so nothing says that "
+				 "journal %s belongs to this job; --force "
+				 "resumes anyway, running again every task "
+				 "whose command changed",
+				 err, path);
+			return TF_EXIT_USAGE;
+		}
+		tf_warn("%s; --force: resuming without checking the job",
+			err);
+		return 0;
+	}
+	if (strcmp(meta.fingerprint, job->fingerprint) == 0)
+		return 0;
+	if (job_extends(job, meta.ntasks, meta.fingerprint)) {
+		tf_info("the job grew from %llu to %llu tasks since journal "
+			"%s was written; its first %llu are unchanged",
+			(unsigned long long)meta.ntasks,
+			(unsigned long long)job->ntasks, path,
+			(unsigned long long)meta.ntasks);
+		return 0;
+	}
+	if (!o->force) {
+		tf_error("cannot resume: journal %s belongs to a different job "
+			 "(fingerprint %s, this one is %s); --force resumes "
+			 "anyway, running again every task whose command "
+			 "changed",
+			 path, meta.fingerprint, job->fingerprint);
+		return TF_EXIT_USAGE;
+	}
+	tf_warn("the job changed since journal %s was written; --force: "
+		"tasks whose command changed run again",
+		path);
+	return 0;
+}
 
 /*
  * Takes the journal for this run: refuses a path that is a symbolic link
@@ -249,9 +344,10 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 			struct tf_journal_lock *lock, struct tf_history *hist,
 			uint64_t *trim)
 {
-	char holder[512], fp[17], err[TF_ERRMSG_MAX];
+	char holder[512], err[TF_ERRMSG_MAX];
 	struct stat st;
-	int ret;
+	int ret, exists = 0;
+	uint64_t headroom;
 
 	*trim = UINT64_MAX;
 	if (lstat(path, &st) == 0) {
@@ -266,6 +362,15 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 				 path);
 			return TF_EXIT_USAGE;
 		}
+		/* In a shared directory, another user could have written
+		 * ok lines of their own into it. */
+		if (st.st_uid != geteuid()) {
+			tf_error("journal %s belongs to another user (uid %ld, "
+				 "not %ld); refusing to use it",
+				 path, (long)st.st_uid, (long)geteuid());
+			return TF_EXIT_USAGE;
+		}
+		exists = st.st_size > 0;
 	} else if (errno != ENOENT) {
 		tf_error("journal %s: %s", path, strerror(errno));
 		return TF_EXIT_USAGE;
@@ -274,6 +379,12 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 	if (ret == -EBUSY) {
 		tf_error("journal %s is in use by another taskfarm run (%s)",
 			 path, holder);
+		return TF_EXIT_USAGE;
+	}
+	if (ret == -EPERM) {
+		tf_error("%s.meta belongs to another user; refusing to use "
+			 "it (it would hold journal %s's lock)",
+			 path, path);
 		return TF_EXIT_USAGE;
 	}
 	if (ret < 0) {
@@ -286,29 +397,32 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 		if (rotate_journal(path) < 0)
 			return TF_EXIT_USAGE;
 	} else {
+		if (!exists)
+			tf_warn("--resume: journal %s did not exist (or was "
+				"empty): nothing was done before, so every "
+				"task runs",
+				path);
 		ret = tf_history_load(hist, path, err, sizeof(err));
 		if (ret < 0) {
 			tf_error("cannot resume: %s", err);
 			return TF_EXIT_USAGE;
 		}
-		if (hist->lines && !tf_journal_meta_fingerprint(lock, fp)) {
-			tf_warn("%s.meta records no job fingerprint: cannot "
-				"check that the job is unchanged",
-				path);
-		} else if (hist->lines && strcmp(fp, job->fingerprint) != 0) {
-			if (!o->force) {
-				tf_error("cannot resume: journal %s belongs to "
-					 "a different job (fingerprint %s, "
-					 "this one is %s); --force resumes "
-					 "anyway, running again every task "
-					 "whose command changed",
-					 path, fp, job->fingerprint);
-				return TF_EXIT_USAGE;
-			}
-			tf_warn("the job changed since journal %s was "
-				"written; --force: tasks whose command "
-				"changed run again",
-				path);
+		ret = check_job(o, path, job, lock, hist);
+		if (ret)
+			return ret;
+		/* The attempts a task may still get in this run: its next,
+		 * its retries and one per rank lost under it. */
+		headroom = 1 + (uint64_t)o->retries + o->lost_limit;
+		if (hist->max_attempts > UINT32_MAX - headroom) {
+			tf_error("cannot resume: %s:%llu: Attempt %lu: another "
+				 "%llu attempts would pass the journal's "
+				 "limit of %lu",
+				 path,
+				 (unsigned long long)hist->max_attempts_line,
+				 (unsigned long)hist->max_attempts,
+				 (unsigned long long)headroom,
+				 (unsigned long)UINT32_MAX);
+			return TF_EXIT_USAGE;
 		}
 		if (hist->torn) {
 			tf_warn("%s ends in a line cut short (the run was "
@@ -317,7 +431,8 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 			*trim = hist->valid_len;
 		}
 	}
-	ret = tf_journal_meta_write(lock, job->fingerprint, job->source);
+	ret = tf_journal_meta_write(lock, job->fingerprint, job->ntasks,
+				    job->source);
 	if (ret < 0) {
 		tf_error("cannot write %s.meta: %s", path, tf_strerror(ret));
 		return TF_EXIT_USAGE;
@@ -329,10 +444,10 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
  * other attempts after the journal's, and gives each its retries. */
 struct resume_source {
 	struct tf_source inner;
-	const struct tf_history *hist; /* NULL: not resuming */
+	struct tf_history *hist; /* NULL: not resuming */
 	int resume_failed;
 	unsigned retries;
-	uint64_t skipped;
+	struct tf_resume_counts counts;
 };
 
 static int resume_next(void *ctx, struct tf_task *t)
@@ -354,7 +469,9 @@ static int resume_next(void *ctx, struct tf_task *t)
 			return 1; /* the line changed: run it again */
 		if (e->state == TF_HIST_OK ||
 		    (e->state == TF_HIST_FAILED && !rs->resume_failed)) {
-			rs->skipped++;
+			rs->counts.skipped++;
+			if (e->state == TF_HIST_FAILED)
+				rs->counts.failed_before++;
 			tf_task_release(t);
 			continue;
 		}
@@ -436,6 +553,8 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 			 (unsigned long long)jf.fingerprint);
 		snprintf(job.source, sizeof(job.source), "job file %s",
 			 o->jobfile);
+		job.ntasks = jf.ntasks;
+		job.jobfile = o->jobfile;
 	} else {
 		ret = tf_template_init(&tmpl, o->tmpl_argc, o->tmpl_argv);
 		if (ret < 0) {
@@ -451,6 +570,8 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 			 (unsigned long long)tmpl.fingerprint);
 		snprintf(job.source, sizeof(job.source), "template %.480s",
 			 tmpl.cmd);
+		job.ntasks = tmpl.ntasks;
+		job.jobfile = NULL;
 	}
 	if (o->dry_run) {
 		stop_workers(comm);
@@ -473,7 +594,7 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	src.next = resume_next;
 	src.errmsg = resume_errmsg;
 	src.ctx = &rs;
-	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.skipped);
+	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.counts);
 out:
 	tf_history_release(&hist);
 	tf_journal_unlock(&lock);

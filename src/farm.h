@@ -62,15 +62,21 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv);
 struct tf_guard;
 struct tf_source;
 struct tf_history;
+/* What --resume left out of the source, counted as the run reads it. */
+struct tf_resume_counts {
+	uint64_t skipped;       /* every task left out */
+	uint64_t failed_before; /* of which journaled failed (not rerun
+				 * without --resume-failed) */
+};
 /**
- * Runs the master. history (may be NULL) is what the journal says of an
- * earlier run, for --resume; skipped counts the tasks the source left out
- * because of it, and is read as the run goes.
+ * Runs the master. resumed counts the tasks the source left out because
+ * the journal of an earlier run says they are done (--resume), and is
+ * read as the run goes.
  */
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_guard *guard, struct tf_source *src,
 		   const char *journal_path, uint64_t journal_trim,
-		   const uint64_t *skipped);
+		   const struct tf_resume_counts *resumed);
 /** Runs a worker. Returns 0, or TF_EXIT_INTERRUPTED when it lost its
  * master (its tasks are stopped). */
 int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,

@@ -2,6 +2,9 @@
  * The job-file reader. It streams the file one logical line at a time so
  * that a million-line job costs no more memory than a ten-line one, and it
  * can validate a whole file in one pass before the first task starts.
+ * It reads in blocks of its own (pread, not stdio) so that each block read
+ * for dispatch can be checked against the hash the validating pass took:
+ * what runs is what was validated, or the reader stops.
  */
 #include "config.h"
 
@@ -15,6 +18,10 @@
 #include <unistd.h>
 
 #include "taskfarm.h"
+
+/* TF_MAX_LINE, for messages. */
+#define TF_MAX_LINE_STR "131058"
+_Static_assert(TF_MAX_LINE == 131058, "TF_MAX_LINE_STR is TF_MAX_LINE");
 
 static int fail(struct tf_jobfile *jf, uint64_t line, int err,
 		const char *fmt, const char *arg)
@@ -31,10 +38,56 @@ static int fail(struct tf_jobfile *jf, uint64_t line, int err,
 	return err;
 }
 
-/* Copies an unseekable source into an unlinked temporary file. */
-static FILE *spool(FILE *in, int *err)
+/*
+ * What the spooler knows of the line it is copying, so that it can stop
+ * an endless or binary source at its first error instead of filling
+ * $TMPDIR: the same NUL, carriage-return and length rules as read_phys().
+ */
+struct spool_check {
+	uint64_t lineno;  /* physical lines completed */
+	size_t line_len;  /* bytes of the current line so far */
+	int pending_cr;   /* the last byte seen was a CR */
+};
+
+static int spool_check_chunk(struct tf_jobfile *jf, struct spool_check *sc,
+			     const char *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (sc->pending_cr && c != '\n')
+			return fail(jf, sc->lineno + 1, TF_EPARSE, "%s",
+				    "carriage return inside a line (classic "
+				    "Mac OS line endings?); use LF or CRLF "
+				    "line endings");
+		sc->pending_cr = c == '\r';
+		if (c == '\n') {
+			sc->lineno++;
+			sc->line_len = 0;
+			continue;
+		}
+		if (c == '\0')
+			return fail(jf, sc->lineno + 1, TF_EPARSE, "%s",
+				    "NUL byte in line");
+		/* One more byte is allowed for the CR of a CRLF ending. */
+		if (++sc->line_len > TF_MAX_LINE + 1)
+			return fail(jf, sc->lineno + 1, TF_ETOOLONG,
+				    "line longer than %s bytes",
+				    TF_MAX_LINE_STR);
+	}
+	return 0;
+}
+
+/*
+ * Copies an unseekable source into an unlinked temporary file, checking
+ * it on the way. Returns the copy, or NULL with jf->errmsg set and *err.
+ */
+static FILE *spool(struct tf_jobfile *jf, FILE *in, int *err)
 {
 	const char *dir = getenv("TMPDIR");
+	struct spool_check sc = { 0, 0, 0 };
 	char path[4096], buf[65536];
 	size_t n;
 	FILE *out;
@@ -46,6 +99,7 @@ static FILE *spool(FILE *in, int *err)
 	fd = mkstemp(path);
 	if (fd < 0) {
 		*err = -errno;
+		fail(jf, 0, *err, "cannot copy to $TMPDIR: %s", strerror(errno));
 		return NULL;
 	}
 	unlink(path);
@@ -53,23 +107,36 @@ static FILE *spool(FILE *in, int *err)
 	out = fdopen(fd, "w+");
 	if (!out) {
 		*err = -errno;
+		fail(jf, 0, *err, "cannot copy to $TMPDIR: %s", strerror(errno));
 		close(fd);
 		return NULL;
 	}
 	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		*err = spool_check_chunk(jf, &sc, buf, n);
+		if (*err < 0)
+			goto fail;
 		if (fwrite(buf, 1, n, out) != n) {
 			*err = -errno;
-			fclose(out);
-			return NULL;
+			fail(jf, 0, *err, "cannot copy to $TMPDIR: %s",
+			     strerror(errno));
+			goto fail;
 		}
 	}
-	if (ferror(in) || fflush(out) != 0) {
-		*err = ferror(in) ? -EIO : -errno;
-		fclose(out);
-		return NULL;
+	if (ferror(in)) {
+		*err = -EIO;
+		fail(jf, 0, *err, "cannot read: %s", tf_strerror(*err));
+		goto fail;
+	}
+	if (fflush(out) != 0) {
+		*err = -errno;
+		fail(jf, 0, *err, "cannot copy to $TMPDIR: %s", strerror(errno));
+		goto fail;
 	}
 	rewind(out);
 	return out;
+fail:
+	fclose(out);
+	return NULL;
 }
 
 int tf_jobfile_open(struct tf_jobfile *jf, const char *path)
@@ -103,16 +170,15 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path)
 		goto fail_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		FILE *copy = spool(fp, &err);
-		if (!copy) {
-			fail(jf, 0, err, "cannot read: %s", tf_strerror(err));
+		FILE *copy = spool(jf, fp, &err);
+		if (!copy)
 			goto fail_close;
-		}
 		if (fp != stdin)
 			fclose(fp);
 		fp = copy;
 	}
 	jf->fp = fp;
+	jf->buf = tf__xmalloc(TF_JOBFILE_BLOCK);
 	return 0;
 
 fail_close:
@@ -124,40 +190,146 @@ fail:
 	return err;
 }
 
+static int changed(struct tf_jobfile *jf, const char *how)
+{
+	return fail(jf, 0, -ESTALE, "changed while running (%s); no further "
+		    "task is read from it", how);
+}
+
+/* Whether the file's size and modification time are still those that
+ * tf_jobfile_scan() saw. Returns 0 or -ESTALE / -errno with errmsg set. */
+static int check_stat(struct tf_jobfile *jf)
+{
+	struct stat st;
+
+	if (fstat(fileno(jf->fp), &st) < 0)
+		return fail(jf, 0, -errno, "cannot stat: %s", strerror(errno));
+	if ((uint64_t)st.st_size < jf->size)
+		return changed(jf, "it was truncated");
+	if ((uint64_t)st.st_size > jf->size)
+		return changed(jf, "it grew");
+	if (st.st_mtim.tv_sec != jf->mtime_sec ||
+	    st.st_mtim.tv_nsec != jf->mtime_nsec)
+		return changed(jf, "it was modified");
+	return 0;
+}
+
+/*
+ * Reads the next block into jf->buf. While scanning, it records the
+ * block's hash; once scanned, it reads no further than what was
+ * validated and checks each block against its hash. Returns the number
+ * of bytes read (0 at the end) or a negative code with errmsg set.
+ */
+static int fill(struct tf_jobfile *jf)
+{
+	size_t want = TF_JOBFILE_BLOCK, got = 0;
+	int fd = fileno(jf->fp);
+	uint64_t h;
+	int r;
+
+	jf->buf_len = jf->buf_pos = 0;
+	if (jf->at_eof)
+		return 0;
+	if (jf->scanned) {
+		r = check_stat(jf);
+		if (r < 0)
+			return r;
+		if (jf->off >= jf->size) {
+			jf->at_eof = 1;
+			return 0;
+		}
+		if (jf->size - jf->off < want)
+			want = (size_t)(jf->size - jf->off);
+	}
+	while (got < want) {
+		ssize_t n = pread(fd, jf->buf + got, want - got,
+				  (off_t)(jf->off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail(jf, jf->lineno + 1, -errno,
+				    "read error: %s", strerror(errno));
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got < want)
+		jf->at_eof = 1;
+	if (jf->scanned && got < want)
+		return changed(jf, "it was truncated");
+	if (got == 0)
+		return 0;
+	h = tf_hash(TF_HASH_INIT, jf->buf, got);
+	if (jf->scanning) {
+		tf__grow((void **)&jf->block_hash, &jf->blocks_alloc,
+			 jf->nblocks + 1, sizeof(*jf->block_hash));
+		jf->block_hash[jf->nblocks++] = h;
+	} else if (jf->scanned &&
+		   h != jf->block_hash[jf->off / TF_JOBFILE_BLOCK]) {
+		return changed(jf, "its text is not what was validated");
+	}
+	jf->off += got;
+	jf->buf_len = got;
+	return (int)got;
+}
+
 /*
  * Reads one physical line into jf->phys without its line ending.
  * Returns 1, 0 at the end of the file, or a negative code.
  */
 static int read_phys(struct tf_jobfile *jf)
 {
-	FILE *fp = jf->fp;
-	int c, any = 0;
+	int any = 0, newline = 0;
+	const char *cr;
 
 	tf_strbuf_reset(&jf->phys);
-	while ((c = getc_unlocked(fp)) != EOF) {
+	while (!newline) {
+		const char *p, *nl;
+		size_t n;
+
+		if (jf->buf_pos == jf->buf_len) {
+			int r = fill(jf);
+			if (r < 0)
+				return r;
+			if (r == 0)
+				break;
+		}
 		any = 1;
-		if (c == '\n')
-			break;
-		if (c == '\0')
+		p = jf->buf + jf->buf_pos;
+		n = jf->buf_len - jf->buf_pos;
+		nl = memchr(p, '\n', n);
+		if (nl) {
+			n = (size_t)(nl - p);
+			newline = 1;
+		}
+		if (memchr(p, '\0', n))
 			return fail(jf, jf->lineno + 1, TF_EPARSE, "%s",
 				    "NUL byte in line");
-		if (jf->phys.len > TF_MAX_LINE)
+		/* One more byte is allowed for the CR of a CRLF ending. */
+		if (jf->phys.len + n > TF_MAX_LINE + 1)
 			return fail(jf, jf->lineno + 1, TF_ETOOLONG,
-				    "line longer than %s bytes", "1048576");
-		tf_strbuf_addch(&jf->phys, c);
+				    "line longer than %s bytes",
+				    TF_MAX_LINE_STR);
+		tf_strbuf_add(&jf->phys, p, n);
+		jf->buf_pos += n + newline;
 	}
-	if (ferror(fp))
-		return fail(jf, jf->lineno + 1, -EIO, "read error: %s",
-			    strerror(errno));
 	if (!any)
 		return 0;
 	jf->lineno++;
-	if (jf->phys.len && jf->phys.buf[jf->phys.len - 1] == '\r')
+	/* A CR is a line ending only just before a LF (or the end of the
+	 * file); anywhere else it would reach the shell inside the
+	 * command, as all of a classic Mac OS file would in one task. */
+	cr = jf->phys.len ? memchr(jf->phys.buf, '\r', jf->phys.len) : NULL;
+	if (cr && cr != jf->phys.buf + jf->phys.len - 1)
+		return fail(jf, jf->lineno, TF_EPARSE, "%s",
+			    "carriage return inside a line (classic Mac OS "
+			    "line endings?); use LF or CRLF line endings");
+	if (cr)
 		jf->phys.buf[--jf->phys.len] = '\0';
 	/* Checked after the CR is gone, so CRLF files get the same limit. */
 	if (jf->phys.len > TF_MAX_LINE)
 		return fail(jf, jf->lineno, TF_ETOOLONG,
-			    "line longer than %s bytes", "1048576");
+			    "line longer than %s bytes", TF_MAX_LINE_STR);
 	return 1;
 }
 
@@ -205,6 +377,10 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 				return fail(jf, start, TF_EPARSE, "%s",
 					    "line continues past the end of "
 					    "the file (trailing backslash)");
+			/* Unreachable while the blocks match; kept so that
+			 * no count can ever pass what was validated. */
+			if (jf->scanned && jf->nread_tasks != jf->ntasks)
+				return changed(jf, "it holds fewer tasks");
 			return 0;
 		}
 		len = jf->phys.len;
@@ -218,12 +394,16 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 			len--;
 		if (jf->line.len + len > TF_MAX_LINE)
 			return fail(jf, start, TF_ETOOLONG,
-				    "task longer than %s bytes",
-				    "1048576");
+				    "task longer than %s bytes (the longest "
+				    "command one exec argument holds)",
+				    TF_MAX_LINE_STR);
 		tf_strbuf_add(&jf->line, jf->phys.buf, len);
 		if (!in_cont)
 			break;
 	}
+	if (jf->scanned && jf->nread_tasks >= jf->ntasks)
+		return changed(jf, "it holds more tasks");
+	jf->nread_tasks++;
 	memset(task, 0, sizeof(*task));
 	task->avoid_rank = -1;
 	task->id = start;
@@ -234,16 +414,29 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 	return 1;
 }
 
+/* Forgets what was read, so the next read starts at the top. */
+static void rewind_reader(struct tf_jobfile *jf)
+{
+	jf->off = 0;
+	jf->buf_len = jf->buf_pos = 0;
+	jf->at_eof = 0;
+	jf->lineno = 0;
+	jf->nread_tasks = 0;
+}
+
 int tf_jobfile_scan(struct tf_jobfile *jf)
 {
 	struct tf_task t;
+	struct stat st;
 	uint64_t n = 0;
 	int r;
 
-	if (fseeko(jf->fp, 0, SEEK_SET) < 0)
-		return fail(jf, 0, -errno, "cannot rewind: %s",
-			    strerror(errno));
-	jf->lineno = 0;
+	if (fstat(fileno(jf->fp), &st) < 0)
+		return fail(jf, 0, -errno, "cannot stat: %s", strerror(errno));
+	rewind_reader(jf);
+	jf->scanned = 0;
+	jf->scanning = 1;
+	jf->nblocks = 0;
 	jf->fingerprint = TF_HASH_INIT;
 	while ((r = tf_jobfile_next(jf, &t)) > 0) {
 		n++;
@@ -251,14 +444,23 @@ int tf_jobfile_scan(struct tf_jobfile *jf)
 		jf->fingerprint = tf_hash(jf->fingerprint, t.cmd, t.cmd_len + 1);
 		tf_task_release(&t);
 	}
+	jf->scanning = 0;
 	if (r < 0)
 		return r;
 	jf->ntasks = n;
-	if (fseeko(jf->fp, 0, SEEK_SET) < 0)
-		return fail(jf, 0, -errno, "cannot rewind: %s",
-			    strerror(errno));
-	clearerr(jf->fp);
-	jf->lineno = 0;
+	jf->size = jf->off;
+	jf->mtime_sec = st.st_mtim.tv_sec;
+	jf->mtime_nsec = st.st_mtim.tv_nsec;
+	/* What was read must be the file as it was when the scan began. */
+	if ((uint64_t)st.st_size != jf->size)
+		return fail(jf, 0, -ESTALE, "%s",
+			    "changed while it was being validated");
+	r = check_stat(jf);
+	if (r < 0)
+		return fail(jf, 0, r, "%s",
+			    "changed while it was being validated");
+	jf->scanned = 1;
+	rewind_reader(jf);
 	return 0;
 }
 
@@ -269,6 +471,12 @@ void tf_jobfile_close(struct tf_jobfile *jf)
 	jf->fp = NULL;
 	free(jf->path);
 	jf->path = NULL;
+	free(jf->buf);
+	jf->buf = NULL;
+	free(jf->block_hash);
+	jf->block_hash = NULL;
+	jf->nblocks = jf->blocks_alloc = 0;
+	jf->scanned = 0;
 	tf_strbuf_release(&jf->line);
 	tf_strbuf_release(&jf->phys);
 }

@@ -55,6 +55,12 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 		close(fd);
 		return -EINVAL;
 	}
+	/* Another user's file in a shared directory: they could have
+	 * written lines of their own, so it is not ours to append to. */
+	if (st.st_uid != geteuid()) {
+		close(fd);
+		return -EPERM;
+	}
 	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
 		ret = -errno;
 		close(fd);
@@ -66,15 +72,19 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 	j->interval = interval;
 	j->last_sync = tf_now();
 	tf_strbuf_init(&j->pending);
+	j->size = (uint64_t)st.st_size;
 	if (st.st_size == 0) {
 		ret = tf_write_all(fd, TF_JOURNAL_HEADER,
 				   strlen(TF_JOURNAL_HEADER));
 		if (ret < 0) {
+			/* No half header is left behind. */
+			(void)!ftruncate(fd, 0);
 			close(fd);
 			free(j->path);
 			free(j->jobid);
 			return ret;
 		}
+		j->size = strlen(TF_JOURNAL_HEADER);
 	}
 	return 0;
 }
@@ -156,6 +166,60 @@ void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 		       r->attempt, r->rank, r->slot, tf_status_name(r->status),
 		       (long long)r->maxrss_kb, r->utime, r->stime, j->jobid);
 	j->lines++;
+	j->pending_lines++;
+}
+
+/* Drops the first len bytes (whole lines) of the pending buffer. */
+static void pending_consume(struct tf_journal *j, size_t len)
+{
+	struct tf_strbuf *sb = &j->pending;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (sb->buf[i] == '\n')
+			j->pending_lines--;
+	memmove(sb->buf, sb->buf + len, sb->len - len);
+	sb->len -= len;
+	sb->buf[sb->len] = '\0';
+}
+
+/* Writes the pending lines. A short write (a full disk) leaves part of a
+ * line in the file: it is cut off again, so that the file holds whole
+ * lines only and the line is written whole, later. */
+static int write_pending(struct tf_journal *j)
+{
+	const char *buf = j->pending.buf;
+	size_t len = j->pending.len, done = 0, whole;
+	int ret = 0;
+
+	while (done < len) {
+		ssize_t n = write(j->fd, buf + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (ret == 0) {
+		j->size += len;
+		j->pending_lines = 0;
+		tf_strbuf_reset(&j->pending);
+		return 0;
+	}
+	for (whole = done; whole > 0 && buf[whole - 1] != '\n'; whole--)
+		;
+	if (done > whole &&
+	    ftruncate(j->fd, (off_t)(j->size + whole)) < 0) {
+		/* The part written stays: write only what is left, so that
+		 * no line is written twice. */
+		whole = done;
+	}
+	j->size += whole;
+	pending_consume(j, whole);
+	return ret;
 }
 
 int tf_journal_flush(struct tf_journal *j, int sync)
@@ -165,10 +229,9 @@ int tf_journal_flush(struct tf_journal *j, int sync)
 	if (j->fd < 0)
 		return 0;
 	if (j->pending.len) {
-		ret = tf_write_all(j->fd, j->pending.buf, j->pending.len);
+		ret = write_pending(j);
 		if (ret < 0)
 			return ret;
-		tf_strbuf_reset(&j->pending);
 	}
 	if (sync) {
 		if (fsync(j->fd) < 0)
@@ -176,6 +239,16 @@ int tf_journal_flush(struct tf_journal *j, int sync)
 		j->last_sync = tf_now();
 	}
 	return 0;
+}
+
+uint64_t tf_journal_pending(const struct tf_journal *j)
+{
+	return j->pending_lines;
+}
+
+uint64_t tf_journal_unwritten(const struct tf_journal *j)
+{
+	return j->unwritten;
 }
 
 int tf_journal_tick(struct tf_journal *j, double now)
@@ -196,6 +269,7 @@ int tf_journal_close(struct tf_journal *j)
 	if (!j->path)
 		return 0;
 	ret = tf_journal_flush(j, 1);
+	j->unwritten = j->pending_lines;
 	if (close(j->fd) < 0 && ret == 0)
 		ret = -errno;
 	j->fd = -1;
@@ -216,8 +290,16 @@ int tf_journal_trim(struct tf_journal *j, uint64_t len)
 		len = 0;
 	if (ftruncate(j->fd, (off_t)len) < 0)
 		return -errno;
-	if (len == 0)
-		return tf_write_all(j->fd, TF_JOURNAL_HEADER, hlen);
+	j->size = len;
+	if (len == 0) {
+		int ret = tf_write_all(j->fd, TF_JOURNAL_HEADER, hlen);
+
+		if (ret < 0) {
+			(void)!ftruncate(j->fd, 0);
+			return ret;
+		}
+		j->size = hlen;
+	}
 	return 0;
 }
 
@@ -236,15 +318,17 @@ static size_t hist_slot(const struct tf_history *h, uint64_t id)
 	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 17) & (h->cap - 1);
 }
 
-static struct tf_history_entry *hist_get(struct tf_history *h, uint64_t id)
+/* The sparse table: an open-addressing hash of full entries. */
+static struct tf_history_entry *tab_get(struct tf_history *h, uint64_t id,
+					int create)
 {
 	size_t s;
 
-	if ((h->n + 1) * 2 > h->cap) {
+	if (create && (h->ntab + 1) * 2 > h->cap) {
 		struct tf_history_entry *old = h->tab;
 		size_t oldcap = h->cap, i;
 
-		h->cap = h->cap ? h->cap * 2 : 1024;
+		h->cap = h->cap ? h->cap * 2 : 64;
 		h->tab = tf__xcalloc(h->cap, sizeof(*h->tab));
 		for (i = 0; i < oldcap; i++) {
 			if (!old[i].state)
@@ -256,34 +340,115 @@ static struct tf_history_entry *hist_get(struct tf_history *h, uint64_t id)
 		}
 		free(old);
 	}
+	if (!h->cap)
+		return NULL;
 	s = hist_slot(h, id);
 	while (h->tab[s].state && h->tab[s].id != id)
 		s = (s + 1) & (h->cap - 1);
-	if (!h->tab[s].state) {
-		h->tab[s].id = id;
-		h->n++;
-	}
+	if (h->tab[s].state)
+		return &h->tab[s];
+	if (!create)
+		return NULL;
+	h->tab[s].id = id;
 	return &h->tab[s];
 }
 
-const struct tf_history_entry *tf_history_find(const struct tf_history *h,
+/* Whether id belongs in the dense array: ids up to a few times the
+ * tasks seen so far (job files have comments and blank lines), and
+ * always the first 64Ki. */
+static int dense_admits(const struct tf_history *h, uint64_t id)
+{
+	return id < 65536 || id / 8 <= (uint64_t)h->n;
+}
+
+/* The slot of id in the dense array, made ready (zeroed) if new. The
+ * array grows by doubling, but only the slots up to id are written, so
+ * the memory touched is what the ids need (a large realloc() moves pages,
+ * it does not copy them). */
+static struct tf_history_slot *dense_get(struct tf_history *h, uint64_t id)
+{
+	if (id >= h->dense_cap) {
+		size_t cap = h->dense_cap ? h->dense_cap : 1024;
+
+		while (cap <= id)
+			cap *= 2;
+		h->dense = tf__xrealloc(h->dense, cap * sizeof(*h->dense));
+		h->dense_cap = cap;
+	}
+	if (id >= h->dense_len) {
+		memset(h->dense + h->dense_len, 0,
+		       (size_t)(id + 1 - h->dense_len) * sizeof(*h->dense));
+		h->dense_len = (size_t)id + 1;
+	}
+	return &h->dense[id];
+}
+
+/* Takes in one attempt of task id (see replay_line()). */
+static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
+		      int state, uint32_t attempt)
+{
+	struct tf_history_entry *e = NULL;
+	struct tf_history_slot *d = NULL;
+	uint64_t *cmd_hash;
+	uint32_t *attempts;
+	uint8_t *st;
+
+	if (id < h->dense_len && h->dense[id].state)
+		d = &h->dense[id];
+	else if (h->ntab && (e = tab_get(h, id, 0)))
+		;
+	else if (dense_admits(h, id))
+		d = dense_get(h, id);
+	else
+		e = tab_get(h, id, 1);
+	if (d) {
+		cmd_hash = &d->cmd_hash;
+		attempts = &d->attempts;
+		st = &d->state;
+	} else {
+		cmd_hash = &e->cmd_hash;
+		attempts = &e->attempts;
+		st = &e->state;
+	}
+	if (!*st) {
+		h->n++;
+		if (e)
+			h->ntab++;
+	}
+	if (!*st || *cmd_hash != hash) {
+		/* New, or the job changed this line: start afresh. */
+		*cmd_hash = hash;
+		*st = (uint8_t)state;
+	} else if (*st != TF_HIST_OK) {
+		*st = (uint8_t)state;
+	}
+	if (attempt > *attempts)
+		*attempts = attempt;
+}
+
+const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id)
 {
-	size_t s;
+	const struct tf_history_entry *e;
 
-	if (!h || !h->cap)
+	if (!h)
 		return NULL;
-	s = hist_slot(h, id);
-	while (h->tab[s].state) {
-		if (h->tab[s].id == id)
-			return &h->tab[s];
-		s = (s + 1) & (h->cap - 1);
+	if (id < h->dense_len && h->dense[id].state) {
+		h->found.id = id;
+		h->found.cmd_hash = h->dense[id].cmd_hash;
+		h->found.attempts = h->dense[id].attempts;
+		h->found.state = h->dense[id].state;
+		return &h->found;
 	}
-	return NULL;
+	if (!h->ntab || !(e = tab_get(h, id, 0)))
+		return NULL;
+	h->found = *e;
+	return &h->found;
 }
 
 void tf_history_release(struct tf_history *h)
 {
+	free(h->dense);
 	free(h->tab);
 	memset(h, 0, sizeof(*h));
 }
@@ -332,7 +497,6 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 {
 	const char *f[JOURNAL_FIELDS];
 	size_t flen[JOURNAL_FIELDS];
-	struct tf_history_entry *e;
 	char status[32];
 	uint64_t id, attempt, hash;
 	size_t i, nf = 0, start = 0;
@@ -384,22 +548,18 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	if (tf_journal_unescape(cmd, f[8], flen[8]) < 0)
 		return "bad escape in Command";
 	hash = tf_hash(TF_HASH_INIT, cmd->buf ? cmd->buf : "", cmd->len);
-	/* A lost attempt says nothing of the task: run it again, as an
-	 * interrupted one. */
+	/* A lost attempt says nothing of the task, and one whose output
+	 * was lost did not get done: run it again, as an interrupted one. */
 	state = st == TF_STATUS_OK ? TF_HIST_OK
-		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST
+		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST ||
+				st == TF_STATUS_OUTPUT_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
-	e = hist_get(h, id);
-	if (!e->state || e->cmd_hash != hash) {
-		/* New, or the job changed this line: start afresh. */
-		e->cmd_hash = hash;
-		e->state = (uint8_t)state;
-	} else if (e->state != TF_HIST_OK) {
-		e->state = (uint8_t)state;
+	hist_note(h, id, hash, state, (uint32_t)attempt);
+	if (attempt > h->max_attempts) {
+		h->max_attempts = (uint32_t)attempt;
+		h->max_attempts_line = h->lines + 2; /* the header is line 1 */
 	}
-	if (attempt > e->attempts)
-		e->attempts = (uint32_t)attempt;
 	return NULL;
 }
 
@@ -507,8 +667,11 @@ int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 		tf_strbuf_release(&p);
 		return ret;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		ret = fstat(fd, &st) < 0 ? -errno : -EINVAL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_uid != geteuid()) {
+		ret = fstat(fd, &st) < 0    ? -errno
+		      : !S_ISREG(st.st_mode) ? -EINVAL
+					     : -EPERM;
 		close(fd);
 		tf_strbuf_release(&p);
 		return ret;
@@ -540,22 +703,116 @@ int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 	return 0;
 }
 
+/* The meta file's text: what is read of it. */
+#define META_MAX 8192
+
+/* Whether s (len bytes) is 16 lower-case hex digits. */
+static int is_fingerprint(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != 16)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
+			 char *err, size_t errlen)
+{
+	struct tf_strbuf val = TF_STRBUF_INIT;
+	char *buf = tf__xmalloc(META_MAX + 1);
+	const char *why = NULL, *p, *end;
+	ssize_t n = pread(l->fd, buf, META_MAX, 0);
+	int lineno = 0, have_fp = 0, ret;
+
+	memset(m, 0, sizeof(*m));
+	if (n < 0) {
+		ret = -errno;
+		snprintf(err, errlen, "%s: %s", l->path, strerror(errno));
+		free(buf);
+		return ret;
+	}
+	if (n == 0) {
+		free(buf);
+		return 0;
+	}
+	buf[n] = '\0';
+	end = buf + n;
+	for (p = buf; p < end && !why;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len;
+
+		lineno++;
+		if (!nl) {
+			why = n == META_MAX ? "too long" : "a line cut short";
+			break;
+		}
+		len = (size_t)(nl - p);
+		if (lineno == 1) {
+			if (len != 23 || memcmp(p, "taskfarm-journal-meta 1", 23))
+				why = "not a taskfarm journal's meta file";
+		} else if (len > 12 && !memcmp(p, "fingerprint ", 12)) {
+			if (!is_fingerprint(p + 12, len - 12))
+				why = "bad fingerprint";
+			memcpy(m->fingerprint, p + 12, 16);
+			m->fingerprint[16] = '\0';
+			have_fp = !why;
+		} else if (len > 6 && !memcmp(p, "tasks ", 6)) {
+			uint64_t v;
+
+			if (field_u64(p + 6, len - 6, &v) < 0)
+				why = "bad task count";
+			m->ntasks = v;
+		} else if (len >= 7 && !memcmp(p, "source ", 7)) {
+			/* Not used to decide anything: a name an older
+			 * version wrote raw is taken as it is. */
+			tf_strbuf_reset(&val);
+			if (tf_journal_unescape(&val, p + 7, len - 7) < 0) {
+				tf_strbuf_reset(&val);
+				tf_strbuf_add(&val, p + 7, len - 7);
+			}
+			snprintf(m->source, sizeof(m->source), "%s",
+				 val.buf ? val.buf : "");
+		} else if (len > 6 && !memcmp(p, "owner ", 6)) {
+			; /* read by tf_journal_lock() for its message */
+		} else {
+			why = "a line this version does not write";
+		}
+		p = nl + 1;
+	}
+	if (!why && !have_fp) {
+		why = "no fingerprint";
+		lineno = 0;
+	}
+	tf_strbuf_release(&val);
+	free(buf);
+	if (!why)
+		return 1;
+	if (lineno)
+		snprintf(err, errlen, "%s:%d: %s", l->path, lineno, why);
+	else
+		snprintf(err, errlen, "%s: %s", l->path, why);
+	memset(m, 0, sizeof(*m));
+	return TF_EPARSE;
+}
+
 int tf_journal_meta_fingerprint(struct tf_journal_lock *l, char fp[17])
 {
-	char buf[4096];
-	const char *f;
-	ssize_t n = pread(l->fd, buf, sizeof(buf) - 1, 0);
+	struct tf_journal_meta m;
+	char err[256];
 
-	buf[n > 0 ? n : 0] = '\0';
-	f = strstr(buf, "\nfingerprint ");
-	if (!f || sscanf(f, "\nfingerprint %16[0-9a-f]", fp) != 1 ||
-	    strlen(fp) != 16)
+	if (tf_journal_meta_read(l, &m, err, sizeof(err)) != 1)
 		return 0;
+	memcpy(fp, m.fingerprint, 17);
 	return 1;
 }
 
 int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
-			  const char *source)
+			  uint64_t ntasks, const char *source)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
 	char host[256], when[64];
@@ -568,10 +825,15 @@ int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
 	host[sizeof(host) - 1] = '\0';
 	localtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	tf_strbuf_addf(&sb,
-		       "taskfarm-journal-meta 1\nfingerprint %s\nsource %s\n"
-		       "owner %s %ld %s\n",
-		       fingerprint, source, host, (long)getpid(), when);
+	tf_strbuf_addf(&sb, "taskfarm-journal-meta 1\nfingerprint %s\n",
+		       fingerprint);
+	if (ntasks)
+		tf_strbuf_addf(&sb, "tasks %llu\n", (unsigned long long)ntasks);
+	tf_strbuf_addstr(&sb, "source ");
+	tf_journal_escape(&sb, source, strlen(source));
+	tf_strbuf_addstr(&sb, "\nowner ");
+	tf_journal_escape(&sb, host, strlen(host));
+	tf_strbuf_addf(&sb, " %ld %s\n", (long)getpid(), when);
 	if (ftruncate(l->fd, 0) < 0) {
 		ret = -errno;
 	} else {

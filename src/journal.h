@@ -33,7 +33,10 @@
 struct tf_journal {
 	int fd;
 	char *path;
-	struct tf_strbuf pending;
+	struct tf_strbuf pending; /* whole lines not yet written */
+	uint64_t pending_lines;
+	uint64_t size;     /* bytes in the file: whole lines only */
+	uint64_t unwritten;/* lines tf_journal_close() could not write */
 	double last_sync;
 	double interval; /* seconds between fsyncs */
 	unsigned long lines;
@@ -44,7 +47,8 @@ struct tf_journal {
  * Opens path for appending, creating it (mode 0644) without following a
  * symbolic link; a new or empty file gets the header line. The JobId
  * column of every line is this process's SLURM_JOB_ID, or "-" when it is
- * unset or empty. Returns 0, or -errno with nothing to release.
+ * unset or empty. Returns 0, or -errno with nothing to release (-EPERM:
+ * the file belongs to another user).
  */
 int tf_journal_open(struct tf_journal *j, const char *path, double interval);
 
@@ -52,13 +56,26 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval);
 void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 		    const char *host, const char *cmd, size_t cmd_len);
 
-/** Writes buffered lines; fsyncs when sync is set. Returns 0 or -errno. */
+/**
+ * Writes buffered lines; fsyncs when sync is set. Returns 0 or -errno.
+ * The file only ever holds whole lines: when a write falls short (a full
+ * disk), what it wrote of a line is cut off again, and every line not
+ * wholly written stays buffered for the next call. (If even that cut
+ * fails, the part written is not written again.)
+ */
 int tf_journal_flush(struct tf_journal *j, int sync);
+
+/** Lines buffered and not yet written. */
+uint64_t tf_journal_pending(const struct tf_journal *j);
+
+/** After tf_journal_close(): the lines it could not write (lost). */
+uint64_t tf_journal_unwritten(const struct tf_journal *j);
 
 /** Flushes and fsyncs if the interval has passed. Returns 0 or -errno. */
 int tf_journal_tick(struct tf_journal *j, double now);
 
-/** Flushes, fsyncs and closes. Returns 0 or the first error. */
+/** Flushes, fsyncs and closes. Returns 0 or the first error; the lines
+ * that could not be written are then counted by tf_journal_unwritten(). */
 int tf_journal_close(struct tf_journal *j);
 
 /** Cuts the open journal back to len bytes (a torn last line found by
@@ -85,10 +102,30 @@ struct tf_history_entry {
 	uint8_t state;      /* enum tf_history_state; 0: unused slot */
 };
 
+/* What is kept of one task, indexed by its id: 16 bytes. */
+struct tf_history_slot {
+	uint64_t cmd_hash;
+	uint32_t attempts;
+	uint8_t state;      /* 0: no line for this id */
+};
+
+/*
+ * Ids are line numbers or 1..N, so most are held in an array indexed by
+ * id (dense), of which only the part up to the highest id is ever
+ * touched; an id far beyond what the journal holds goes to a small hash
+ * table instead (tab), so that a stray huge id costs no memory.
+ */
 struct tf_history {
+	struct tf_history_slot *dense;
+	size_t dense_cap;   /* allocated slots */
+	size_t dense_len;   /* slots initialised: ids below it */
 	struct tf_history_entry *tab;
 	size_t cap;
-	size_t n;
+	size_t n;           /* tasks with a line (both kinds) */
+	size_t ntab;        /* of which in tab */
+	struct tf_history_entry found; /* what tf_history_find() returns */
+	uint32_t max_attempts;  /* the highest Attempt of any line */
+	uint64_t max_attempts_line;
 	uint64_t lines;     /* complete lines read, the header excluded */
 	uint64_t valid_len; /* bytes up to the end of the last whole line */
 	int torn;           /* the file ended in a partial line */
@@ -106,8 +143,8 @@ struct tf_history {
  */
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen);
-/** The entry for id, or NULL. */
-const struct tf_history_entry *tf_history_find(const struct tf_history *h,
+/** The entry for id, or NULL. It is a copy, valid until the next call. */
+const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id);
 void tf_history_release(struct tf_history *h);
 
@@ -124,19 +161,40 @@ struct tf_journal_lock {
 /**
  * Creates (never through a symbolic link) and locks PATH.meta. If another
  * run holds it, returns -EBUSY with holder set to "host H, pid P, since
- * T". Returns 0 or a negative code (then nothing needs releasing).
+ * T"; if it belongs to another user, -EPERM. Returns 0 or a negative code
+ * (then nothing needs releasing).
  */
 int tf_journal_lock(struct tf_journal_lock *l, const char *journal_path,
 		    char *holder, size_t holder_len);
+
+/* What PATH.meta records of the job its journal belongs to. */
+struct tf_journal_meta {
+	char fingerprint[17]; /* 16 hex digits */
+	uint64_t ntasks;      /* the job's tasks; 0 if not recorded (a meta
+			       * file of an older version) */
+	char source[512];     /* unescaped, cut to fit */
+};
+
+/**
+ * Reads the locked meta file into m. Returns 1 if it was read, 0 if the
+ * file is empty (it did not exist before tf_journal_lock()), or TF_EPARSE
+ * with err set to "PATH:LINE: problem" when it is not a meta file this
+ * version writes (no header, a line it does not know, no fingerprint),
+ * or -errno.
+ */
+int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
+			 char *err, size_t errlen);
 /**
  * Reads the fingerprint recorded in the locked meta file into fp (17
- * bytes: 16 hex digits). Returns 1 if there was one, 0 if none.
+ * bytes: 16 hex digits). Returns 1 if there was one, 0 if none (or the
+ * file is not whole).
  */
 int tf_journal_meta_fingerprint(struct tf_journal_lock *l, char fp[17]);
-/** Rewrites the meta file: fingerprint, source description, this run as
- * its owner. Returns 0 or -errno. */
+/** Rewrites the meta file: fingerprint, task count (0: unknown), source
+ * description (escaped as a journal column, so that a newline in a file
+ * name cannot forge a line), this run as its owner. Returns 0 or -errno. */
 int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
-			  const char *source);
+			  uint64_t ntasks, const char *source);
 /** Releases the lock (the meta file stays). */
 void tf_journal_unlock(struct tf_journal_lock *l);
 

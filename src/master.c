@@ -28,6 +28,7 @@
 #include "scheduling.h"
 #include "taskfarm.h"
 #include "wire.h"
+#include "writer.h"
 
 /* The sleeps of an idle master with MPI (doubling from the first to the
  * last while nothing happens), and its wait without MPI. */
@@ -92,67 +93,122 @@ struct master {
 	double last_liveness;
 	double last_count; /* when report.running was last counted */
 	struct tf_runtimes runtimes; /* of successful attempts */
-	const uint64_t *skipped;
+	const struct tf_resume_counts *resumed;
+	int journal_failing; /* the last journal write failed (said once) */
 	int failed_io;
-	int stdout_broken;
+	struct tf_writer *writer;
+	int writer_threaded;
+	double writer_idle_since; /* draining with only output to write */
+	uint64_t output_lost;     /* tasks journaled output-lost */
+	int warned[4]; /* enum tf_writer_where: a write error reported */
+	int warned_spill;
 	struct tf_strbuf msg;
 };
 
-static void print_output(struct master *m, const struct tf_result *r)
+/*
+ * Output. A result is delivered first (writer.h: to standard output and
+ * error, or its --results files), and only then finished: journaled,
+ * counted, retried. Unless standard output is a terminal, delivery is the
+ * writer thread's, so a reader that stops reading never stalls this loop,
+ * and no new task is handed out while too much output waits. Output that
+ * could not be delivered makes the attempt output-lost, never ok.
+ */
+
+/* While draining with nothing but output left, how long the writer may
+ * make no progress before that output is given up. */
+#define WRITER_DRAIN_WAIT 2.0
+
+static void finish_result(struct master *m, struct tf_writer_job *j);
+
+/* Hands a result on for delivery; it is finished once delivered. */
+static void deliver(struct master *m, struct tf_writer_job *j)
 {
-	char prefix[32];
-	int ret;
+	if (!m->writer_threaded && (j->r.out.len || j->r.err.len))
+		tf_report_clear(&m->report);
+	if (tf__writer_add(m->writer, j))
+		finish_result(m, j);
+}
 
-	if (m->o->results_dir) {
-		const struct tf_output *o[2] = { &r->out, &r->err };
-		static const char *const ext[2] = { "out", "err" };
-		int i;
+/* Finishes what the writer has delivered. Returns how many. */
+static int collect_delivered(struct master *m)
+{
+	struct tf_writer_job *j = tf__writer_collect(m->writer), *next;
+	int n = 0;
 
-		for (i = 0; i < 2; i++) {
-			char path[4096];
-			int fd;
-
-			snprintf(path, sizeof(path), "%s/%llu.%s",
-				 m->o->results_dir, (unsigned long long)r->id,
-				 ext[i]);
-			fd = open(path,
-				  O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
-					  O_CLOEXEC,
-				  0644);
-			if (fd < 0 || tf_output_write(o[i], fd, NULL) < 0) {
-				tf_error("cannot write %s: %s", path,
-					 strerror(errno));
-				m->failed_io = 1;
-			}
-			if (fd >= 0 && close(fd) < 0) {
-				tf_error("cannot write %s: %s", path,
-					 strerror(errno));
-				m->failed_io = 1;
-			}
-		}
-		return;
+	for (; j; j = next, n++) {
+		next = j->next;
+		finish_result(m, j);
 	}
-	if (r->out.len == 0 && r->err.len == 0)
+	return n;
+}
+
+/*
+ * Gives up on output the writer could not deliver while the run stops (a
+ * reader that never reads again): those attempts are journaled
+ * interrupted, so --resume runs them again. The jobs stay the writer
+ * thread's (tf__writer_abandon()).
+ */
+static void abandon_output(struct master *m)
+{
+	struct tf_writer_job *j;
+
+	collect_delivered(m); /* what was written meanwhile is finished */
+	if (!tf__writer_pending(m->writer))
 		return;
 	tf_report_clear(&m->report);
-	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)r->id);
-	if (r->out.len && !m->stdout_broken) {
-		ret = tf_output_write(&r->out, STDOUT_FILENO,
-				      m->o->tag ? prefix : NULL);
-		if (ret < 0) {
-			tf_warn("cannot write task output to standard output: "
-				"%s",
-				tf_strerror(ret));
-			m->stdout_broken = 1;
-		}
+	tf_warn("standard output is not being read: the output of %zu "
+		"finished tasks was not written; they are journaled "
+		"interrupted",
+		tf__writer_pending(m->writer));
+	for (j = tf__writer_abandon(&m->writer); j; j = j->next) {
+		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+		struct tf_result r = j->r; /* a copy: j is the thread's */
+
+		r.status = TF_STATUS_INTERRUPTED;
+		if (m->have_journal && f)
+			tf_journal_add(&m->journal, &r,
+				       m->report.ranks[j->rank].host,
+				       f->task.cmd, f->task.cmd_len);
+		m->report.interrupted++;
+		m->report.ranks[j->rank].tasks++;
+		if (f)
+			tf_queue_done(&m->queue, f);
 	}
-	if (r->err.len)
-		(void)tf_output_write(&r->err, STDERR_FILENO,
-				      m->o->tag ? prefix : NULL);
+}
+
+/* Says why an attempt's output was lost: a stream's failure once, a
+ * refused --results path every time (it names the task). */
+static void report_lost_output(struct master *m, const struct tf_writer_job *j)
+{
+	const char *dir = m->o->results_dir;
+
+	if (j->where == TF_WRITER_RESULTS && j->refused) {
+		tf_report_clear(&m->report);
+		tf_warn("task %llu: --results %s/%s is not a regular file; "
+			"refused, and the task journaled output-lost",
+			(unsigned long long)j->r.id, dir, j->name);
+		return;
+	}
+	if (m->warned[j->where])
+		return;
+	m->warned[j->where] = 1;
+	tf_report_clear(&m->report);
+	if (j->where == TF_WRITER_RESULTS)
+		tf_warn("cannot write %s/%s: %s; tasks whose output is lost "
+			"are journaled output-lost (not reported again)",
+			dir, j->name, tf_strerror(j->error));
+	else
+		tf_warn("cannot write task output to standard %s: %s; tasks "
+			"whose output is lost are journaled output-lost (not "
+			"reported again)",
+			j->where == TF_WRITER_STDOUT ? "output" : "error",
+			tf_strerror(j->error));
 }
 
 static void start_drain(struct master *m, int hard, double kill_after,
 			int reason, const char *why);
+static void check_halt(struct master *m);
+static int retry(struct master *m, struct tf_inflight *f, int rank);
 static void lose_worker(struct master *m, int rank, const char *why);
 
 /* Sends to a worker not lost; an MPI error loses it. Returns 0 or
@@ -205,9 +261,6 @@ static void check_halt(struct master *m)
 static void handle_result(struct master *m, int rank, struct tf_result *r)
 {
 	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
-	struct tf_rank_stats *rs = &m->report.ranks[rank];
-	const char *host = rs->host;
-	int failed;
 
 	r->rank = rank;
 	if (!f || f->rank != rank || f->task.attempt != r->attempt) {
@@ -229,8 +282,9 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	}
 	if (r->streamed) {
 		/* The bytes came ahead in OUTPUT chunks. */
-		if (f->out.len != r->streamed_out ||
-		    f->err.len != r->streamed_err)
+		if (!f->out.error && !f->err.error &&
+		    (f->out.len != r->streamed_out ||
+		     f->err.len != r->streamed_err))
 			tf_warn("task %llu: expected %llu+%llu bytes of "
 				"output, got %llu+%llu",
 				(unsigned long long)r->id,
@@ -245,7 +299,59 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		tf_output_init(&f->out);
 		tf_output_init(&f->err);
 	}
-	print_output(m, r);
+	{
+		struct tf_writer_job *j = tf__xcalloc(1, sizeof(*j));
+
+		j->r = *r;
+		j->rank = rank;
+		tf_result_init(r); /* the job's now */
+		/* Delivered but not finished: no longer the rank's, if it
+		 * is lost meanwhile. */
+		f->rank = -1;
+		deliver(m, j);
+	}
+}
+
+/* Finishes a delivered attempt: journals it, counts it, retries it. Frees
+ * j. */
+static void finish_result(struct master *m, struct tf_writer_job *j)
+{
+	struct tf_result *r = &j->r;
+	struct tf_inflight *f = tf_queue_find(&m->queue, r->id);
+	int rank = j->rank, failed, spill_lost;
+	struct tf_rank_stats *rs = &m->report.ranks[rank];
+	const char *host = rs->host;
+
+	/* Output that could not be kept ($TMPDIR) or written is lost: the
+	 * attempt is no success, and --resume runs it again. A worker's own
+	 * spill failure comes as its status. */
+	spill_lost = r->out.error || r->err.error ||
+		     r->status == TF_STATUS_OUTPUT_LOST;
+	if (spill_lost && !m->warned_spill) {
+		int e = r->out.error ? r->out.error : r->err.error;
+
+		m->warned_spill = 1;
+		tf_report_clear(&m->report);
+		if (e)
+			tf_warn("task %llu: cannot keep its output in $TMPDIR "
+				"(%s): %s; tasks whose output is lost are "
+				"journaled output-lost (not reported again)",
+				(unsigned long long)r->id,
+				tf_output_spill_dir(), tf_strerror(e));
+		else
+			tf_warn("task %llu: rank %d could not keep its output "
+				"in its $TMPDIR; tasks whose output is lost "
+				"are journaled output-lost (not reported "
+				"again)",
+				(unsigned long long)r->id, rank);
+	}
+	if (j->error)
+		report_lost_output(m, j);
+	if ((spill_lost || j->error) && r->status != TF_STATUS_INTERRUPTED) {
+		r->status = TF_STATUS_OUTPUT_LOST;
+		m->output_lost++;
+		m->failed_io = 1;
+	}
 	if (m->have_journal)
 		tf_journal_add(&m->journal, r, host, f->task.cmd,
 			       f->task.cmd_len);
@@ -253,7 +359,8 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 	rs->busy += r->runtime;
 	failed = r->status != TF_STATUS_OK &&
 		 r->status != TF_STATUS_INTERRUPTED;
-	if (failed && (m->o->verbose || !m->o->quiet)) {
+	if (failed && r->status != TF_STATUS_OUTPUT_LOST &&
+	    (m->o->verbose || !m->o->quiet)) {
 		tf_report_clear(&m->report);
 		tf_warn("task %llu attempt %u %s (exit status %d) on rank %d%s",
 			(unsigned long long)r->id, r->attempt,
@@ -261,8 +368,13 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 			f->task.retries_left && !m->draining ? "; retrying"
 							     : "");
 	}
-	if (failed && retry(m, f, rank))
+	/* Output that could not go where it belongs would not the next
+	 * time either. */
+	if (failed && r->status != TF_STATUS_OUTPUT_LOST &&
+	    retry(m, f, rank)) {
+		tf__writer_job_free(j);
 		return;
+	}
 	switch (r->status) {
 	case TF_STATUS_OK:
 		m->report.ok++;
@@ -275,6 +387,7 @@ static void handle_result(struct master *m, int rank, struct tf_result *r)
 		m->report.failed++;
 		break;
 	}
+	tf__writer_job_free(j);
 	tf_queue_done(&m->queue, f);
 	check_halt(m);
 }
@@ -496,7 +609,7 @@ static int handle_message(struct master *m, int src, int tag)
 		uint64_t id;
 		uint32_t attempt;
 		size_t len;
-		int stream, ret;
+		int stream;
 
 		if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
 					  &stream, &data, &len) < 0)
@@ -504,11 +617,10 @@ static int handle_message(struct master *m, int src, int tag)
 		f = tf_queue_find(&m->queue, id);
 		if (!f || f->rank != src || f->task.attempt != attempt)
 			return TF_EPROTO;
-		ret = tf_output_append(stream == 1 ? &f->out : &f->err, data,
+		/* If it cannot be kept, the output says so, and the attempt
+		 * is failed when its result comes. */
+		(void)tf_output_append(stream == 1 ? &f->out : &f->err, data,
 				       len, 1024 * 1024);
-		if (ret < 0)
-			tf_die("cannot keep output of task %llu: %s",
-			       (unsigned long long)id, tf_strerror(ret));
 		return 0;
 	}
 	case TF_TAG_CONTROL: {
@@ -741,17 +853,51 @@ static int reclaim(struct master *m)
 	return 1;
 }
 
+/* Opens (making it if need be) the --results directory: a real one, not
+ * a symbolic link to one. Returns its fd or -errno. */
 static int open_results_dir(const char *dir)
 {
 	struct stat st;
+	int fd;
 
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (stat(dir, &st) < 0)
+	if (lstat(dir, &st) < 0)
 		return -errno;
+	if (S_ISLNK(st.st_mode))
+		return -ELOOP;
 	if (!S_ISDIR(st.st_mode))
 		return -ENOTDIR;
-	return access(dir, W_OK | X_OK) < 0 ? -errno : 0;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (access(dir, W_OK | X_OK) < 0) {
+		int ret = -errno;
+
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* Standard output or error closed when we started: the next file opened
+ * would take its place and get task output. A read-only /dev/null keeps
+ * the place, and writes there fail (EBADF) as on a closed one. */
+static void hold_closed_stdio(void)
+{
+	int fd;
+
+	for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
 }
 
 /* Stops the run when --deadline says the next task could not finish in
@@ -772,21 +918,55 @@ static void check_deadline(struct master *m)
 			    "--deadline: the next task would not finish in time");
 }
 
+/* The journal's lines waiting for a disk that is full: past this, no new
+ * task starts, as its result could not be recorded either. */
+#define JOURNAL_PENDING_MAX (16u << 20)
+
+/*
+ * Writes the journal when due. A write that fails (a full disk) is said
+ * once; its lines stay buffered and are written when the disk has room
+ * again, which is said too. Results that can never be written are
+ * counted when the journal is closed.
+ */
+static void journal_tick(struct master *m, double now, const char *path)
+{
+	int ret = tf_journal_tick(&m->journal, now);
+
+	if (ret < 0 && !m->journal_failing) {
+		tf_report_clear(&m->report);
+		tf_error("cannot write journal %s: %s; its lines are kept "
+			 "and written when it can be",
+			 path, tf_strerror(ret));
+		m->journal_failing = 1;
+	} else if (ret == 0 && m->journal_failing &&
+		   !tf_journal_pending(&m->journal)) {
+		tf_report_clear(&m->report);
+		tf_warn("journal %s written again: no line lost", path);
+		m->journal_failing = 0;
+	}
+	if (ret < 0 && !m->draining &&
+	    m->journal.pending.len > JOURNAL_PENDING_MAX) {
+		m->failed_io = 1;
+		start_drain(m, 0, m->o->drain_grace, STOP_ERROR,
+			    "the journal cannot be written");
+	}
+}
+
 int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		   struct tf_guard *guard, struct tf_source *src,
 		   const char *journal_path, uint64_t journal_trim,
-		   const uint64_t *skipped)
+		   const struct tf_resume_counts *resumed)
 {
 	struct master m;
 	double idle = 0, now, last_busy = tf_now();
-	int local_slots, ret, exit_code, src_err = 0;
+	int local_slots, ret, exit_code, src_err = 0, results_fd = -1;
 	uint64_t not_run;
 
 	memset(&m, 0, sizeof(m));
 	m.o = o;
 	m.comm = comm;
 	m.ntasks = src->ntasks;
-	m.skipped = skipped;
+	m.resumed = resumed;
 	tf_runtimes_init(&m.runtimes);
 	tf_strbuf_init(&m.msg);
 	local_slots = o->master_slots >= 0 ? o->master_slots
@@ -809,14 +989,27 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	for (ret = 1; ret < comm->size; ret++)
 		m.workers[ret].last_heard = m.workers[ret].last_sent = now;
 
+	hold_closed_stdio();
 	if (o->results_dir) {
-		ret = open_results_dir(o->results_dir);
-		if (ret < 0) {
+		results_fd = open_results_dir(o->results_dir);
+		if (results_fd < 0) {
 			tf_error("--results %s: %s", o->results_dir,
-				 tf_strerror(ret));
+				 results_fd == -ELOOP
+					 ? "it is a symbolic link"
+					 : tf_strerror(results_fd));
 			exit_code = TF_EXIT_USAGE;
 			goto out_early;
 		}
+	}
+	/* A terminal does not stall, and output there keeps in step with the
+	 * progress line. */
+	m.writer_threaded = results_fd >= 0 || !isatty(STDOUT_FILENO);
+	ret = tf__writer_new(&m.writer, results_fd, o->tag, m.writer_threaded);
+	if (ret < 0) {
+		tf_error("cannot start the output writer: %s",
+			 tf_strerror(ret));
+		exit_code = TF_EXIT_INTERNAL;
+		goto out_early;
 	}
 	if (journal_path) {
 		ret = tf_journal_open(&m.journal, journal_path,
@@ -893,7 +1086,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			}
 			check_deadline(&m);
 		}
-		if (!m.draining) {
+		did |= collect_delivered(&m) > 0;
+		if (!m.draining && !tf__writer_full(m.writer)) {
 			did |= dispatch(&m);
 			/* O(workers): only when a slot may have come free. */
 			if (!tf_queue_nready(&m.queue) && m.slots_changed) {
@@ -906,14 +1100,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		now = tf_now();
 		if (n < RECV_BURST)
 			check_workers(&m, now);
-		if (m.have_journal && tf_journal_tick(&m.journal, now) < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 strerror(errno));
-			m.failed_io = 1;
-			start_drain(&m, 1, 0, STOP_ERROR,
-				    "cannot write the journal");
-		}
-		m.report.skipped = *m.skipped;
+		if (m.have_journal)
+			journal_tick(&m, now, journal_path);
+		m.report.skipped = m.resumed->skipped;
 		if (now - m.last_count >= 0.1) {
 			/* O(workers), and only the status line reads it. */
 			m.report.running = count_running(&m);
@@ -922,6 +1111,15 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_report_tick(&m.report, now);
 		if (!m.draining && tf_queue_empty(&m.queue))
 			break;
+		if (m.draining && tf__writer_pending(m.writer) &&
+		    m.queue.ninflight == tf__writer_pending(m.writer)) {
+			/* Only output is left: it gets a while without
+			 * progress, then is given up. */
+			if (did || !m.writer_idle_since)
+				m.writer_idle_since = now;
+			else if (now - m.writer_idle_since > WRITER_DRAIN_WAIT)
+				abandon_output(&m);
+		}
 		if (m.draining && m.queue.ninflight == 0)
 			break;
 		if (m.draining && m.drain_deadline && now > m.drain_deadline) {
@@ -933,6 +1131,9 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (did) {
 			idle = 0;
 			last_busy = now;
+		} else if (tf__writer_pending(m.writer)) {
+			/* The writer wakes no poll: look back soon. */
+			idle = 0.005;
 		} else if (!comm->use_mpi) {
 			/* Every local event wakes the poll: no need to look
 			 * early. */
@@ -950,26 +1151,45 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		}
 	}
 
+	if (tf__writer_pending(m.writer))
+		abandon_output(&m); /* gave up waiting for running tasks */
+	tf__writer_free(&m.writer);
 	/* Every worker leaves its loop; then all ranks finalize, unless a
 	 * rank was lost (STOP's argument 1: tf_comm_abandon()). */
 	if (m.workers_left < comm->size - 1)
 		tf_comm_abandon(comm);
 	send_control_all(&m, TF_CTL_STOP, comm->abandoned);
 	now = tf_now();
-	m.report.skipped = *m.skipped;
-	not_run = m.ntasks ? m.ntasks - (m.report.ok + m.report.failed +
-					 m.report.interrupted + m.report.skipped)
-			   : tf_queue_nready(&m.queue);
+	m.report.skipped = m.resumed->skipped;
+	m.report.failed_before = m.resumed->failed_before;
+	not_run = tf_queue_nready(&m.queue);
+	if (m.ntasks) {
+		uint64_t ended = m.report.ok + m.report.failed +
+				 m.report.interrupted + m.report.skipped;
+
+		/* Never a wrapped count: the reader returns exactly the
+		 * tasks it validated, but a summary must not depend on it. */
+		not_run = m.ntasks > ended ? m.ntasks - ended : 0;
+	}
 	if (m.have_journal) {
 		ret = tf_journal_close(&m.journal);
 		m.have_journal = 0;
+		m.report.unjournaled = tf_journal_unwritten(&m.journal);
 		if (ret < 0) {
-			tf_error("cannot write journal %s: %s", journal_path,
-				 tf_strerror(ret));
+			if (!m.journal_failing)
+				tf_error("cannot write journal %s: %s",
+					 journal_path, tf_strerror(ret));
 			m.failed_io = 1;
 		}
 	}
 	tf_report_summary(&m.report, now, journal_path, not_run);
+	if (m.output_lost)
+		fprintf(stderr,
+			"taskfarm: output of %llu task%s lost: journaled "
+			"output-lost, counted failed; --resume runs them "
+			"again\n",
+			(unsigned long long)m.output_lost,
+			m.output_lost == 1 ? "" : "s");
 	if (m.failed_io || src_err)
 		exit_code = TF_EXIT_INTERNAL;
 	else if (m.stop_reason == STOP_HALT_FAIL)
@@ -979,7 +1199,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		  m.stop_reason == STOP_NO_WORKERS) &&
 		 (not_run || m.report.interrupted))
 		exit_code = TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
-	else if (m.report.failed)
+	else if (m.report.failed || m.report.failed_before)
 		exit_code = TF_EXIT_FAILED;
 	else
 		exit_code = TF_EXIT_OK;
@@ -996,6 +1216,10 @@ out_journal:
 	if (m.have_journal)
 		tf_journal_close(&m.journal);
 out_early:
+	if (m.writer)
+		tf__writer_free(&m.writer);
+	else if (results_fd >= 0)
+		close(results_fd);
 	send_control_all(&m, TF_CTL_STOP, 0);
 out:
 	fflush(stdout);

@@ -7,6 +7,7 @@
 
 #include "policy.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,31 +167,45 @@ static long parse_clock(const char *s)
 	return (long)h * 3600 + m * 60 + sec;
 }
 
+/* The latest deadline taken: the end of the year 9999 (UTC). Past it a
+ * value is a typo, and localtime() may not render it. */
+#define DEADLINE_MAX 253402300799.0
+
 int tf_deadline_parse(const char *s, double now, double *deadline)
 {
 	struct tm tm;
 	time_t t;
 	long secs;
+	int y = 0, mo = 0, d = 0, dated = strchr(s, 'T') != NULL;
 
 	if (s[0] == '+') {
-		double d;
-		if (tf_parse_duration(s + 1, &d) < 0)
+		double dur;
+		if (tf_parse_duration(s + 1, &dur) < 0 || !(dur > 0))
 			return TF_EINVAL;
-		*deadline = now + d;
+		*deadline = now + dur;
 		return 0;
 	}
 	if (s[0] == '@') {
 		char *end;
-		double v = strtod(s + 1, &end);
-		if (end == s + 1 || *end || v <= 0)
+		double v;
+
+		/* strtod takes "nan", "inf", exponents and hex; an epoch
+		 * is digits, with a fraction maybe. */
+		if (s[1] < '0' || s[1] > '9' ||
+		    strspn(s + 1, "0123456789.") != strlen(s + 1))
+			return TF_EINVAL;
+		errno = 0;
+		v = strtod(s + 1, &end);
+		if (errno || *end || !isfinite(v) || v <= now ||
+		    v > DEADLINE_MAX)
 			return TF_EINVAL;
 		*deadline = v;
 		return 0;
 	}
 	t = (time_t)now;
 	localtime_r(&t, &tm);
-	if (strchr(s, 'T')) {
-		int y, mo, d, n = 0;
+	if (dated) {
+		int n = 0;
 		if (sscanf(s, "%4d-%2d-%2dT%n", &y, &mo, &d, &n) != 3 || !n)
 			return TF_EINVAL;
 		secs = parse_clock(s + n);
@@ -211,8 +226,19 @@ int tf_deadline_parse(const char *s, double now, double *deadline)
 	t = mktime(&tm);
 	if (t == (time_t)-1)
 		return TF_EINVAL;
-	if (!strchr(s, 'T') && (double)t <= now)
+	/* mktime() moves an impossible date (2024-02-31) or a local time
+	 * that a clock change skips to a real one: refuse those. */
+	if (tm.tm_hour != (int)(secs / 3600) ||
+	    tm.tm_min != (int)(secs / 60 % 60) ||
+	    (dated && (tm.tm_year != y - 1900 || tm.tm_mon != mo - 1 ||
+		       tm.tm_mday != d)))
+		return TF_EINVAL;
+	if (!dated && (double)t <= now)
 		t += 86400; /* a time of day already past means tomorrow */
+	if (dated && (double)t <= now)
+		return TF_EINVAL; /* a date already past */
+	if ((double)t > DEADLINE_MAX)
+		return TF_EINVAL;
 	*deadline = (double)t;
 	return 0;
 }

@@ -114,9 +114,13 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 	if (rp->interrupted)
 		fprintf(stderr, ", %llu interrupted",
 			(unsigned long long)rp->interrupted);
-	if (rp->skipped)
+	if (rp->skipped > rp->failed_before)
 		fprintf(stderr, ", %llu skipped (done before)",
-			(unsigned long long)rp->skipped);
+			(unsigned long long)(rp->skipped - rp->failed_before));
+	if (rp->failed_before)
+		fprintf(stderr,
+			", %llu failed before (--resume-failed reruns them)",
+			(unsigned long long)rp->failed_before);
 	if (rp->retried)
 		fprintf(stderr, ", %llu retried attempt%s",
 			(unsigned long long)rp->retried,
@@ -126,6 +130,10 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 			(unsigned long long)rp->lost, rp->lost == 1 ? "" : "s");
 	if (not_run)
 		fprintf(stderr, ", %llu not run", (unsigned long long)not_run);
+	if (rp->unjournaled)
+		fprintf(stderr, ", %llu result%s not journaled",
+			(unsigned long long)rp->unjournaled,
+			rp->unjournaled == 1 ? "" : "s");
 	fputc('\n', stderr);
 	for (r = 0; r < rp->nranks; r++) {
 		struct tf_rank_stats *s = &rp->ranks[r];

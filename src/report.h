@@ -33,6 +33,8 @@ struct tf_report {
 	uint64_t retried;      /* failed attempts that were tried again */
 	uint64_t lost;         /* attempts lost with their rank */
 	uint64_t skipped;      /* done in an earlier run (--resume) */
+	uint64_t failed_before;/* of those, journaled failed (not rerun) */
+	uint64_t unjournaled;  /* results the journal could not take */
 	int nranks;
 	struct tf_rank_stats *ranks;
 };

@@ -34,6 +34,7 @@ void tf_output_init(struct tf_output *o)
 	o->mem_len = 0;
 	o->mem_alloc = 0;
 	o->spill_fd = -1;
+	o->error = 0;
 	o->len = 0;
 }
 
@@ -45,14 +46,19 @@ void tf_output_release(struct tf_output *o)
 	tf_output_init(o);
 }
 
-static int open_spill(void)
+const char *tf_output_spill_dir(void)
 {
 	const char *dir = getenv("TMPDIR");
+
+	return dir && *dir ? dir : "/tmp";
+}
+
+static int open_spill(void)
+{
+	const char *dir = tf_output_spill_dir();
 	char path[4096];
 	int fd;
 
-	if (!dir || !*dir)
-		dir = "/tmp";
 	snprintf(path, sizeof(path), "%s/taskfarm-spill-XXXXXX", dir);
 	fd = mkstemp(path);
 	if (fd < 0)
@@ -65,21 +71,31 @@ static int open_spill(void)
 	return fd;
 }
 
+/* Gives up on o: what it held is dropped, and so is all that follows. */
+static int lose(struct tf_output *o, int error)
+{
+	tf_output_release(o);
+	o->error = error;
+	return error;
+}
+
 int tf_output_append(struct tf_output *o, const void *data, size_t len,
 		     size_t spill_threshold)
 {
 	int ret;
 
+	if (o->error)
+		return o->error;
 	if (len == 0)
 		return 0;
 	if (o->spill_fd < 0 && o->mem_len + len > spill_threshold) {
 		int fd = open_spill();
 		if (fd < 0)
-			return fd;
+			return lose(o, fd);
 		ret = tf_write_all(fd, o->mem, o->mem_len);
 		if (ret < 0) {
 			close(fd);
-			return ret;
+			return lose(o, ret);
 		}
 		o->spill_fd = fd;
 		free(o->mem);
@@ -90,7 +106,7 @@ int tf_output_append(struct tf_output *o, const void *data, size_t len,
 	if (o->spill_fd >= 0) {
 		ret = tf_write_all(o->spill_fd, data, len);
 		if (ret < 0)
-			return ret;
+			return lose(o, ret);
 	} else {
 		tf__grow((void **)&o->mem, &o->mem_alloc, o->mem_len + len, 1);
 		memcpy(o->mem + o->mem_len, data, len);
@@ -152,6 +168,8 @@ int tf_output_write(const struct tf_output *o, int fd, const char *prefix)
 	uint64_t off = 0;
 	int bol = 1, ret = 0;
 
+	if (o->error)
+		return o->error;
 	if (o->spill_fd < 0) {
 		if (prefix) {
 			ret = write_prefixed(fd, o->mem, o->mem_len, prefix,
@@ -213,6 +231,8 @@ const char *tf_status_name(int status)
 		return "not-started";
 	case TF_STATUS_LOST:
 		return "lost";
+	case TF_STATUS_OUTPUT_LOST:
+		return "output-lost";
 	default:
 		return "unknown";
 	}

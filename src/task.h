@@ -31,21 +31,25 @@ enum tf_status {
 	TF_STATUS_INTERRUPTED = 4, /* killed by us for a drain or shutdown */
 	TF_STATUS_SPAWN_FAILED = 5, /* could not be started at all */
 	TF_STATUS_NOT_STARTED = 6,  /* handed back unrun (drain); not journaled */
-	TF_STATUS_LOST = 7          /* its rank was lost while it was there */
+	TF_STATUS_LOST = 7,         /* its rank was lost while it was there */
+	TF_STATUS_OUTPUT_LOST = 8   /* ran, but its output could not be kept
+				     * or written: run it again */
 };
-#define TF_STATUS_LAST TF_STATUS_LOST
+#define TF_STATUS_LAST TF_STATUS_OUTPUT_LOST
 
 /**
  * Captured output of one stream. Up to a threshold it is held in memory
  * (mem); past it, everything is in an unlinked temporary file (spill_fd
  * >= 0, total length len). Owned by the struct; tf_output_release()
- * frees it.
+ * frees it. If it could not be spilled, error holds why (-errno) and the
+ * output is empty for good: the task's output is lost.
  */
 struct tf_output {
 	char *mem;
 	size_t mem_len;
 	size_t mem_alloc;
 	int spill_fd;
+	int error;
 	uint64_t len;
 };
 
@@ -79,14 +83,19 @@ void tf_output_init(struct tf_output *o);
 void tf_output_release(struct tf_output *o);
 /**
  * Appends len bytes. Past spill_threshold bytes in memory, moves the
- * contents to an unlinked temporary file in $TMPDIR (or /tmp).
- * Returns 0 or -errno (the data was not appended).
+ * contents to an unlinked temporary file in $TMPDIR (or /tmp). If that
+ * file cannot be made or written, the output is dropped, o->error keeps
+ * the first error and later appends are ignored: memory stays bounded and
+ * the task runs on, but its output is lost (tf_output_spill_dir() names
+ * where it was to go). Returns 0, or o->error once it is set.
  */
 int tf_output_append(struct tf_output *o, const void *data, size_t len,
 		     size_t spill_threshold);
+/** The directory spill files go to: $TMPDIR, or /tmp. */
+const char *tf_output_spill_dir(void);
 /** Writes the whole output to fd (from memory or the spill file). If
  * prefix is non-NULL, it is written before every line. Returns 0 or
- * -errno. */
+ * -errno; o->error if the output was lost. */
 int tf_output_write(const struct tf_output *o, int fd, const char *prefix);
 /** Reads up to len bytes at offset off into buf; returns the count read
  * or -errno. */
@@ -96,7 +105,7 @@ long tf_output_pread(const struct tf_output *o, void *buf, size_t len,
 void tf_result_init(struct tf_result *r);
 void tf_result_release(struct tf_result *r);
 /** "ok", "failed", "signal", "timeout", "interrupted", "spawn-failed",
- * "not-started", "lost" */
+ * "not-started", "lost", "output-lost" */
 const char *tf_status_name(int status);
 
 #endif

@@ -325,8 +325,9 @@ int tf_template_next(struct tf_template *t, struct tf_task *task)
 	free(args);
 	if (out.len > TF_MAX_LINE) {
 		snprintf(t->errmsg, sizeof(t->errmsg),
-			 "task %llu: command longer than 1048576 bytes",
-			 (unsigned long long)t->next_id);
+			 "task %llu: command longer than %d bytes (the "
+			 "longest command one exec argument holds)",
+			 (unsigned long long)t->next_id, TF_MAX_LINE);
 		tf_strbuf_release(&out);
 		return TF_ETOOLONG;
 	}

@@ -242,6 +242,11 @@ static void task_done(void *ctx, struct tf_result *r)
 	struct worker *w = ctx;
 
 	w->no_ahead = 0;
+	/* Output it could not keep ($TMPDIR) is lost: the master fails
+	 * the attempt. */
+	if ((r->out.error || r->err.error) &&
+	    r->status != TF_STATUS_INTERRUPTED)
+		r->status = TF_STATUS_OUTPUT_LOST;
 	if (r->status == TF_STATUS_OK || r->status == TF_STATUS_FAILED) {
 		double rt = r->runtime > 1e-6 ? r->runtime : 1e-6;
 		w->mean_runtime = w->mean_runtime > 0

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -405,6 +406,67 @@ START_TEST(test_environment)
 	tf_exec_set_ntasks(&ex, 1234);
 	run(&ex, &c, 43, "echo \"$TASKFARM_TASK_ID $TASKFARM_NTASKS\"");
 	check_output(&c.r[0].out, "43 1234\n");
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_launcher_vars)
+{
+	/* The launcher's identity of this rank goes... */
+	ck_assert(tf__exec_launcher_var("OMPI_COMM_WORLD_RANK=1"));
+	ck_assert(tf__exec_launcher_var("OMPI_COMM_WORLD_LOCAL_SIZE=2"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_ess=pmi"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_ess_base_vpid=1"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_orte_hnp_uri=1.0;tcp://x"));
+	ck_assert(tf__exec_launcher_var("OMPI_MCA_pmix=^s1"));
+	ck_assert(tf__exec_launcher_var("PMIX_RANK=1"));
+	ck_assert(tf__exec_launcher_var("PMIX_SERVER_URI4=x"));
+	ck_assert(tf__exec_launcher_var("PMI_FD=8"));
+	ck_assert(tf__exec_launcher_var("PMI_RANK=1"));
+	ck_assert(tf__exec_launcher_var("HYDI_CONTROL_FD=7"));
+	ck_assert(tf__exec_launcher_var("MPI_LOCALRANKID=1"));
+	ck_assert(tf__exec_launcher_var("SLURM_PROCID=3"));
+	ck_assert(tf__exec_launcher_var("SLURM_LOCALID=0"));
+	/* ...a user's settings stay, and a name is not a prefix. */
+	ck_assert(!tf__exec_launcher_var("OMPI_MCA_btl=self,vader"));
+	ck_assert(!tf__exec_launcher_var("OMPI_MCA_essential=1"));
+	ck_assert(!tf__exec_launcher_var("OMPI_ALLOW_RUN_AS_ROOT=1"));
+	ck_assert(!tf__exec_launcher_var("PMIX_MCA_psec=native"));
+	ck_assert(!tf__exec_launcher_var("PMIXX=1"));
+	ck_assert(!tf__exec_launcher_var("MPIR_CVAR_CH3_INTERFACE_HOSTNAME=h"));
+	ck_assert(!tf__exec_launcher_var("SLURM_PROCIDS=1"));
+	ck_assert(!tf__exec_launcher_var("SLURM_JOB_ID=77"));
+}
+END_TEST
+
+START_TEST(test_environment_no_launcher)
+{
+	static const char *const gone[][2] = {
+		{ "OMPI_COMM_WORLD_RANK", "1" }, { "OMPI_MCA_ess", "pmi" },
+		{ "PMIX_RANK", "1" },            { "PMI_FD", "8" },
+		{ "MPI_LOCALNRANKS", "2" },      { "SLURM_PROCID", "1" },
+	};
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	size_t i;
+
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		ck_assert_int_eq(setenv(gone[i][0], gone[i][1], 1), 0);
+	ck_assert_int_eq(setenv("OMPI_MCA_btl", "self", 1), 0);
+	ck_assert_int_eq(setenv("PMIX_MCA_psec", "native", 1), 0);
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 1, "h", 0), 0);
+	for (i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+		unsetenv(gone[i][0]);
+	unsetenv("OMPI_MCA_btl");
+	unsetenv("PMIX_MCA_psec");
+	/* A task (an MPI program, a nested taskfarm) must not take itself
+	 * for rank 1 of the launcher's job. */
+	run(&ex, &c, 1,
+	    "echo \"${OMPI_COMM_WORLD_RANK-u} ${OMPI_MCA_ess-u} ${PMIX_RANK-u} "
+	    "${PMI_FD-u} ${MPI_LOCALNRANKS-u} ${SLURM_PROCID-u} $OMPI_MCA_btl "
+	    "$PMIX_MCA_psec\"");
+	check_output(&c.r[0].out, "u u u u u u self native\n");
 	collected_release(&c);
 	tf_exec_release(&ex);
 }
@@ -863,6 +925,90 @@ START_TEST(test_escaped_grandchild)
 }
 END_TEST
 
+/* Whether pid runs: it exists and is not a zombie. */
+static int process_runs(pid_t pid)
+{
+	return !process_ended(pid, 0);
+}
+
+/* Calls tf_exec_wait() for about secs seconds. */
+static void keep_waiting(struct tf_exec *ex, struct collected *c, double secs)
+{
+	double t0 = tf_now();
+
+	while (tf_now() - t0 < secs)
+		ck_assert_int_ge(tf_exec_wait(ex, 0.1, collect, c), 0);
+}
+
+static long first_number(const struct tf_output *o)
+{
+	char *out = output_str(o);
+	long v = 0;
+
+	ck_assert_int_eq(sscanf(out, "%ld", &v), 1);
+	free(out);
+	ck_assert_int_gt(v, 1);
+	return v;
+}
+
+START_TEST(test_escaped_stopped_with_task)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	long gpid;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 2, 0, "h", 0), 0);
+	/* The subshell exits at once: the escaped sleep is adopted while
+	 * its task still runs, and is left alone until the task ends. */
+	s = start(&ex, 1, 1, "(setsid sleep 100 & echo $!); sleep 2");
+	wait_output(&ex, &c, s, 2);
+	gpid = first_number(&ex.slots[s].result.out);
+	keep_waiting(&ex, &c, 1);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_msg(process_runs((pid_t)gpid), "stopped while its task ran");
+	wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_OK);
+	/* Then it goes, by TERM (it has the 5 s grace), and is reaped. */
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_msg(process_ended((pid_t)gpid, 10), "escaped sleep survived");
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_int_eq(kill((pid_t)gpid, 0), -1);
+	ck_assert_uint_ge(ex.orphans.nreaped, 1);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+START_TEST(test_escaped_stopped_at_release)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int was = -1;
+	long gpid;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	/* Without taskfarm's variables it cannot be told apart from other
+	 * tasks' helpers: it stays until the executor is released. A TERM
+	 * (and a HUP) it ignores do not save it. The task waits for it to
+	 * have cleared its environment. */
+	run(&ex, &c, 1,
+	    "env -i setsid sh -c 'trap \"\" TERM HUP; sleep 100' "
+	    ">/dev/null 2>&1 & echo $!; sleep 1");
+	gpid = first_number(&c.r[0].out);
+	keep_waiting(&ex, &c, 0.5);
+	ck_assert_msg(process_runs((pid_t)gpid), "unattributed one stopped");
+	collected_release(&c);
+	tf_exec_set_grace(&ex, 1);
+	tf_exec_release(&ex);
+	ck_assert_msg(process_ended((pid_t)gpid, 10), "escaped sh survived");
+	ck_assert_int_eq(kill((pid_t)gpid, 0), -1); /* and reaped */
+	/* The process is a subreaper no longer. */
+	ck_assert_int_eq(prctl(PR_GET_CHILD_SUBREAPER, &was), 0);
+	ck_assert_int_eq(was, 0);
+}
+END_TEST
+
 START_TEST(test_closes_output_early)
 {
 	struct tf_exec ex;
@@ -923,6 +1069,51 @@ START_TEST(test_kill_term_first)
 	ck_assert_int_eq(c.r[0].status, TF_STATUS_TIMEOUT);
 	ck_assert_int_eq(c.r[0].signal, SIGTERM);
 	ck_assert_int_eq(c.r[0].exitval, 128 + SIGTERM);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
+/* Waits until pid is stopped (state T in /proc). */
+static void wait_stopped(pid_t pid)
+{
+	double t0 = tf_now();
+	char path[64], buf[512];
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	for (;;) {
+		FILE *fp = fopen(path, "r");
+		char *p;
+
+		ck_assert_ptr_nonnull(fp);
+		p = fgets(buf, sizeof(buf), fp);
+		fclose(fp);
+		if (p && (p = strrchr(buf, ')')) && p[1] == ' ' && p[2] == 'T')
+			return;
+		ck_assert_msg(tf_now() - t0 < HANG_LIMIT, "never stopped");
+		tf_sleep(0.02);
+	}
+}
+
+START_TEST(test_kill_stopped)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	double took;
+	int s;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	/* A task that stopped itself gets CONT after its TERM, so it ends
+	 * by the TERM at once, not by the KILL 60 s later. */
+	s = start(&ex, 1, 1, "echo up; kill -STOP $$; echo resumed");
+	wait_output(&ex, &c, s, 3);
+	wait_stopped(ex.slots[s].pid);
+	tf_exec_kill(&ex, s, TF_STATUS_TIMEOUT, 60);
+	took = wait_results(&ex, &c, 1, HANG_LIMIT);
+	ck_assert_msg(took < 10, "took %.1f s", took);
+	ck_assert_int_eq(c.r[0].status, TF_STATUS_TIMEOUT);
+	ck_assert_int_eq(c.r[0].signal, SIGTERM);
+	check_output(&c.r[0].out, "up\n");
 	collected_release(&c);
 	tf_exec_release(&ex);
 }
@@ -1333,6 +1524,8 @@ static Suite *exec_suite(void)
 	tc = tcase_create("child");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_environment);
+	tcase_add_test(tc, test_launcher_vars);
+	tcase_add_test(tc, test_environment_no_launcher);
 	tcase_add_test(tc, test_environment_per_slot);
 	tcase_add_test(tc, test_stdin_is_devnull);
 	tcase_add_test(tc, test_no_inherited_fds);
@@ -1355,6 +1548,8 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_large_output_spills);
 	tcase_add_test(tc, test_grandchild_holds_pipe);
 	tcase_add_test(tc, test_escaped_grandchild);
+	tcase_add_test(tc, test_escaped_stopped_with_task);
+	tcase_add_test(tc, test_escaped_stopped_at_release);
 	tcase_add_test(tc, test_closes_output_early);
 	suite_add_tcase(s, tc);
 
@@ -1362,6 +1557,7 @@ static Suite *exec_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_kill_now);
 	tcase_add_test(tc, test_kill_term_first);
+	tcase_add_test(tc, test_kill_stopped);
 	tcase_add_test(tc, test_kill_after_grace);
 	tcase_add_test(tc, test_kill_all);
 	tcase_add_test(tc, test_release_kills);

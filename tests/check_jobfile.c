@@ -323,6 +323,48 @@ START_TEST(test_nul_byte_in_comment_line)
 }
 END_TEST
 
+/* Bare carriage returns: a classic Mac OS file is one line full of CRs,
+ * which would reach the shell as one task. */
+START_TEST(test_bare_cr_refused)
+{
+	static const char *const bad[] = {
+		"echo a\recho b\recho c\r",   /* classic Mac OS */
+		"echo a\necho b\rc\n",        /* a CR inside line 2 */
+		"echo a\necho b\r\r\n",       /* CR CR LF */
+		"echo a\n# x\ry\n",           /* in a comment too */
+	};
+	static const unsigned line[] = { 1, 2, 2, 2 };
+	struct tf_jobfile jf;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *path = write_text("mac", bad[i]);
+
+		ck_assert_int_eq(tf_jobfile_open(&jf, path), 0);
+		ck_assert_int_eq(tf_jobfile_scan(&jf), TF_EPARSE);
+		expect_errmsg_at(&jf, path, line[i]);
+		ck_assert_ptr_nonnull(strstr(jf.errmsg, "carriage return"));
+		tf_jobfile_close(&jf);
+	}
+}
+END_TEST
+
+START_TEST(test_bare_cr_in_argument_lines)
+{
+	struct tf_jobfile jf;
+	const char *path = write_text("args", "a\r\nb\rc\n");
+
+	/* Argument files share the rule: CRLF is a line ending, a lone CR
+	 * is refused rather than passed inside an argument. */
+	ck_assert_int_eq(tf_jobfile_open(&jf, path), 0);
+	ck_assert_int_eq(tf_jobfile_next_line(&jf), 1);
+	ck_assert_str_eq(jf.phys.buf, "a");
+	ck_assert_int_eq(tf_jobfile_next_line(&jf), TF_EPARSE);
+	expect_errmsg_at(&jf, path, 2);
+	tf_jobfile_close(&jf);
+}
+END_TEST
+
 /* Writes a file whose line 3 holds `len` bytes of 'x'. */
 static const char *write_long_line_file(const char *name, size_t len,
 					const char *ending)
@@ -641,6 +683,260 @@ START_TEST(test_fifo_is_spooled)
 }
 END_TEST
 
+/* ---- a job file changed during the run ---- */
+
+/* Writes n tasks of about 60 bytes ("echo task N" after padding), so a
+ * few thousand span several TF_JOBFILE_BLOCKs. */
+static const char *write_tasks(const char *name, unsigned n)
+{
+	const char *path = tmppath(name);
+	FILE *fp = fopen(path, "wb");
+	unsigned i;
+
+	ck_assert_ptr_nonnull(fp);
+	for (i = 1; i <= n; i++)
+		fprintf(fp, ": padding padding padding padding; echo task %u\n",
+			i);
+	ck_assert_int_eq(fclose(fp), 0);
+	return path;
+}
+
+/* Reads tasks until an error or the end; returns that, with the number
+ * of tasks read in *n and every one checked to be the validated text. */
+static int read_validated(struct tf_jobfile *jf, unsigned *n)
+{
+	struct tf_task t;
+	char want[128];
+	int r;
+
+	while ((r = tf_jobfile_next(jf, &t)) == 1) {
+		++*n;
+		snprintf(want, sizeof(want),
+			 ": padding padding padding padding; echo task %u", *n);
+		ck_assert_uint_eq(t.id, *n);
+		ck_assert_str_eq(t.cmd, want);
+		tf_task_release(&t);
+	}
+	return r;
+}
+
+enum change { TRUNCATE, APPEND, OVERWRITE };
+
+/* Validates a 6000-task file (about 5 blocks), reads one task, changes
+ * the file as asked, and checks that the reader stops with -ESTALE
+ * before any task that was not validated. */
+static void check_change(enum change how, const char *why)
+{
+	struct tf_jobfile jf;
+	struct timespec times[2];
+	struct stat st;
+	const char *path = write_tasks("jobs", 6000);
+	unsigned n = 0;
+	int fd;
+
+	ck_assert_int_eq(tf_jobfile_open(&jf, path), 0);
+	ck_assert_int_eq(tf_jobfile_scan(&jf), 0);
+	ck_assert_uint_eq(jf.ntasks, 6000);
+	ck_assert_int_eq(stat(path, &st), 0);
+	ck_assert_uint_gt((uint64_t)st.st_size, 4 * TF_JOBFILE_BLOCK);
+	{
+		struct tf_task t;
+		ck_assert_int_eq(tf_jobfile_next(&jf, &t), 1);
+		tf_task_release(&t);
+		n = 1;
+	}
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	switch (how) {
+	case TRUNCATE:
+		ck_assert_int_eq(ftruncate(fd, 3 * TF_JOBFILE_BLOCK + 100), 0);
+		break;
+	case APPEND:
+		ck_assert_int_eq(pwrite(fd, "echo NEW\n", 9, st.st_size), 9);
+		break;
+	case OVERWRITE:
+		/* Same size, and the old modification time put back: only
+		 * the blocks' hashes can tell. */
+		ck_assert_int_eq(pwrite(fd, "echo NEW", 8,
+					3 * TF_JOBFILE_BLOCK + 10), 8);
+		times[0] = st.st_atim;
+		times[1] = st.st_mtim;
+		ck_assert_int_eq(futimens(fd, times), 0);
+		break;
+	}
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(read_validated(&jf, &n), -ESTALE);
+	ck_assert_msg(strstr(jf.errmsg, "changed while running") &&
+			      strstr(jf.errmsg, why),
+		      "errmsg '%s'", jf.errmsg);
+	ck_assert_msg(strncmp(jf.errmsg, path, strlen(path)) == 0,
+		      "errmsg '%s' names no file", jf.errmsg);
+	/* Read no further than the validated blocks before the change. */
+	ck_assert_uint_lt(n, 6000);
+	tf_jobfile_close(&jf);
+}
+
+START_TEST(test_changed_truncated)
+{
+	check_change(TRUNCATE, "truncated");
+}
+END_TEST
+
+START_TEST(test_changed_appended)
+{
+	check_change(APPEND, "grew");
+}
+END_TEST
+
+START_TEST(test_changed_overwritten)
+{
+	check_change(OVERWRITE, "not what was validated");
+}
+END_TEST
+
+START_TEST(test_changed_small_file_appended)
+{
+	struct tf_jobfile jf;
+	const char *path = write_tasks("jobs", 3);
+	unsigned n = 0;
+	int fd;
+
+	/* One block, read whole at the first task: the change is still
+	 * seen before the reader says the file has ended. */
+	ck_assert_int_eq(tf_jobfile_open(&jf, path), 0);
+	ck_assert_int_eq(tf_jobfile_scan(&jf), 0);
+	{
+		struct tf_task t;
+		ck_assert_int_eq(tf_jobfile_next(&jf, &t), 1);
+		tf_task_release(&t);
+		n = 1;
+	}
+	fd = open(path, O_WRONLY | O_APPEND);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "echo NEW\n", 9), 9);
+	ck_assert_int_eq(close(fd), 0);
+	ck_assert_int_eq(read_validated(&jf, &n), -ESTALE);
+	ck_assert_uint_eq(n, 3);
+	tf_jobfile_close(&jf);
+}
+END_TEST
+
+START_TEST(test_unchanged_reads_twice)
+{
+	struct tf_jobfile jf;
+	const char *path = write_tasks("jobs", 5000);
+	unsigned n = 0;
+
+	/* The checks cost nothing to a file left alone: all of it, and
+	 * then the end. */
+	ck_assert_int_eq(tf_jobfile_open(&jf, path), 0);
+	ck_assert_int_eq(tf_jobfile_scan(&jf), 0);
+	ck_assert_int_eq(read_validated(&jf, &n), 0);
+	ck_assert_uint_eq(n, 5000);
+	ck_assert_uint_eq(jf.nblocks,
+			  (jf.size + TF_JOBFILE_BLOCK - 1) / TF_JOBFILE_BLOCK);
+	tf_jobfile_close(&jf);
+}
+END_TEST
+
+/* ---- endless sources are stopped while spooling ---- */
+
+/* Opens "-" with stdin a pipe fed for ever with byte c by a child
+ * process; returns what tf_jobfile_open() did. */
+static int open_endless_stdin(struct tf_jobfile *jf, char c)
+{
+	int pfd[2], saved, r, status;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(pfd), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char buf[4096];
+
+		memset(buf, c, sizeof(buf));
+		close(pfd[0]);
+		for (;;)
+			if (write(pfd[1], buf, sizeof(buf)) < 0)
+				_exit(0);
+	}
+	close(pfd[1]);
+	saved = dup(STDIN_FILENO);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_eq(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
+	ck_assert_int_eq(close(pfd[0]), 0);
+	clearerr(stdin);
+	r = tf_jobfile_open(jf, "-");
+	ck_assert_int_eq(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	ck_assert_int_eq(close(saved), 0);
+	clearerr(stdin);
+	/* The writer ends on EPIPE now that nothing reads the pipe. */
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	return r;
+}
+
+START_TEST(test_endless_nul_stdin_stops)
+{
+	struct tf_jobfile jf;
+
+	/* As `taskfarm - </dev/zero`: the tests' timeout is the bound. */
+	ck_assert_int_eq(open_endless_stdin(&jf, '\0'), TF_EPARSE);
+	ck_assert_str_eq(jf.errmsg, "-:1: NUL byte in line");
+}
+END_TEST
+
+START_TEST(test_endless_line_stdin_stops)
+{
+	struct tf_jobfile jf;
+
+	ck_assert_int_eq(open_endless_stdin(&jf, 'a'), TF_ETOOLONG);
+	ck_assert_msg(strncmp(jf.errmsg, "-:1: line longer than 131058",
+			      28) == 0,
+		      "errmsg '%s'", jf.errmsg);
+}
+END_TEST
+
+START_TEST(test_dev_zero_stops)
+{
+	struct tf_jobfile jf;
+
+	ck_assert_int_eq(tf_jobfile_open(&jf, "/dev/zero"), TF_EPARSE);
+	ck_assert_str_eq(jf.errmsg, "/dev/zero:1: NUL byte in line");
+}
+END_TEST
+
+START_TEST(test_spool_error_names_line)
+{
+	struct tf_jobfile jf;
+	int pfd[2], saved, r;
+
+	/* A NUL on line 3 of a pipe is named as such while copying. */
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_eq(tf_write_all(pfd[1], "echo a\necho b\nec\0ho\n", 20),
+			 0);
+	ck_assert_int_eq(close(pfd[1]), 0);
+	saved = dup(STDIN_FILENO);
+	ck_assert_int_eq(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
+	ck_assert_int_eq(close(pfd[0]), 0);
+	clearerr(stdin);
+	r = tf_jobfile_open(&jf, "-");
+	ck_assert_int_eq(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+	ck_assert_int_eq(close(saved), 0);
+	clearerr(stdin);
+	ck_assert_int_eq(r, TF_EPARSE);
+	ck_assert_str_eq(jf.errmsg, "-:3: NUL byte in line");
+}
+END_TEST
+
+START_TEST(test_max_line_is_exec_limit)
+{
+	/* One exec argument holds 32 pages less its NUL; exec.c puts
+	 * "trap '' USR1\n" before the command. */
+	ck_assert_int_eq(TF_MAX_LINE, 131072 - 1 - 13);
+	ck_assert_int_eq(TF_EXEC_PREFIX_LEN, (int)strlen("trap '' USR1\n"));
+}
+END_TEST
+
 static Suite *jobfile_suite(void)
 {
 	Suite *s = suite_create("jobfile");
@@ -681,6 +977,9 @@ static Suite *jobfile_suite(void)
 	tcase_add_test(tc, test_line_too_long);
 	tcase_add_test(tc, test_line_at_limit_accepted);
 	tcase_add_test(tc, test_continued_task_too_long);
+	tcase_add_test(tc, test_bare_cr_refused);
+	tcase_add_test(tc, test_bare_cr_in_argument_lines);
+	tcase_add_test(tc, test_max_line_is_exec_limit);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("open");
@@ -704,6 +1003,20 @@ static Suite *jobfile_suite(void)
 	tcase_add_test(tc, test_stdin_pipe_is_spooled);
 	tcase_add_test(tc, test_stdin_regular_file_not_spooled);
 	tcase_add_test(tc, test_fifo_is_spooled);
+	tcase_add_test(tc, test_endless_nul_stdin_stops);
+	tcase_add_test(tc, test_endless_line_stdin_stops);
+	tcase_add_test(tc, test_dev_zero_stops);
+	tcase_add_test(tc, test_spool_error_names_line);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("changed");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_changed_truncated);
+	tcase_add_test(tc, test_changed_appended);
+	tcase_add_test(tc, test_changed_overwritten);
+	tcase_add_test(tc, test_changed_small_file_appended);
+	tcase_add_test(tc, test_unchanged_reads_twice);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -1,8 +1,11 @@
 /*
  * Tests for the journal (journal.c): the header, GNU parallel's --joblog
  * column order, escaping that keeps one attempt on one line whatever its
- * command holds, buffering until a flush or the sync interval, and
- * refusing symbolic links and other things that are not plain files.
+ * command holds, buffering until a flush or the sync interval, whole lines
+ * only when a write falls short (a real short write, through
+ * RLIMIT_FSIZE), replay into the compact history, the .meta file and its
+ * lock, and refusing symbolic links, things that are not plain files and
+ * other users' files.
  */
 #include "config.h"
 
@@ -10,7 +13,9 @@
 
 #include <fcntl.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -649,6 +654,136 @@ START_TEST(test_many_lines)
 }
 END_TEST
 
+/* Sets this process's file size limit (RLIMIT_FSIZE): past it, a write
+ * is cut short and then fails with EFBIG, as on a full disk. */
+static void limit_file_size(rlim_t bytes)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = bytes;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+static void unlimit_file_size(void)
+{
+	struct rlimit rl;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+}
+
+START_TEST(test_flush_short_write)
+{
+	static const char *const cmds[] = { "first", "second", "third",
+					    "fourth" };
+	struct tf_journal j;
+	struct tf_result r;
+	struct tf_history h;
+	const char *path = tmppath("j.tsv");
+	off_t header = (off_t)strlen(TF_JOURNAL_HEADER);
+	size_t line1, len, i;
+	char err[1024], *data;
+	off_t size[2];
+	uint64_t pending[2];
+	int ret[2];
+
+	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	for (i = 0; i < 4; i++) {
+		sample_result(&r, i + 1, TF_STATUS_OK);
+		tf_journal_add(&j, &r, "h", cmds[i], strlen(cmds[i]));
+		tf_result_release(&r);
+	}
+	ck_assert_uint_eq(tf_journal_pending(&j), 4);
+	line1 = (size_t)(strchr(j.pending.buf, '\n') - j.pending.buf) + 1;
+
+	/* Room for a line and a half: the write stops in the second line,
+	 * which must not stay in the file. (Check is told only once the
+	 * limit is gone: it writes its verdict to a file too.) */
+	limit_file_size((rlim_t)header + line1 + line1 / 2);
+	ret[0] = tf_journal_flush(&j, 0);
+	size[0] = file_size(path);
+	pending[0] = tf_journal_pending(&j);
+	/* Still full: nothing more, and still no part of a line. */
+	ret[1] = tf_journal_flush(&j, 1);
+	size[1] = file_size(path);
+	pending[1] = tf_journal_pending(&j);
+	unlimit_file_size();
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(ret[i], -EFBIG);
+		ck_assert_int_eq(size[i], header + (off_t)line1);
+		ck_assert_uint_eq(pending[i], 3);
+	}
+
+	/* Room again: the rest is written once, whole. */
+	ck_assert_int_eq(tf_journal_flush(&j, 1), 0);
+	ck_assert_uint_eq(tf_journal_pending(&j), 0);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 0);
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);
+
+	data = read_file(path, &len);
+	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_int_eq(data[len - 1], '\n');
+	for (i = 0; i < 4; i++) {
+		char want[32];
+		const char *at;
+
+		snprintf(want, sizeof(want), "\t%s\t", cmds[i]);
+		at = strstr(data, want);
+		ck_assert_msg(at != NULL, "%s is missing", cmds[i]);
+		ck_assert_msg(strstr(at + 1, want) == NULL,
+			      "%s is there twice", cmds[i]);
+	}
+	free(data);
+	/* And --resume takes it. */
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.lines, 4);
+	ck_assert_uint_eq(h.n, 4);
+	ck_assert_int_eq(h.torn, 0);
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_close_counts_unwritten)
+{
+	struct tf_journal j;
+	struct tf_result r;
+	const char *path = tmppath("j.tsv");
+	off_t header = (off_t)strlen(TF_JOURNAL_HEADER);
+	char *data;
+	size_t len;
+	int ret;
+
+	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	sample_result(&r, 1, TF_STATUS_OK);
+	tf_journal_add(&j, &r, "h", "one", 3);
+	tf_journal_add(&j, &r, "h", "two", 3);
+	tf_result_release(&r);
+	/* A disk that stays full: both lines are lost, and said to be. */
+	limit_file_size((rlim_t)header + 10);
+	ret = tf_journal_close(&j);
+	unlimit_file_size();
+	ck_assert_int_eq(ret, -EFBIG);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 2);
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);
+	data = read_file(path, &len);
+	ck_assert_uint_eq(len, (size_t)header);
+	free(data);
+
+	/* Written in full, nothing is counted. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 1000), 0);
+	sample_result(&r, 2, TF_STATUS_OK);
+	tf_journal_add(&j, &r, "h", "three", 5);
+	tf_result_release(&r);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_uint_eq(tf_journal_unwritten(&j), 0);
+}
+END_TEST
+
 /* ---- Replay (--resume) ---- */
 
 /* One attempt as the master journals it. */
@@ -688,7 +823,7 @@ static uint64_t cmd_hash(const char *cmd, size_t len)
 }
 
 /* Checks what the history says of id. */
-static void check_hist(const struct tf_history *h, uint64_t id, int state,
+static void check_hist(struct tf_history *h, uint64_t id, int state,
 		       uint32_t attempts, const char *cmd, size_t cmd_len)
 {
 	const struct tf_history_entry *e = tf_history_find(h, id);
@@ -707,7 +842,7 @@ static void check_hist(const struct tf_history *h, uint64_t id, int state,
 }
 
 /* Checks that h is empty, as after a failed or trivial load. */
-static void check_hist_empty(const struct tf_history *h)
+static void check_hist_empty(struct tf_history *h)
 {
 	uint64_t id;
 
@@ -877,6 +1012,54 @@ START_TEST(test_replay_nul_in_command)
 	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
 	check_hist(&h, 1, TF_HIST_OK, 1, cmd, 3);
 	ck_assert_uint_ne(tf_history_find(&h, 1)->cmd_hash, cmd_hash("a", 1));
+	tf_history_release(&h);
+}
+END_TEST
+
+START_TEST(test_replay_sparse_ids)
+{
+	struct tf_journal j;
+	struct tf_history h;
+	struct attempt a = { 0, 1, TF_STATUS_OK, "echo" };
+	const char *path = tmppath("j.tsv");
+	char err[1024];
+	uint64_t id;
+
+	/* Dense ids, as a job file's line numbers are, and two far off:
+	 * those must not make the id-indexed array grow to reach them. */
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	for (id = 1; id <= 3000; id++) {
+		a.id = id;
+		add_attempt(&j, &a);
+	}
+	a.id = 1ull << 40;
+	a.attempt = 7;
+	add_attempt(&j, &a);
+	a.id = 5000000;
+	a.attempt = 3;
+	a.status = TF_STATUS_FAILED;
+	add_attempt(&j, &a);
+	/* An earlier id again, after them: found where it was (still ok,
+	 * as one attempt succeeded). */
+	a.id = 17;
+	a.attempt = 2;
+	add_attempt(&j, &a);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
+	ck_assert_uint_eq(h.lines, 3003);
+	ck_assert_uint_eq(h.n, 3002);
+	ck_assert_uint_eq(h.ntab, 2);
+	ck_assert_uint_le(h.dense_len, 3001);
+	for (id = 1; id <= 3000; id++)
+		check_hist(&h, id, TF_HIST_OK, id == 17 ? 2 : 1, "echo", 4);
+	check_hist(&h, 1ull << 40, TF_HIST_OK, 7, "echo", 4);
+	check_hist(&h, 5000000, TF_HIST_FAILED, 3, "echo", 4);
+	ck_assert_ptr_null(tf_history_find(&h, 3001));
+	ck_assert_ptr_null(tf_history_find(&h, 4999999));
+	/* The highest attempt, and the line that holds it. */
+	ck_assert_uint_eq(h.max_attempts, 7);
+	ck_assert_uint_eq(h.max_attempts_line, 3002);
 	tf_history_release(&h);
 }
 END_TEST
@@ -1653,7 +1836,7 @@ START_TEST(test_lock_creates_meta)
 	memset(fp, 'z', sizeof(fp));
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
 
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 0, "jobs.txt"), 0);
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
 	ck_assert_str_eq(fp, FP1);
 
@@ -1669,7 +1852,7 @@ START_TEST(test_lock_creates_meta)
 	free(data);
 
 	/* A rewrite replaces it all, leaving nothing of the old one. */
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP2, "x"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP2, 0, "x"), 0);
 	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
 	ck_assert_str_eq(fp, FP2);
 	data = read_file(meta, &len);
@@ -1711,7 +1894,7 @@ START_TEST(test_lock_fingerprint_malformed)
 	/* Only 16 lower-case hex digits count as a fingerprint. */
 	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		ck_assert_int_eq(tf_journal_meta_write(&l, bad[i], "s"), 0);
+		ck_assert_int_eq(tf_journal_meta_write(&l, bad[i], 0, "s"), 0);
 		ck_assert_msg(tf_journal_meta_fingerprint(&l, fp) == 0,
 			      "\"%s\" taken as a fingerprint", bad[i]);
 	}
@@ -1736,7 +1919,7 @@ START_TEST(test_lock_excludes_second_run)
 	host[sizeof(host) - 1] = '\0';
 
 	ck_assert_int_eq(tf_journal_lock(&l, path, holder, sizeof(holder)), 0);
-	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, "jobs.txt"), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 0, "jobs.txt"), 0);
 
 	/* A second run is refused, and told who holds the journal. */
 	lock_from_child(path, &t);
@@ -1816,6 +1999,122 @@ START_TEST(test_lock_symlink_refused)
 }
 END_TEST
 
+START_TEST(test_meta_escapes_source)
+{
+	/* A job file named to forge an owner line, and a backslash. */
+	static const char name[] = "job file x\nowner evil 1 2020\\n\tz";
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal_meta m;
+	char meta[4300], err[1024], *data;
+	size_t len;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	/* A new meta file is empty: missing, not garbled. */
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 12345, name), 0);
+	data = read_file(meta, &len);
+	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_ptr_null(strstr(data, "\nowner evil"));
+	ck_assert_ptr_nonnull(strstr(data, "\ntasks 12345\n"));
+	free(data);
+	/* It reads back as written. */
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 1);
+	ck_assert_str_eq(m.fingerprint, FP1);
+	ck_assert_uint_eq(m.ntasks, 12345);
+	ck_assert_str_eq(m.source, name);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_meta_garbled)
+{
+	static const struct {
+		const char *text;
+		const char *err; /* after "PATH" */
+	} cases[] = {
+		{ "fingerprint " FP1 "\n", ":1: not a taskfarm journal's meta" },
+		/* A raw newline in a name, as an older version wrote it. */
+		{ "taskfarm-journal-meta 1\nfingerprint " FP1
+		  "\nsource job file a\nowner evil 1 x\nb\nowner h 2 t\n",
+		  ":5: a line this version does not write" },
+		{ "taskfarm-journal-meta 1\nsource s\nowner h 1 t\n",
+		  ": no fingerprint" },
+		{ "taskfarm-journal-meta 1\nfingerprint " FP1 "\ntasks x\n",
+		  ":3: bad task count" },
+		{ "taskfarm-journal-meta 1\nfingerprint 0123",
+		  ":2: a line cut short" },
+		{ "\1\2\3", ":1: a line cut short" },
+	};
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal_meta m;
+	char want[4400], err[4400], fp[17];
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_file("j.tsv.meta", cases[i].text, strlen(cases[i].text));
+		ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+		err[0] = '\0';
+		ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)),
+				 TF_EPARSE);
+		snprintf(want, sizeof(want), "%s.meta%s", path, cases[i].err);
+		ck_assert_msg(strncmp(err, want, strlen(want)) == 0,
+			      "case %zu: \"%s\", want \"%s\"", i, err, want);
+		ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 0);
+		tf_journal_unlock(&l);
+	}
+	/* An older version's meta file, without a task count, is read. */
+	write_file("j.tsv.meta",
+		   "taskfarm-journal-meta 1\nfingerprint " FP2
+		   "\nsource job file a\\b\nowner h 2 t\n",
+		   24 + 29 + 20 + 12);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 1);
+	ck_assert_str_eq(m.fingerprint, FP2);
+	ck_assert_uint_eq(m.ntasks, 0);
+	ck_assert_str_eq(m.source, "job file a\\b");
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+START_TEST(test_other_users_files_refused)
+{
+	char path[4200];
+	struct tf_journal_lock l;
+	struct tf_journal j;
+	char meta[4300];
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+
+	/* Only root can give a file away; elsewhere CI runs this. */
+	if (geteuid() != 0) {
+		fprintf(stderr, "# not root: other users' files not tested\n");
+		return;
+	}
+	snprintf(meta, sizeof(meta), "%s.meta", path);
+	write_file("j.tsv", TF_JOURNAL_HEADER, strlen(TF_JOURNAL_HEADER));
+	write_file("j.tsv.meta", "", 0);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	ck_assert_int_eq(chown(meta, 65534, 65534), 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), -EPERM);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), -EPERM);
+	ck_assert_int_eq(l.fd, -1);
+	/* Given back, both are taken. */
+	ck_assert_int_eq(chown(path, 0, 0), 0);
+	ck_assert_int_eq(chown(meta, 0, 0), 0);
+	ck_assert_int_eq(tf_journal_open(&j, path, 10), 0);
+	ck_assert_int_eq(tf_journal_close(&j), 0);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	tf_journal_unlock(&l);
+}
+END_TEST
+
 static Suite *journal_suite(void)
 {
 	Suite *s = suite_create("journal");
@@ -1855,6 +2154,8 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_buffered_until_flush);
 	tcase_add_test(tc, test_tick_interval);
 	tcase_add_test(tc, test_many_lines);
+	tcase_add_test(tc, test_flush_short_write);
+	tcase_add_test(tc, test_close_counts_unwritten);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("replay");
@@ -1863,6 +2164,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_replay_states);
 	tcase_add_test(tc, test_replay_nul_in_command);
 	tcase_add_test(tc, test_replay_changed_command);
+	tcase_add_test(tc, test_replay_sparse_ids);
 	tcase_add_test(tc, test_replay_missing_and_empty);
 	tcase_add_test(tc, test_replay_torn_last_line);
 	tcase_add_test(tc, test_replay_damaged_line);
@@ -1883,6 +2185,9 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_lock_fingerprint_malformed);
 	tcase_add_test(tc, test_lock_excludes_second_run);
 	tcase_add_test(tc, test_lock_symlink_refused);
+	tcase_add_test(tc, test_meta_escapes_source);
+	tcase_add_test(tc, test_meta_garbled);
+	tcase_add_test(tc, test_other_users_files_refused);
 	suite_add_tcase(s, tc);
 
 	return s;

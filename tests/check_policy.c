@@ -632,10 +632,64 @@ START_TEST(test_deadline_date)
 			   local_time(2027, 1, 1, 0, 0, 0));
 	/* Later today by date. */
 	ck_assert_deadline("2026-03-15T18:00:00", now, now + 6 * 3600);
-	/* A full date is taken as given, never moved to tomorrow, even if
-	 * it is past (the run then starts nothing). */
-	ck_assert_deadline("2026-03-15T11:00:00", now, now - 3600);
-	ck_assert_deadline("2026-03-14T12:00:00", now, now - 86400);
+	ck_assert_deadline("2026-03-15T12:00:01", now, now + 1);
+	/* The last day of February, in a leap year and not. */
+	ck_assert_deadline("2028-02-29T00:00", now,
+			   local_time(2028, 2, 29, 0, 0, 0));
+	ck_assert_deadline("2027-02-28T23:59:59", now,
+			   local_time(2027, 2, 28, 23, 59, 59));
+}
+END_TEST
+
+START_TEST(test_deadline_past_or_impossible)
+{
+	/* Each is a mistake that would have made the run start nothing, or
+	 * wait for a time that never comes: a usage error, not a run. */
+	static const char *const bad[] = {
+		/* A full date is never moved to tomorrow: past is wrong. */
+		"2026-03-15T11:00:00", "2026-03-14T12:00:00",
+		"2026-03-15T12:00:00", "1970-01-01T00:00",
+		/* Dates mktime() would quietly move to the next month. */
+		"2024-02-31T00:00", "2026-02-29T00:00", "2026-04-31T12:00",
+		"2026-06-31T00:00:00",
+		/* Epochs: not a number, infinite, out of range, past. */
+		"@nan", "@NaN", "@inf", "@infinity", "@-inf", "@1e309",
+		"@0x7fffffff", "@1e300", "@1000", "@1773576000",
+		"@ 1800000000", "@+1800000000",
+		/* Years past 9999. */
+		"@253402300800", "99999-01-01T00:00",
+		/* A deadline of now, from now. */
+		"+0", "+0s",
+	};
+	double now = local_time(2026, 3, 15, 12, 0, 0);
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		double d = -12345;
+
+		ck_assert_msg(tf_deadline_parse(bad[i], now, &d) == TF_EINVAL,
+			      "accepted \"%s\" as %.3f", bad[i], d);
+	}
+}
+END_TEST
+
+START_TEST(test_deadline_skipped_local_time)
+{
+	double now, d = -12345;
+
+	/* In Berlin, 02:30 on 2026-03-29 does not exist (clocks go from
+	 * 02:00 to 03:00); mktime() would make it 03:30. */
+	ck_assert_int_eq(setenv("TZ", "Europe/Berlin", 1), 0);
+	tzset();
+	now = 1773576000.0; /* 2026-03-15 */
+	/* Without zone data the zone is UTC, where it exists. */
+	if (access("/usr/share/zoneinfo/Europe/Berlin", R_OK) != 0)
+		return;
+	ck_assert_int_eq(tf_deadline_parse("2026-03-29T02:30", now, &d),
+			 TF_EINVAL);
+	ck_assert_int_eq(tf_deadline_parse("2026-03-29T03:30", now, &d), 0);
+	ck_assert_int_eq(setenv("TZ", "UTC", 1), 0);
+	tzset();
 }
 END_TEST
 
@@ -750,6 +804,8 @@ static Suite *policy_suite(void)
 	tcase_add_test(tc, test_deadline_epoch);
 	tcase_add_test(tc, test_deadline_clock);
 	tcase_add_test(tc, test_deadline_date);
+	tcase_add_test(tc, test_deadline_past_or_impossible);
+	tcase_add_test(tc, test_deadline_skipped_local_time);
 	tcase_add_test(tc, test_deadline_invalid);
 	tcase_add_test(tc, test_deadline_allows_no_samples);
 	tcase_add_test(tc, test_deadline_allows_samples);

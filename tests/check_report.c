@@ -115,6 +115,52 @@ START_TEST(test_summary_busy_fraction)
 }
 END_TEST
 
+START_TEST(test_summary_resume_and_journal_loss)
+{
+	struct tf_report rp;
+	const char *path = tmppath("summary");
+	char *text;
+	int saved;
+
+	tf_report_init(&rp, 1, 0, 0, 0);
+	rp.ok = 2;
+	/* Five left out by --resume, two of them journaled failed; three
+	 * results the journal could not take. */
+	rp.skipped = 5;
+	rp.failed_before = 2;
+	rp.unjournaled = 3;
+	saved = capture_begin(path);
+	tf_report_summary(&rp, rp.t0 + 1, "run.tsv", 0);
+	text = capture_end(path, saved, NULL);
+	ck_assert_msg(strstr(text, "2 ok, 0 failed, 3 skipped (done before), "
+				   "2 failed before (--resume-failed reruns "
+				   "them), 3 results not journaled\n"),
+		      "summary: %s", text);
+	free(text);
+
+	/* One of each, and nothing said of what did not happen. */
+	rp.skipped = 1;
+	rp.failed_before = 1;
+	rp.unjournaled = 1;
+	saved = capture_begin(path);
+	tf_report_summary(&rp, rp.t0 + 1, "run.tsv", 0);
+	text = capture_end(path, saved, NULL);
+	ck_assert_ptr_null(strstr(text, "skipped"));
+	ck_assert_ptr_nonnull(strstr(text, ", 1 failed before ("));
+	ck_assert_ptr_nonnull(strstr(text, ", 1 result not journaled\n"));
+	free(text);
+
+	rp.skipped = rp.failed_before = rp.unjournaled = 0;
+	saved = capture_begin(path);
+	tf_report_summary(&rp, rp.t0 + 1, "run.tsv", 0);
+	text = capture_end(path, saved, NULL);
+	ck_assert_ptr_null(strstr(text, "before"));
+	ck_assert_ptr_null(strstr(text, "journaled"));
+	free(text);
+	tf_report_release(&rp);
+}
+END_TEST
+
 START_TEST(test_quiet_prints_nothing)
 {
 	struct tf_report rp;
@@ -149,6 +195,7 @@ static Suite *report_suite(void)
 	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_summary_busy_fraction);
+	tcase_add_test(tc, test_summary_resume_and_journal_loss);
 	tcase_add_test(tc, test_quiet_prints_nothing);
 	suite_add_tcase(s, tc);
 	return s;

@@ -173,6 +173,61 @@ START_TEST(test_append_over_threshold_spills)
 }
 END_TEST
 
+/* A spill that cannot be made loses the output, not the process: it is
+ * dropped, the error stays, and memory does not grow with what follows. */
+static void expect_spill_lost(const char *dir, int want)
+{
+	struct tf_output o;
+	char data[300], buf[16];
+	char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
+	int i;
+
+	ck_assert_int_eq(setenv("TMPDIR", dir, 1), 0);
+	ck_assert_str_eq(tf_output_spill_dir(), dir);
+	fill_pattern(data, sizeof(data), 3);
+	tf_output_init(&o);
+	ck_assert_int_eq(tf_output_append(&o, data, 60, 100), 0);
+	ck_assert_int_eq(tf_output_append(&o, data + 60, 41, 100), want);
+	ck_assert_int_eq(o.error, want);
+	ck_assert_int_eq(o.spill_fd, -1);
+	ck_assert_ptr_null(o.mem);
+	ck_assert_uint_eq(o.len, 0);
+	for (i = 0; i < 100; i++)
+		ck_assert_int_eq(tf_output_append(&o, data, sizeof(data), 100),
+				 want);
+	ck_assert_ptr_null(o.mem);
+	ck_assert_uint_eq(o.len, 0);
+	ck_assert_int_eq(tf_output_pread(&o, buf, sizeof(buf), 0), 0);
+	ck_assert_int_eq(tf_output_write(&o, STDOUT_FILENO, NULL), want);
+	tf_output_release(&o);
+	ck_assert_int_eq(o.error, 0);
+	if (old) {
+		ck_assert_int_eq(setenv("TMPDIR", old, 1), 0);
+		free(old);
+	} else {
+		ck_assert_int_eq(unsetenv("TMPDIR"), 0);
+		ck_assert_str_eq(tf_output_spill_dir(), "/tmp");
+	}
+}
+
+START_TEST(test_spill_to_missing_dir_loses_output)
+{
+	struct tf_strbuf dir = TF_STRBUF_INIT;
+
+	tf_strbuf_addf(&dir, "%s/no-such-dir", tmpdir);
+	expect_spill_lost(dir.buf, -ENOENT);
+	tf_strbuf_release(&dir);
+}
+END_TEST
+
+START_TEST(test_spill_to_non_directory_loses_output)
+{
+	/* $TMPDIR names a file: mkstemp fails. (A full file system, where
+	 * the write fails instead, is tested in tests/output-faults.sh.) */
+	expect_spill_lost("/dev/full", -ENOTDIR);
+}
+END_TEST
+
 START_TEST(test_spill_preserves_order)
 {
 	const size_t total = 300 * 1000, threshold = 64 * 1024;
@@ -414,6 +469,7 @@ START_TEST(test_status_names)
 			 "spawn-failed");
 	ck_assert_str_eq(tf_status_name(TF_STATUS_NOT_STARTED), "not-started");
 	ck_assert_str_eq(tf_status_name(TF_STATUS_LOST), "lost");
+	ck_assert_str_eq(tf_status_name(TF_STATUS_OUTPUT_LOST), "output-lost");
 	ck_assert_str_eq(tf_status_name(TF_STATUS_LAST + 1), "unknown");
 	ck_assert_str_eq(tf_status_name(-1), "unknown");
 }
@@ -653,6 +709,8 @@ static Suite *task_suite(void)
 	tcase_add_test(tc, test_append_under_threshold_stays_in_memory);
 	tcase_add_test(tc, test_append_over_threshold_spills);
 	tcase_add_test(tc, test_spill_preserves_order);
+	tcase_add_test(tc, test_spill_to_missing_dir_loses_output);
+	tcase_add_test(tc, test_spill_to_non_directory_loses_output);
 	tcase_add_test(tc, test_pread_offsets);
 	suite_add_tcase(s, tc);
 

@@ -368,6 +368,48 @@ START_TEST(test_next_too_long)
 }
 END_TEST
 
+START_TEST(test_limit_is_the_shell_command)
+{
+	/* "echo " and an argument of safe characters (not quoted) make a
+	 * command of exactly TF_MAX_LINE bytes: taken; one byte more:
+	 * refused before any task. */
+	const size_t n = TF_MAX_LINE - 5;
+	char *arg = malloc(n + 2);
+	char *argv[] = { "echo", "{1}", ":::", arg };
+	struct tf_template t;
+	struct tf_task task;
+
+	ck_assert_ptr_nonnull(arg);
+	memset(arg, 'a', n + 1);
+	arg[n] = '\0';
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv), 0);
+	ck_assert_int_eq(tf_template_next(&t, &task), 1);
+	ck_assert_uint_eq(task.cmd_len, TF_MAX_LINE);
+	tf_task_release(&task);
+	tf_template_release(&t);
+	arg[n] = 'a';
+	arg[n + 1] = '\0';
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv),
+			 TF_ETOOLONG);
+	ck_assert_msg(strstr(t.errmsg, "task 1: command longer than 131058"),
+		      "errmsg '%s'", t.errmsg);
+	free(arg);
+}
+END_TEST
+
+START_TEST(test_argfile_dev_zero)
+{
+	char *argv[] = { "echo", "::::", "/dev/zero" };
+	struct tf_template t;
+
+	/* An endless argument file stops at its first NUL while being
+	 * copied, instead of filling $TMPDIR (the test's timeout). */
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv),
+			 TF_EPARSE);
+	ck_assert_str_eq(t.errmsg, "/dev/zero:1: NUL byte in line");
+}
+END_TEST
+
 /* Argument files. */
 
 START_TEST(test_argfile_lines)
@@ -533,6 +575,7 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, test_args_appended_and_quoted);
 	tcase_add_test(tc, test_has_replacement_flag);
 	tcase_add_test(tc, test_next_too_long);
+	tcase_add_test(tc, test_limit_is_the_shell_command);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("argfile");
@@ -541,6 +584,7 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, test_argfile_lines);
 	tcase_add_test(tc, test_argfiles_are_separate_sources);
 	tcase_add_test(tc, test_argfile_nul_byte);
+	tcase_add_test(tc, test_argfile_dev_zero);
 	tcase_add_test(tc, test_argfile_missing);
 	tcase_add_test(tc, test_argfile_empty);
 	suite_add_tcase(s, tc);

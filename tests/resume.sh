@@ -55,8 +55,8 @@ check "--resume of a finished job runs nothing and exits 0" \
 printf 'echo a\nexit 1\n' >fail.tasks
 tf --journal f.tsv fail.tasks
 tf --resume --journal f.tsv fail.tasks
-check "--resume skips a failed task" \
-	sh -c "[ $rc -eq 0 ] && grep -q '2 skipped' err && [ \$(awk 'NR > 1' f.tsv | wc -l) -eq 2 ]"
+check "--resume skips a failed task, and exits 1 saying so" \
+	sh -c "[ $rc -eq 1 ] && grep -q '1 skipped (done before), 1 failed before (--resume-failed reruns them)' err && [ \$(awk 'NR > 1' f.tsv | wc -l) -eq 2 ]"
 tf --resume-failed --journal f.tsv fail.tasks
 check "--resume-failed reruns it, as attempt 2" \
 	sh -c "[ $rc -eq 1 ] && [ \"\$(awk -F'\t' 'NR > 1 && \$1 == 2 { printf \"%s \", \$10 }' f.tsv)\" = '1 2 ' ]"

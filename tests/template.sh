@@ -48,9 +48,9 @@ tf -- echo :::: nul.txt
 check "a NUL byte in an argument file exits 2 at file:line" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'nul.txt:2: NUL byte' err"
 
-# A combination that renders longer than the 1 MiB limit is found before
-# any task starts, even when it is the last one.
-{ echo short; head -c 600000 /dev/zero | tr '\0' y; echo; } >big.args
+# A combination that renders longer than the 131058-byte limit (one sh -c
+# argument) is found before any task starts, even when it is the last one.
+{ echo short; head -c 70000 /dev/zero | tr '\0' y; echo; } >big.args
 tf -- 'touch started; echo {1} {1}' :::: big.args
 check "an over-long rendered command exits 2 before any task starts" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'task 2: command longer than' err && [ ! -e started ]"
