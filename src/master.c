@@ -100,6 +100,9 @@ struct master {
 	int writer_threaded;
 	double writer_idle_since; /* draining with only output to write */
 	uint64_t output_lost;     /* tasks journaled output-lost */
+	/* Outcomes known but not yet final, their output still being
+	 * delivered: --halt judges by them at once, as it did before. */
+	uint64_t early_ok, early_failed;
 	int warned[4]; /* enum tf_writer_where: a write error reported */
 	int warned_spill;
 	struct tf_strbuf msg;
@@ -120,13 +123,48 @@ struct master {
 
 static void finish_result(struct master *m, struct tf_writer_job *j);
 
-/* Hands a result on for delivery; it is finished once delivered. */
+enum { EARLY_NONE, EARLY_OK, EARLY_FAILED };
+
+static void check_halt(struct master *m);
+
+/* Counts j's outcome ahead, or (done) takes it back. */
+static void count_early(struct master *m, const struct tf_writer_job *j,
+			int done)
+{
+	uint64_t *n = j->early == EARLY_OK       ? &m->early_ok
+		      : j->early == EARLY_FAILED ? &m->early_failed
+						 : NULL;
+
+	if (n)
+		*n = done ? *n - 1 : *n + 1;
+}
+
+/*
+ * Hands a result on for delivery; it is finished once delivered. Its
+ * outcome (a success, or a failure with no retry left) counts for --halt
+ * at once, so that no task starts in a slot that a halt would have kept
+ * empty while the output is still on its way.
+ */
 static void deliver(struct master *m, struct tf_writer_job *j)
 {
+	int early;
+
+	if (j->r.status == TF_STATUS_OK)
+		j->early = EARLY_OK;
+	else if (j->r.status != TF_STATUS_INTERRUPTED) {
+		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+
+		if (f && (f->task.retries_left == 0 || m->draining))
+			j->early = EARLY_FAILED;
+	}
+	early = j->early;
+	count_early(m, j, 0);
 	if (!m->writer_threaded && (j->r.out.len || j->r.err.len))
 		tf_report_clear(&m->report);
 	if (tf__writer_add(m->writer, j))
-		finish_result(m, j);
+		finish_result(m, j); /* frees j */
+	else if (early)
+		check_halt(m);
 }
 
 /* Finishes what the writer has delivered. Returns how many. */
@@ -164,6 +202,7 @@ static void abandon_output(struct master *m)
 		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
 		struct tf_result r = j->r; /* a copy: j is the thread's */
 
+		count_early(m, j, 1);
 		r.status = TF_STATUS_INTERRUPTED;
 		if (m->have_journal && f)
 			tf_journal_add(&m->journal, &r,
@@ -246,7 +285,9 @@ static int retry(struct master *m, struct tf_inflight *f, int rank)
 static void check_halt(struct master *m)
 {
 	const struct tf_halt *h = &m->o->halt;
-	int when = tf_halt_check(h, m->report.ok, m->report.failed, m->ntasks);
+	int when = tf_halt_check(h, m->report.ok + m->early_ok,
+				 m->report.failed + m->early_failed,
+				 m->ntasks);
 
 	if (when == TF_HALT_NEVER || m->stop_reason == STOP_HALT_FAIL ||
 	    m->stop_reason == STOP_HALT_SUCCESS)
@@ -322,6 +363,7 @@ static void finish_result(struct master *m, struct tf_writer_job *j)
 	struct tf_rank_stats *rs = &m->report.ranks[rank];
 	const char *host = rs->host;
 
+	count_early(m, j, 1);
 	/* Output that could not be kept ($TMPDIR) or written is lost: the
 	 * attempt is no success, and --resume runs it again. A worker's own
 	 * spill failure comes as its status. */

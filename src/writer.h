@@ -37,6 +37,7 @@ struct tf_writer_job {
 	int where;     /* enum tf_writer_where of error */
 	int refused;   /* a --results path that is no regular file */
 	char name[48]; /* the --results file of error, e.g. "7.out" */
+	int early;     /* the master's: outcome counted ahead for --halt */
 	/* The writer's: */
 	int done;
 	uint64_t mem;
