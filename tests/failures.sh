@@ -12,18 +12,6 @@ statuses_are() {
 	[ "$(statuses "$1" "$2")" = "$3" ] ||
 		{ diag "task $2: '$(statuses "$1" "$2")', expected '$3'"; return 1; }
 }
-# elapsed SECONDS CMD...: runs CMD, sets $rc, and fails the check that
-# follows if it took SECONDS or more (a bound for hangs, not a speed goal).
-took() {
-	t0=$(date +%s.%N)
-	"$@"
-	t1=$(date +%s.%N)
-	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-}
-under() {
-	awk -v s="$secs" -v lim="$1" 'BEGIN { exit !(s < lim) }' ||
-		{ diag "took $secs s, limit $1"; return 1; }
-}
 
 # --timeout SECONDS: the group gets TERM; the attempt is journaled as a
 # timeout; other tasks are unaffected.

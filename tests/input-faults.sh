@@ -6,17 +6,6 @@
 # line endings; and --deadline values that cannot be meant.
 . "$top_srcdir/tests/lib.sh"
 
-# took COMMAND...: runs it and sets $secs to how long it took.
-took() {
-	t0=$(date +%s.%N)
-	"$@"
-	t1=$(date +%s.%N)
-	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
-}
-under() {
-	awk -v s="$secs" -v lim="$1" 'BEGIN { exit !(s < lim) }' ||
-		{ diag "took $secs s, limit $1"; return 1; }
-}
 
 # err_has TEXT: the last run's stderr holds TEXT (a fixed string).
 err_has() {

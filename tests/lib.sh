@@ -122,6 +122,20 @@ launcher_rc_is() {
 	rc_is "$1"
 }
 
+# took CMD...: runs CMD (which sets $rc through tf or mpi) and sets $secs
+# to how long it took; under SECONDS then fails if that was SECONDS or
+# more (a bound for hangs, not a speed goal).
+took() {
+	t0=$(date +%s.%N)
+	"$@"
+	t1=$(date +%s.%N)
+	secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
+}
+under() {
+	awk -v s="$secs" -v lim="$1" 'BEGIN { exit !(s < lim) }' ||
+		{ diag "took $secs s, limit $1"; return 1; }
+}
+
 # journal_rows FILE: data lines of a journal (no header).
 journal_rows() {
 	tail -n +2 "$1"
