@@ -342,6 +342,7 @@ void tf_exec_release(struct tf_exec *ex)
 
 		if (sl->busy && sl->pid > 0 && !sl->reaped) {
 			kill(-sl->pid, SIGKILL);
+			kill(sl->pid, SIGKILL); /* if not yet in its group */
 			while (waitpid(sl->pid, NULL, 0) < 0 && errno == EINTR)
 				;
 			guard_slot(ex, sl, 0);

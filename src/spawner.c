@@ -539,6 +539,11 @@ int tf_spawner_spawn(const char *path, char *const argv[], char *const envp[],
 	if (reply[0] > 0) {
 		*pid = (pid_t)reply[0];
 		pending_pid = *pid;
+		/* The child wrote its pid before its setpgid(): make sure of
+		 * the group here too (the fork idiom), so that a kill of the
+		 * group right after this cannot miss it. Fails harmlessly
+		 * (EACCES) once the child has exec'd, by then in its group. */
+		(void)setpgid(*pid, *pid);
 	} else {
 		*exec_err = reply[0] < 0 ? reply[0] : TF_ESPAWN; /* clone() */
 	}

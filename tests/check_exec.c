@@ -1360,6 +1360,28 @@ START_TEST(test_helper_exec_failure)
 }
 END_TEST
 
+/* A task killed at once, right after its start returned: the child
+ * tells the rank its pid before it makes its process group, so the rank
+ * makes the group too. Without that, the group kill of a release that
+ * came first missed the task and the release waited for its sleep (CI:
+ * test_no_fd_leak timed out). */
+START_TEST(test_helper_kill_at_once)
+{
+	struct tf_exec ex;
+	double t0 = tf_now();
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+		start(&ex, 1, 1, "sleep 100");
+		tf_exec_release(&ex);
+		ck_assert_msg(tf_now() - t0 < HANG_LIMIT,
+			      "round %d: a task killed at once went on", i);
+	}
+	ck_assert_int_gt(tf_spawner_pid(), 0); /* it went through the helper */
+}
+END_TEST
+
 START_TEST(test_helper_killed)
 {
 	struct tf_exec ex;
@@ -1586,6 +1608,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_helper_maxrss);
 	tcase_add_test(tc, test_helper_child_is_ours);
 	tcase_add_test(tc, test_helper_exec_failure);
+	tcase_add_test(tc, test_helper_kill_at_once);
 	tcase_add_test(tc, test_helper_killed);
 	tcase_add_test(tc, test_helper_stopped);
 	tcase_add_test(tc, test_helper_ignores_stop_signals);
