@@ -630,6 +630,32 @@ static int write_status_file(const char *path, int code)
 	return ret;
 }
 
+/*
+ * Standard input, output or error closed at start (`taskfarm JOB >&-`)
+ * are held by /dev/null, opened read-only, before this process opens
+ * anything: else the next descriptor opened (the signal self-pipe, the
+ * guardian's pipe, the spawn helper's socket, a spill file) would take
+ * fd 1 and receive task output, and a task's output that cannot be
+ * written would pass for delivered. Writes to a held fd fail (EBADF), so
+ * that output is journaled output-lost.
+ */
+static void hold_closed_stdio(void)
+{
+	int fd;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDONLY);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
 int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 {
 	struct tf_farm_opts ro = *o; /* with this rank's slots settled */
@@ -638,6 +664,7 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 	int code, ret;
 
 	tf__log_level = o->verbose;
+	hold_closed_stdio();
 	/* A stop signal that comes during MPI's start-up (Slurm's warning
 	 * signal can) is counted and drains the run, instead of killing
 	 * the rank by its default action. */

@@ -720,8 +720,19 @@ static void start_drain(struct master *m, int hard, double kill_after,
 		m->stop_reason = reason;
 	/* A launcher may kill this process soon after its signal (Open MPI:
 	 * a second later): what is journaled so far goes to disk now. */
-	if (m->have_journal && tf_journal_flush(&m->journal, 1) < 0)
-		m->failed_io = 1;
+	/* A full disk keeps the lines for later, as in journal_tick(): the
+	 * exit code is settled at the close, by what could not be written. */
+	if (m->have_journal && !m->journal_failing) {
+		int ret = tf_journal_flush(&m->journal, 1);
+
+		if (ret < 0) {
+			tf_report_clear(&m->report);
+			tf_error("cannot write the journal: %s; its lines are "
+				 "kept and written when it can be",
+				 tf_strerror(ret));
+			m->journal_failing = 1;
+		}
+	}
 	if (hard) {
 		send_control_all(m, TF_CTL_KILL, 0);
 		tf_exec_kill(&m->exec, -1, TF_STATUS_INTERRUPTED, 0);
@@ -922,26 +933,6 @@ static int open_results_dir(const char *dir)
 	return fd;
 }
 
-/* Standard output or error closed when we started: the next file opened
- * would take its place and get task output. A read-only /dev/null keeps
- * the place, and writes there fail (EBADF) as on a closed one. */
-static void hold_closed_stdio(void)
-{
-	int fd;
-
-	for (fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
-		int null;
-
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0 && null != fd) {
-			dup2(null, fd);
-			close(null);
-		}
-	}
-}
-
 /* Stops the run when --deadline says the next task could not finish in
  * time, or the deadline has come. */
 static void check_deadline(struct master *m)
@@ -1031,7 +1022,6 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	for (ret = 1; ret < comm->size; ret++)
 		m.workers[ret].last_heard = m.workers[ret].last_sent = now;
 
-	hold_closed_stdio();
 	if (o->results_dir) {
 		results_fd = open_results_dir(o->results_dir);
 		if (results_fd < 0) {
@@ -1092,7 +1082,7 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	tf_queue_init(&m.queue, src, 4096 + 64 * (size_t)comm->size);
 
 	for (;;) {
-		int did = 0, n = 0, src_rank, tag;
+		int did = 0, delivered, n = 0, src_rank, tag;
 
 		if (tf_signals_stop_count() > m.drain_signals) {
 			m.drain_signals = tf_signals_stop_count();
@@ -1128,7 +1118,8 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			}
 			check_deadline(&m);
 		}
-		did |= collect_delivered(&m) > 0;
+		delivered = collect_delivered(&m) > 0;
+		did |= delivered;
 		if (!m.draining && !tf__writer_full(m.writer)) {
 			did |= dispatch(&m);
 			/* O(workers): only when a slot may have come free. */
@@ -1156,8 +1147,10 @@ int tf__master_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (m.draining && tf__writer_pending(m.writer) &&
 		    m.queue.ninflight == tf__writer_pending(m.writer)) {
 			/* Only output is left: it gets a while without
-			 * progress, then is given up. */
-			if (did || !m.writer_idle_since)
+			 * progress, then is given up. Progress is output
+			 * delivered, not any message (workers' heartbeats
+			 * would put it off for ever). */
+			if (delivered || !m.writer_idle_since)
 				m.writer_idle_since = now;
 			else if (now - m.writer_idle_since > WRITER_DRAIN_WAIT)
 				abandon_output(&m);

@@ -63,6 +63,20 @@ rc=$?
 check "closed stdout: exits 4" rc_is 4
 check "closed stdout: all 40 journaled output-lost" \
 	test "$(status_count many.journal.tsv output-lost)" -eq 40
+# Stdin closed too: the first descriptor taskfarm opens (its signal
+# self-pipe) would take fd 0 and the next fd 1, and task output went into
+# that pipe, journaled ok.
+rm -f many.journal.tsv*
+timeout -k 10 120 "$TF" many.tasks <&- >&- 2>err
+rc=$?
+check "closed stdin and stdout: exits 4" rc_is 4
+check "closed stdin and stdout: all 40 journaled output-lost" \
+	test "$(status_count many.journal.tsv output-lost)" -eq 40
+rm -f many.journal.tsv*
+timeout -k 10 120 "$TF" many.tasks <&- >&- 2>&-
+rc=$?
+check "closed stdin, stdout and stderr: exits 4, all 40 output-lost" \
+	sh -c "[ $rc -eq 4 ] && [ \$(awk -F'\t' 'NR > 1 && \$13 == \"output-lost\"' many.journal.tsv | wc -l) -eq 40 ]"
 
 # --- stdout on a small full tmpfs --------------------------------------
 if small_tmpfs "$MNT/out" 64k; then
