@@ -234,11 +234,15 @@ int tf_journal_flush(struct tf_journal *j, int sync)
 			return ret;
 	}
 	if (sync) {
-		if (fsync(j->fd) < 0)
-			return -errno;
+		/* Lines written but not synced may be dropped by the kernel
+		 * when fsync fails (NFS and Lustre say ENOSPC or EIO only
+		 * here): nothing tells which, so the error stays, and no
+		 * later success may claim that no line was lost. */
+		if (fsync(j->fd) < 0 && !j->sync_error)
+			j->sync_error = -errno;
 		j->last_sync = tf_now();
 	}
-	return 0;
+	return j->sync_error;
 }
 
 uint64_t tf_journal_pending(const struct tf_journal *j)
@@ -257,8 +261,11 @@ int tf_journal_tick(struct tf_journal *j, double now)
 		return 0;
 	if (!j->pending.len) {
 		j->last_sync = now;
-		return 0;
+		return j->sync_error;
 	}
+	/* A write that fails is tried again an interval later, not on
+	 * every turn of the loop. */
+	j->last_sync = now;
 	return tf_journal_flush(j, 1);
 }
 

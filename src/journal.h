@@ -38,6 +38,7 @@ struct tf_journal {
 	uint64_t size;     /* bytes in the file: whole lines only */
 	uint64_t unwritten;/* lines tf_journal_close() could not write */
 	double last_sync;
+	int sync_error;  /* -errno of a failed fsync: sticky, lines may be lost */
 	double interval; /* seconds between fsyncs */
 	unsigned long lines;
 	char *jobid;     /* the JobId column, escaped */
