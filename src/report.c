@@ -7,6 +7,7 @@
 
 #include "report.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,10 +64,35 @@ void tf_report_status(const struct tf_report *rp, double now,
 	}
 }
 
+/*
+ * The live line shares the terminal with the tasks' standard error, which
+ * the writer thread may be writing (writer.h): both go under this lock,
+ * and the writer takes the line off the screen before a block of task
+ * output (tf__screen_take()). Only taken when standard error is a
+ * terminal, which does not stall.
+ */
+static pthread_mutex_t screen_lock = PTHREAD_MUTEX_INITIALIZER;
+static int screen_line; /* a live line is on the screen */
+
+void tf__screen_take(void)
+{
+	pthread_mutex_lock(&screen_lock);
+	if (screen_line) {
+		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+		screen_line = 0;
+	}
+}
+
+void tf__screen_give(void)
+{
+	pthread_mutex_unlock(&screen_lock);
+}
+
 void tf_report_clear(struct tf_report *rp)
 {
 	if (rp->line_shown) {
-		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+		tf__screen_take();
+		tf__screen_give();
 		rp->line_shown = 0;
 	}
 }
@@ -83,7 +109,10 @@ void tf_report_tick(struct tf_report *rp, double now)
 		rp->last_draw = now;
 		tf_strbuf_addstr(&sb, "\r\033[Ktaskfarm: ");
 		tf_report_status(rp, now, &sb);
+		pthread_mutex_lock(&screen_lock);
 		(void)!write(STDERR_FILENO, sb.buf, sb.len);
+		screen_line = 1;
+		pthread_mutex_unlock(&screen_lock);
 		rp->line_shown = 1;
 	} else if (rp->status_interval > 0 &&
 		   now - rp->last_status >= rp->status_interval) {

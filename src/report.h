@@ -46,6 +46,12 @@ void tf_report_release(struct tf_report *rp);
 void tf_report_tick(struct tf_report *rp, double now);
 /** Clears the live line before other output goes to the terminal. */
 void tf_report_clear(struct tf_report *rp);
+
+/* The terminal's lock, for another thread's writes to standard error when
+ * it is a terminal: take() also takes the live line off the screen (the
+ * next tick draws it again); give() releases it. */
+void tf__screen_take(void);
+void tf__screen_give(void);
 /** Formats "done/total, failed, rate, ETA" into sb. */
 void tf_report_status(const struct tf_report *rp, double now,
 		      struct tf_strbuf *sb);

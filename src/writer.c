@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "report.h"
 #include "util.h"
 
 struct tf_writer {
@@ -37,6 +38,7 @@ struct tf_writer {
 	int tag;
 	int stdout_error;
 	int stderr_error;
+	int stderr_tty; /* shared with the live line: under its lock */
 	/* The caller's: */
 	size_t njobs;
 	uint64_t mem;
@@ -143,9 +145,14 @@ static void deliver(struct tf_writer *w, struct tf_writer_job *j)
 	if (!j->r.out.error)
 		deliver_stream(w, j, &j->r.out, STDOUT_FILENO,
 			       &w->stdout_error, TF_WRITER_STDOUT);
-	if (!j->r.err.error)
+	if (!j->r.err.error && j->r.err.len) {
+		if (w->stderr_tty)
+			tf__screen_take();
 		deliver_stream(w, j, &j->r.err, STDERR_FILENO,
 			       &w->stderr_error, TF_WRITER_STDERR);
+		if (w->stderr_tty)
+			tf__screen_give();
+	}
 }
 
 static void *writer_main(void *arg)
@@ -181,6 +188,8 @@ int tf__writer_new(struct tf_writer **wp, int results_fd, int tag,
 	*wp = NULL;
 	w->results_fd = results_fd;
 	w->tag = tag;
+	/* Unthreaded, the caller clears the live line itself. */
+	w->stderr_tty = threaded && isatty(STDERR_FILENO);
 	if (threaded) {
 		if ((ret = pthread_mutex_init(&w->lock, NULL)) != 0) {
 			free(w);
@@ -290,8 +299,8 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 	} else {
 		left = w->head; /* none: unthreaded jobs never wait */
 	}
-	if (tf__writer_new(&fresh, -1, w->tag, 0) < 0)
-		tf_die("out of memory"); /* unthreaded: cannot fail */
+	/* Unthreaded: nothing there can fail (tf__xcalloc aborts). */
+	(void)tf__writer_new(&fresh, -1, w->tag, 0);
 	fresh->stdout_error = fresh->stderr_error = -EPIPE;
 	*wp = fresh;
 	return left;
