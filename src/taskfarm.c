@@ -94,11 +94,11 @@ static const char usage_text[] =
 	"and TASKFARM_NTASKS set.\n"
 	"\n"
 	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
-	"failures); 2 usage or input error (no task started); 3 interrupted by a\n"
-	"signal or --deadline, or every worker rank lost (tasks remain; --resume\n"
-	"continues); 4 internal error (MPI, I/O, results not journaled, a task's\n"
-	"output lost: output-lost in the journal, --resume reruns it). A lost rank\n"
-	"alone changes no code.\n"
+	"failures, or --resume skipped failed ones); 2 usage or input error (no\n"
+	"task started); 3 interrupted by a signal or --deadline, or every worker\n"
+	"rank lost (tasks remain; --resume continues); 4 internal error (MPI,\n"
+	"I/O, results not journaled, a task's output lost: output-lost in the\n"
+	"journal, --resume reruns it). A lost rank alone changes no code.\n"
 	"To survive a lost rank, the launcher must let the others run: mpirun\n"
 	"--enable-recovery (Open MPI), srun --no-kill --kill-on-bad-exit=0 (Slurm).\n";
 
