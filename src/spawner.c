@@ -302,6 +302,13 @@ static void helper(int sock, pid_t rank, const int *reset_to_default)
 
 static size_t read_reply(int fd, void *buf, size_t len);
 
+int tf_spawner_supported(void)
+{
+	const char *p = getenv("LD_PRELOAD");
+
+	return !(p && strstr(p, "vgpreload"));
+}
+
 int tf_spawner_start(void)
 {
 	struct timeval tv = { HELPER_TIMEOUT_SEC, 0 };
@@ -312,7 +319,7 @@ int tf_spawner_start(void)
 	size_t i;
 	pid_t rank = getpid(), pid;
 
-	if (helper_fd >= 0)
+	if (helper_fd >= 0 || !tf_spawner_supported())
 		return 0;
 	/* Tasks get back what the process ignores, except SIGPIPE (which
 	 * the rank ignores for itself); what it catches, exec resets. */
@@ -489,6 +496,7 @@ int tf_spawner_spawn(const char *path, char *const argv[], char *const envp[],
 	h.len = (uint32_t)request.len;
 
 	memset(&msg, 0, sizeof(msg));
+	memset(&control, 0, sizeof(control)); /* its padding is sent too */
 	iov[0].iov_base = &h;
 	iov[0].iov_len = sizeof(h);
 	iov[1].iov_base = request.buf;

@@ -26,6 +26,14 @@
  */
 int tf_spawner_start(void);
 
+/*
+ * Whether a helper can work in this process: not under valgrind, which
+ * runs a clone(CLONE_VM | CLONE_PARENT) child as a fork of the helper, so
+ * the rank could not reap its tasks. tf_spawner_start() then starts none
+ * and returns 0: tasks are started with posix_spawn.
+ */
+int tf_spawner_supported(void);
+
 /**
  * Starts path (argv, envp) through the helper, as a child of this
  * process, with fds[0], fds[1] and fds[2] as its standard input, output
