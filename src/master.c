@@ -183,12 +183,12 @@ static int collect_delivered(struct master *m)
 /*
  * Gives up on output the writer could not deliver while the run stops (a
  * reader that never reads again): those attempts are journaled
- * interrupted, so --resume runs them again. The jobs stay the writer
- * thread's (tf__writer_abandon()).
+ * interrupted, so --resume runs them again; one the thread delivered
+ * meanwhile is finished as such.
  */
 static void abandon_output(struct master *m)
 {
-	struct tf_writer_job *j;
+	struct tf_writer_job *j, *next;
 
 	collect_delivered(m); /* what was written meanwhile is finished */
 	if (!tf__writer_pending(m->writer))
@@ -198,20 +198,25 @@ static void abandon_output(struct master *m)
 		"finished tasks was not written; they are journaled "
 		"interrupted",
 		tf__writer_pending(m->writer));
-	for (j = tf__writer_abandon(&m->writer); j; j = j->next) {
+	for (j = tf__writer_abandon(&m->writer); j; j = next) {
 		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
-		struct tf_result r = j->r; /* a copy: j is the thread's */
 
+		next = j->next;
+		if (j->done) {
+			finish_result(m, j); /* frees j */
+			continue;
+		}
 		count_early(m, j, 1);
-		r.status = TF_STATUS_INTERRUPTED;
+		j->r.status = TF_STATUS_INTERRUPTED;
 		if (m->have_journal && f)
-			tf_journal_add(&m->journal, &r,
+			tf_journal_add(&m->journal, &j->r,
 				       m->report.ranks[j->rank].host,
 				       f->task.cmd, f->task.cmd_len);
 		m->report.interrupted++;
 		m->report.ranks[j->rank].tasks++;
 		if (f)
 			tf_queue_done(&m->queue, f);
+		tf__writer_job_free(j);
 	}
 }
 

@@ -33,6 +33,7 @@ struct tf_writer {
 	int abandoned;
 	struct tf_writer_job *head, *tail; /* added, not collected */
 	struct tf_writer_job *next;        /* the first the thread has not taken */
+	struct tf_writer_job *current;     /* taken, being delivered */
 	/* The thread's (the caller's when unthreaded): */
 	int results_fd;
 	int tag;
@@ -155,6 +156,20 @@ static void deliver(struct tf_writer *w, struct tf_writer_job *j)
 	}
 }
 
+/* The abandoned writer's end, on its thread: the jobs went to the caller
+ * (tf__writer_abandon()), but for the one it was delivering. */
+static void writer_leave(struct tf_writer *w)
+{
+	if (w->current)
+		tf__writer_job_free(w->current);
+	pthread_mutex_unlock(&w->lock);
+	pthread_cond_destroy(&w->wake);
+	pthread_mutex_destroy(&w->lock);
+	if (w->results_fd >= 0)
+		close(w->results_fd);
+	free(w);
+}
+
 static void *writer_main(void *arg)
 {
 	struct tf_writer *w = arg;
@@ -165,13 +180,23 @@ static void *writer_main(void *arg)
 
 		while (!w->next && !w->quit && !w->abandoned)
 			pthread_cond_wait(&w->wake, &w->lock);
-		if (w->abandoned || !w->next)
+		if (w->abandoned) {
+			writer_leave(w);
+			return NULL;
+		}
+		if (!w->next)
 			break;
 		j = w->next;
 		w->next = j->next;
+		w->current = j;
 		pthread_mutex_unlock(&w->lock);
 		deliver(w, j);
 		pthread_mutex_lock(&w->lock);
+		if (w->abandoned) {
+			writer_leave(w); /* j is w->current: freed */
+			return NULL;
+		}
+		w->current = NULL;
 		j->done = 1;
 	}
 	pthread_mutex_unlock(&w->lock);
@@ -289,18 +314,46 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 	struct tf_writer *w = *wp, *fresh;
 	struct tf_writer_job *left;
 
-	if (w->threaded) {
+	int tag = w->tag, threaded = w->threaded;
+
+	if (threaded) {
+		struct tf_writer_job **pp;
+		pthread_t thread = w->thread;
+
 		pthread_mutex_lock(&w->lock);
 		w->abandoned = 1;
 		left = w->head;
+		/* The job being delivered stays the thread's (its write may
+		 * go on): the caller gets a copy without its output. */
+		for (pp = &left; *pp; pp = &(*pp)->next) {
+			if (*pp == w->current) {
+				struct tf_writer_job *copy =
+					tf__xcalloc(1, sizeof(*copy));
+
+				*copy = **pp;
+				tf_output_init(&copy->r.out);
+				tf_output_init(&copy->r.err);
+				w->current->next = NULL;
+				*pp = copy;
+				break;
+			}
+		}
+		w->head = w->tail = w->next = NULL;
 		pthread_cond_signal(&w->wake);
 		pthread_mutex_unlock(&w->lock);
-		pthread_detach(w->thread);
+		/* From here w is the thread's, which frees it as it leaves. */
+		pthread_detach(thread);
 	} else {
 		left = w->head; /* none: unthreaded jobs never wait */
 	}
+	if (!threaded) {
+		/* No thread, and no job waits. */
+		if (w->results_fd >= 0)
+			close(w->results_fd);
+		free(w);
+	}
 	/* Unthreaded: nothing there can fail (tf__xcalloc aborts). */
-	(void)tf__writer_new(&fresh, -1, w->tag, 0);
+	(void)tf__writer_new(&fresh, -1, tag, 0);
 	fresh->stdout_error = fresh->stderr_error = -EPIPE;
 	*wp = fresh;
 	return left;

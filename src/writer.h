@@ -70,11 +70,12 @@ size_t tf__writer_pending(const struct tf_writer *w);
 int tf__writer_full(const struct tf_writer *w);
 /**
  * Gives up on what is not delivered: the thread may be blocked in write()
- * for ever. Returns those jobs, in order, for the caller to read but NOT
- * to free (the thread may still use one); they and the old writer are
- * left to the process's end. *wp becomes a fresh unthreaded writer whose
- * standard output and error count as failed (-EPIPE).
- * NEEDSWORK: a leak for a library caller that runs on.
+ * for ever. Returns those jobs, in order, the caller's to free (done set
+ * on those the thread delivered meanwhile; the one it is delivering comes
+ * as a copy without its output). The old writer and that job stay the
+ * thread's, which frees them when its write returns. *wp becomes a fresh
+ * unthreaded writer whose standard output and error count as failed
+ * (-EPIPE).
  */
 struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp);
 /** Waits for the thread to deliver what it holds, then frees the writer

@@ -291,8 +291,11 @@ START_TEST(test_abandon_hands_back_what_waits)
 	ck_assert_int_eq(tf__writer_add(w, job(3, 10, 'c')), 0);
 	usleep(100000);
 	left = tf__writer_abandon(&w);
-	for (j = left; j; j = j->next)
+	while ((j = left) != NULL) {
 		ck_assert_uint_eq(j->r.id, (uint64_t)++n);
+		left = j->next;
+		tf__writer_job_free(j); /* the caller's now */
+	}
 	ck_assert_int_eq(n, 3);
 	/* The fresh writer waits for nothing and writes nothing. */
 	ck_assert_uint_eq(tf__writer_pending(w), 0);
