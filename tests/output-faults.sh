@@ -215,6 +215,27 @@ check "never-read FIFO: every task journaled once" \
 check "never-read FIFO: none journaled ok (no output was written)" \
 	test "$(status_count stall.journal.tsv ok)" -eq 0
 
+# --- the live line and task stderr on one terminal ---------------------
+# Stdout to a file, stderr a terminal (script(1) gives a real pty): task
+# stderr comes from the writer thread while the main thread draws the
+# live line; each stderr line must come out whole on a line of its own.
+if command -v script >/dev/null 2>&1; then
+	for i in $(seq 1 200); do
+		echo "sleep 0.01; echo ERRLINE $i >&2; echo out $i"
+	done >tty.tasks
+	TF_BIN=$TF script -qec '"$TF_BIN" --no-journal --progress --slots 2 tty.tasks >tty.out' tty.log >/dev/null 2>&1
+	# Strip the live line's clearing; what is left of a task's line must
+	# be the whole line.
+	broken=$(tr '\r' '\n' <tty.log | sed 's/\x1b\[K//g' | grep ERRLINE |
+		grep -cv '^ERRLINE [0-9]*$')
+	check "progress line on a terminal: every task stderr line whole (200)" \
+		sh -c "[ $(tr '\r' '\n' <tty.log | grep -c ERRLINE) -eq 200 ] && [ $broken -eq 0 ]"
+	check "progress line on a terminal: stdout all in the file" \
+		test "$(grep -c '^out ' tty.out)" -eq 200
+else
+	ok "progress line on a terminal # SKIP no script(1)"
+fi
+
 # --- under mpirun ------------------------------------------------------
 # There rank 0's stdout is a pipe to the launcher, which does the last
 # write: a failure there is the launcher's to see. --results and $TMPDIR
