@@ -62,7 +62,6 @@ struct tf_jobfile {
 	/* What tf_jobfile_scan() validated (scanned set once it has). */
 	int scanning, scanned;
 	uint64_t size;
-	int64_t mtime_sec, mtime_nsec;
 	uint64_t *block_hash;
 	size_t nblocks, blocks_alloc;
 	char errmsg[TF_ERRMSG_MAX];

@@ -70,6 +70,9 @@ changed_run() {
 		truncate -s "$(offset_of_line 10000)" jobs.tasks ;;
 	append)
 		echo 'echo APPENDED' >>jobs.tasks ;;
+	touch)
+		# A new mtime and the same text: no change.
+		touch jobs.tasks ;;
 	overwrite)
 		# Same size, and the old mtime put back: only the text of
 		# the block tells.
@@ -115,6 +118,10 @@ check_changed "job file overwritten in place mid-run (mtime kept)" \
 	"its text is not what was validated"
 check "job file overwritten in place: the new text did not run" \
 	sh -c "! grep -q NEW out"
+
+changed_run touch tf
+check "job file touched mid-run (same text): runs whole, exit 0" \
+	sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^task ' out) -eq $((N - 1)) ]"
 
 # The same under the launcher: the master stops, the worker drains.
 if have_mpiexec; then
