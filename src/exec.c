@@ -214,6 +214,12 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	return 0;
 }
 
+/* A sweep for adopted processes reads /proc (a directory and a file per
+ * thread): after a child's end, at most this often, so that thousands of
+ * tiny tasks a second do not pay it each (an escapee is stopped up to
+ * this much later). */
+#define ORPHAN_SWEEP_EVERY 0.1
+
 /* Whether pid is a task's shell of ours (for the orphans' sweep). */
 static int ops_is_task(void *ctx, pid_t pid)
 {
@@ -712,6 +718,9 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	orphan_kill = tf_orphans_next(&ex->orphans);
 	if (orphan_kill > 0 && orphan_kill - now < deadline_cap)
 		deadline_cap = orphan_kill - now;
+	if (ex->sweep_due &&
+	    ex->last_sweep + ORPHAN_SWEEP_EVERY - now < deadline_cap)
+		deadline_cap = ex->last_sweep + ORPHAN_SWEEP_EVERY - now;
 	if (sigchld_seen)
 		deadline_cap = 0;
 	if (deadline_cap < 0)
@@ -753,9 +762,13 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	}
 	/* Before the pipes are waited for: an escaped process of an ended
 	 * task may hold them open. */
-	if (sweep || (orphan_kill > 0 && now >= orphan_kill)) {
+	ex->sweep_due |= sweep;
+	if ((ex->sweep_due && now - ex->last_sweep >= ORPHAN_SWEEP_EVERY) ||
+	    (orphan_kill > 0 && now >= orphan_kill)) {
 		orphans_ops(ex, &ops);
 		tf_orphans_sweep(&ex->orphans, &ops, now, ex->grace, 0);
+		ex->sweep_due = 0;
+		ex->last_sweep = now;
 	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];

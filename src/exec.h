@@ -55,6 +55,8 @@ struct tf_exec {
 	int *pfd_slot;
 	struct tf_guard *guard; /* told of every task's group; may be NULL */
 	struct tf_orphans orphans; /* what tasks left behind, adopted */
+	int sweep_due;             /* a child ended since the last sweep */
+	double last_sweep;
 };
 
 /**
