@@ -482,10 +482,12 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	fds[0] = ex->devnull;
 	fds[1] = out[1];
 	fds[2] = err[1];
-	/* Through the spawn helper when there is one (a true MaxRSS), else
+	/* Through the spawn helper when it is wanted (a true MaxRSS), else
 	 * straight from here. */
-	ret = tf_spawner_spawn("/bin/sh", argv, sl->envp, fds, &sl->pid,
-			       &exec_err);
+	ret = tf_spawner_wanted()
+		      ? tf_spawner_spawn("/bin/sh", argv, sl->envp, fds,
+					 &sl->pid, &exec_err)
+		      : TF_ESPAWN;
 	/* (An exec that fails there is found when the child is reaped.) */
 	if (ret == 0)
 		ret = exec_err;

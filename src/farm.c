@@ -678,9 +678,10 @@ int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
 		tf_warn("no guardian process (%s): tasks may outlive a rank "
 			"that is killed",
 			tf_strerror(ret));
-	/* Also now, while small: every task is forked from this helper,
-	 * and a task's MaxRSS is never below its forker's (spawner.h). */
-	ret = tf_spawner_start();
+	/* Also now, while small: a task's MaxRSS is never below its
+	 * forker's, so tasks go through this helper when that floor would
+	 * mislead, or always with --exact-maxrss (spawner.h). */
+	ret = tf_spawner_start(o->exact_maxrss);
 	if (ret < 0)
 		tf_warn("no spawn helper (%s): tasks' MaxRSS will include "
 			"this process's",

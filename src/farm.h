@@ -19,6 +19,7 @@ struct tf_farm_opts {
 	int master_slots;      /* tasks the master runs itself; -1: default
 			        * (its slots if more than one, else 0) */
 	int gpus_per_slot;     /* GPUs bound to each slot; 0: none */
+	int exact_maxrss;      /* every task through the spawn helper */
 	const char *gpu_list;  /* set by tf_farm_run(): this rank's GPUs */
 	const char *journal;   /* NULL: the default path */
 	int no_journal;

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -60,6 +61,9 @@ static const int helper_ignores[] = { SIGTERM, SIGINT,  SIGHUP,  SIGQUIT,
 
 /* The rank's side. */
 static int helper_fd = -1;
+static int helper_always;   /* every task, not only past the RSS mark */
+static int helper_big;      /* this process's peak passed it */
+static unsigned int since_look;
 static pid_t helper_pid;
 static struct tf_strbuf request = TF_STRBUF_INIT;
 /* The last child started, whose exec's outcome is not read yet. */
@@ -309,7 +313,22 @@ int tf_spawner_supported(void)
 	return !(p && strstr(p, "vgpreload"));
 }
 
-int tf_spawner_start(void)
+int tf_spawner_wanted(void)
+{
+	struct rusage ru;
+
+	if (helper_fd < 0)
+		return 0;
+	if (helper_always || helper_big)
+		return 1;
+	/* The peak only grows: a look every 64 tasks is enough. */
+	if (since_look++ % 64 == 0 && getrusage(RUSAGE_SELF, &ru) == 0 &&
+	    ru.ru_maxrss > TF_SPAWNER_AUTO_KB)
+		helper_big = 1;
+	return helper_big;
+}
+
+int tf_spawner_start(int always)
 {
 	struct timeval tv = { HELPER_TIMEOUT_SEC, 0 };
 	int reset_to_default[NIGNORED];
@@ -319,6 +338,9 @@ int tf_spawner_start(void)
 	size_t i;
 	pid_t rank = getpid(), pid;
 
+	helper_always = always;
+	helper_big = 0;
+	since_look = 0;
 	if (helper_fd >= 0 || !tf_spawner_supported())
 		return 0;
 	/* Tasks get back what the process ignores, except SIGPIPE (which

@@ -22,9 +22,11 @@
  * ignores stays ignored, what it catches is reset to the default,
  * SIGPIPE is reset). Returns 0, or -errno with no helper (tasks are then
  * started with posix_spawn, with the rank's peak as their MaxRSS). A
- * second call while a helper runs does nothing and returns 0.
+ * second call while a helper runs does nothing and returns 0. always:
+ * every task goes through the helper, else only those tf_spawner_wanted()
+ * says.
  */
-int tf_spawner_start(void);
+int tf_spawner_start(int always);
 
 /*
  * Whether a helper can work in this process: not under valgrind, which
@@ -33,6 +35,18 @@ int tf_spawner_start(void);
  * and returns 0: tasks are started with posix_spawn.
  */
 int tf_spawner_supported(void);
+
+/**
+ * Whether the next task should go through the helper: always if
+ * tf_spawner_start() was told so (--exact-maxrss), else only once this
+ * process's peak RSS passed TF_SPAWNER_AUTO_KB, when the floor it puts
+ * under every task's MaxRSS would mislead. A task started through the
+ * helper costs one round trip to it, a wake-up of another process on
+ * the task's path (about 8-13% of the rate of tiny tasks, bench/): not
+ * worth it for a floor of a few MB.
+ */
+#define TF_SPAWNER_AUTO_KB (64 * 1024)
+int tf_spawner_wanted(void);
 
 /**
  * Starts path (argv, envp) through the helper, as a child of this

@@ -38,6 +38,10 @@ static const char usage_text[] =
 	"                          1) runs its tasks with CUDA_VISIBLE_DEVICES and\n"
 	"                          HIP_VISIBLE_DEVICES set to its entries (S-1)*K\n"
 	"                          to S*K-1, from 0; default slots are cut to fit\n"
+	"      --exact-maxrss      start every task from a small helper process, so\n"
+	"                          its MaxRSS is its own, not at least this rank's\n"
+	"                          peak (done anyway past a 64 MiB peak; costs a\n"
+	"                          round trip per task)\n"
 	"  -j, --journal FILE      the journal (default: JOBFILE's name without its\n"
 	"                          extension + .journal.tsv, or taskfarm.journal.tsv)\n"
 	"      --no-journal        write no journal\n"
@@ -123,13 +127,15 @@ enum {
 	OPT_FORCE,
 	OPT_STATUS_FILE,
 	OPT_MPI,
-	OPT_NO_MPI
+	OPT_NO_MPI,
+	OPT_EXACT_MAXRSS
 };
 
 static const struct option long_options[] = {
 	{ "slots", required_argument, NULL, 's' },
 	{ "master-slots", required_argument, NULL, OPT_MASTER_SLOTS },
 	{ "gpus-per-slot", required_argument, NULL, OPT_GPUS_PER_SLOT },
+	{ "exact-maxrss", no_argument, NULL, OPT_EXACT_MAXRSS },
 	{ "journal", required_argument, NULL, 'j' },
 	{ "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
 	{ "journal-sync", required_argument, NULL, OPT_JOURNAL_SYNC },
@@ -376,6 +382,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_MPI:
 			o.comm_mode = TF_COMM_NONE;
+			break;
+		case OPT_EXACT_MAXRSS:
+			o.exact_maxrss = 1;
 			break;
 		case 'q':
 			o.quiet = 1;

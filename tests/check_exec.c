@@ -1233,7 +1233,7 @@ END_TEST
 
 static void helper_setup(void)
 {
-	ck_assert_int_eq(tf_spawner_start(), 0);
+	ck_assert_int_eq(tf_spawner_start(1), 0);
 	ck_assert_int_gt(tf_spawner_pid(), 0);
 }
 
@@ -1259,6 +1259,37 @@ static int process_alive(pid_t pid)
 	p = strrchr(buf, ')');
 	return p && p[1] == ' ' && p[2] != 'Z' && p[2] != 'X';
 }
+
+/* Without "always", tasks go through the helper only once this process
+ * is big: a small one starts them itself (no round trip), a big one
+ * through the helper (a true MaxRSS). */
+START_TEST(test_helper_auto)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	const size_t big = 96u << 20;
+	char *mem;
+	int i, wanted = 0;
+
+	tf_spawner_stop();
+	ck_assert_int_eq(tf_spawner_start(0), 0);
+	ck_assert_int_gt(tf_spawner_pid(), 0);
+	ck_assert_int_eq(tf_spawner_wanted(), 0);
+	mem = tf__xmalloc(big);
+	memset(mem, 1, big);
+	/* The peak is looked at every 64 tasks. */
+	for (i = 0; i < 64 && !wanted; i++)
+		wanted = tf_spawner_wanted();
+	ck_assert_msg(wanted, "a process past 64 MiB does not use the helper");
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	run(&ex, &c, 1, "true");
+	ck_assert_msg(c.r[0].maxrss_kb > 0 && c.r[0].maxrss_kb < 16 * 1024,
+		      "MaxRSS of true: %ld kB", (long)c.r[0].maxrss_kb);
+	collected_release(&c);
+	tf_exec_release(&ex);
+	free(mem);
+}
+END_TEST
 
 START_TEST(test_helper_maxrss)
 {
@@ -1505,7 +1536,7 @@ START_TEST(test_helper_dies_with_parent)
 	ck_assert_int_ge(child, 0);
 	if (child == 0) {
 		tf_spawner_stop(); /* the fixture's is this test's */
-		if (tf_spawner_start() == 0) {
+		if (tf_spawner_start(1) == 0) {
 			helper = tf_spawner_pid();
 			(void)!write(p[1], &helper, sizeof(helper));
 		}
@@ -1611,6 +1642,7 @@ static Suite *exec_suite(void)
 	tcase_add_test(tc, test_kill_term_first);
 	tcase_add_test(tc, test_release_kills);
 	tcase_add_test(tc, test_helper_maxrss);
+	tcase_add_test(tc, test_helper_auto);
 	tcase_add_test(tc, test_helper_child_is_ours);
 	tcase_add_test(tc, test_helper_exec_failure);
 	tcase_add_test(tc, test_helper_kill_at_once);

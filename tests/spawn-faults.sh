@@ -129,7 +129,7 @@ wait_helpers() {
 
 # ---- MaxRSS without a launcher ----
 
-tf --journal j0.tsv "$job"
+tf --exact-maxrss --journal j0.tsv "$job"
 check "no launcher: the job succeeds" rc_is 0
 check "no launcher: true tasks show their own MaxRSS (<= $bound kB)" \
 	small_rss_ok j0.tsv
@@ -140,7 +140,7 @@ check "no helper is left after the run" sh -c "[ -z \"\$(helpers)\" ]"
 
 if have_mpiexec; then
 	for n in 2 3; do
-		mpi "$n" --journal "j$n.tsv" "$job"
+		mpi "$n" --exact-maxrss --journal "j$n.tsv" "$job"
 		check "mpirun -n $n: the job succeeds" rc_is 0
 		check "mpirun -n $n: true tasks show their own MaxRSS (<= $bound kB)" \
 			small_rss_ok "j$n.tsv"
@@ -189,7 +189,7 @@ cat jr.tsv.add >>jr.tsv
 rm -f jr.tsv.add
 before=$(wc -l <jr.tsv)
 diag "journal: $before lines before the resume"
-tf --resume --slots 1 --journal jr.tsv "$big"
+tf --exact-maxrss --resume --slots 1 --journal jr.tsv "$big"
 check "the resume over $N journal lines succeeds" rc_is 0
 tail -n +"$((before + 1))" jr.tsv >resumed.rows
 { head -n 1 jr.tsv; cat resumed.rows; } >resumed.tsv
@@ -215,7 +215,7 @@ all_ok_once() {
 }
 
 rm -f ran
-timeout -k 10 120 "$TF" --slots 2 --journal jk.tsv "$slow" >out 2>err &
+timeout -k 10 120 "$TF" --exact-maxrss --slots 2 --journal jk.tsv "$slow" >out 2>err &
 bg=$!
 h=$(wait_helpers 1)
 wait_lines jk.tsv 20
@@ -232,7 +232,7 @@ check "no launcher: no task lost or run twice after the helper's death" \
 
 if have_mpiexec; then
 	rm -f ran
-	timeout -k 10 180 "$MPIEXEC" -n 3 "$TF" --slots 2 --journal jm.tsv \
+	timeout -k 10 180 "$MPIEXEC" -n 3 "$TF" --exact-maxrss --slots 2 --journal jm.tsv \
 		"$slow" >out 2>err &
 	bg=$!
 	h=$(wait_helpers 3)
@@ -273,7 +273,7 @@ check "a rank killed with -9 takes its helper with it" \
 # drain's grace): the helper got the signal too, and must still be there.
 started="$SCRATCH/started-$mark.tasks"
 printf 'touch started.1; sleep 30\ntouch started.2; sleep 30\n' >"$started"
-setsid timeout -k 10 120 "$TF" --slots 2 --drain-grace 3 --journal jc.tsv \
+setsid timeout -k 10 120 "$TF" --exact-maxrss --slots 2 --drain-grace 3 --journal jc.tsv \
 	"$started" >out 2>err &
 bg=$!
 i=0
