@@ -20,10 +20,10 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "exec.h"
-#include "spawner.h"
+#include "farm/exec.h"
+#include "farm/spawner.h"
 #include "taskfarm.h"
-#include "util.h"
+#include "core/util.h"
 
 /* How long any single task may take before we call it a hang. Far above
  * what any of these tasks needs, even on a loaded two-core machine under

@@ -13,8 +13,8 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#include "guard.h"
-#include "util.h"
+#include "farm/guard.h"
+#include "core/util.h"
 
 extern char **environ;
 

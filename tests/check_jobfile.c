@@ -14,7 +14,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "jobfile.h"
+#include "farm/jobfile.h"
 #include "taskfarm.h"
 
 static const char *write_text(const char *name, const char *text)

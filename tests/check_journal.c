@@ -20,9 +20,9 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
-#include "journal.h"
+#include "farm/journal.h"
 #include "taskfarm.h"
-#include "util.h"
+#include "core/util.h"
 
 #define NCOLS 17
 

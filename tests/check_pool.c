@@ -12,11 +12,11 @@
 #include <stdlib.h>
 
 #include "check_util.h"
-#include "poolrun.h"
-#include "poolwire.h"
-#include "scheduling.h"
+#include "pool/call.h"
+#include "pool/wire.h"
+#include "core/batch.h"
 #include "taskfarm.h"
-#include "util.h"
+#include "core/util.h"
 
 /* ---- scheduling ---- */
 

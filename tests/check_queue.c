@@ -11,9 +11,9 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-#include "queue.h"
+#include "farm/queue.h"
 #include "taskfarm.h"
-#include "util.h"
+#include "core/util.h"
 
 /*
  * A fake source. It hands out n tasks whose ids come from ids[] (or are

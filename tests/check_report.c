@@ -9,7 +9,7 @@
 
 #include <fcntl.h>
 
-#include "report.h"
+#include "farm/report.h"
 
 START_TEST(test_status_counts_and_eta)
 {

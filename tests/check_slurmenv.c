@@ -9,9 +9,9 @@
 
 #include "check_util.h"
 
-#include "exec.h"
-#include "farm.h"
-#include "slurmenv.h"
+#include "farm/exec.h"
+#include "farm/run.h"
+#include "farm/slurmenv.h"
 #include "taskfarm.h"
 
 /* ---- Task-count lists ---- */

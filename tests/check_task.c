@@ -16,9 +16,9 @@
 #include <math.h>
 #include <stdint.h>
 
-#include "task.h"
+#include "farm/task.h"
 #include "taskfarm.h"
-#include "util.h"
+#include "core/util.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

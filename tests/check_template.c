@@ -11,7 +11,8 @@
 
 #include <stdint.h>
 
-#include "jobfile.h"
+#include "farm/jobfile.h"
+#include "farm/template.h"
 #include "taskfarm.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

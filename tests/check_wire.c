@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "taskfarm.h"
-#include "wire.h"
+#include "farm/wire.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -13,9 +13,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "task.h"
-#include "util.h"
-#include "writer.h"
+#include "farm/task.h"
+#include "core/util.h"
+#include "farm/writer.h"
 
 static int saved_stdout = -1;
 

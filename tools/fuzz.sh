@@ -18,8 +18,9 @@
 #   sh tools/fuzz.sh 60
 #
 # The library is compiled here directly, without configure and without
-# MPI: src/*.c minus the MPI layer and the program's main (comm, master,
-# worker, farm, pool, taskfarm) goes into a static archive, and the
+# MPI: src/{core,farm,pool}/*.c minus the MPI layer, the loops and the
+# program's main (core/comm, farm/master, worker, run, main, pool/pool)
+# go into a static archive, and the
 # linker pulls in only the objects the fuzzers reach. A glob rather than
 # a list, so that a new MPI-free module a fuzzed one starts to call is
 # built without anyone editing this script; the archive means a module
@@ -102,10 +103,10 @@ rm -f "$build/probe" "$build/probe.c" "$build/probe.log"
 
 echo "tools/fuzz.sh: building with $($CC --version | head -n 1) in $build"
 objs=
-for src in src/*.c; do
-	name=$(basename "$src" .c)
+for src in src/core/*.c src/farm/*.c src/pool/*.c; do
+	name=$(echo "${src#src/}" | sed 's|\.c$||; s|/|_|')
 	case $name in
-	comm | master | worker | farm | pool | taskfarm) continue ;;
+	core_comm | farm_master | farm_worker | farm_run | farm_main | pool_pool) continue ;;
 	esac
 	obj=$build/obj/$name.o
 	if ! $CC $CFLAGS_FUZZ -I"$build" -Isrc -c "$src" -o "$obj" 2>"$build/obj/$name.log"; then

@@ -21,7 +21,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "jobfile.h"
+#include "farm/jobfile.h"
+#include "farm/template.h"
 #include "taskfarm.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

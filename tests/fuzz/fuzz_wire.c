@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "journal.h"
-#include "poolwire.h"
+#include "farm/journal.h"
+#include "pool/wire.h"
 #include "taskfarm.h"
-#include "wire.h"
+#include "farm/wire.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

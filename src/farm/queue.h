@@ -1,0 +1,106 @@
+/*
+ * The master's task window. Tasks are pulled lazily from a source into a
+ * bounded ring of ready tasks; a dispatched task moves to an in-flight
+ * table keyed by its id until its result comes back. Memory is bounded by
+ * the window, not by the number of tasks. No MPI.
+ */
+#ifndef TF_QUEUE_H
+#define TF_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "farm/task.h"
+
+/** A source of tasks: next() returns 1 with *t filled (the caller owns
+ * it), 0 at the end, or a negative code with errmsg() describing it. */
+struct tf_source {
+	int (*next)(void *ctx, struct tf_task *t);
+	const char *(*errmsg)(void *ctx);
+	void *ctx;
+	uint64_t ntasks; /* the total if known, else 0 */
+};
+
+/** A dispatched task and what the master collects for it. */
+struct tf_inflight {
+	int used;
+	int rank;
+	double sent_at;       /* wall clock when it was handed out */
+	struct tf_task task;
+	struct tf_output out; /* streamed output arrives here */
+	struct tf_output err;
+};
+
+struct tf_queue {
+	struct tf_source src;
+	int src_done;
+	int src_err;
+	struct tf_task *ready; /* a ring */
+	size_t ready_head;
+	size_t ready_len;
+	size_t ready_cap;
+	struct tf_inflight *tab; /* open addressing on id */
+	size_t tab_cap;
+	size_t ninflight;
+	size_t window;
+	uint64_t nread;
+};
+
+/** Prepares q to hold at most window tasks (ready plus in flight). */
+void tf_queue_init(struct tf_queue *q, const struct tf_source *src,
+		   size_t window);
+/** Frees every task still held. */
+void tf_queue_release(struct tf_queue *q);
+
+/**
+ * Reads from the source until the window is full or the source ends.
+ * Returns 0, or the source's negative code (then q->src_err is set and
+ * the source is not read again).
+ */
+int tf_queue_fill(struct tf_queue *q);
+
+static inline size_t tf_queue_nready(const struct tf_queue *q)
+{
+	return q->ready_len;
+}
+
+/**
+ * Moves the oldest ready task into the in-flight table for rank and
+ * returns it (owned by the queue until tf_queue_done()), or NULL if no
+ * task is ready.
+ */
+struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank);
+
+/**
+ * As tf_queue_take(), but passes over tasks that ask to avoid rank (a
+ * retry goes elsewhere than where it failed), looking a little way down
+ * the ring; NULL if none of those fits.
+ */
+struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank);
+
+/** The in-flight entry for id, or NULL. */
+struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id);
+
+/** Forgets a finished in-flight task and frees it. */
+void tf_queue_done(struct tf_queue *q, struct tf_inflight *f);
+
+/** Puts an in-flight task back at the head of the ready ring (it was
+ * handed back unrun). */
+void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f);
+
+/**
+ * Calls fn for every in-flight task of rank. fn may tf_queue_done() or
+ * tf_queue_putback() the entry it is given (and no other); every entry
+ * of rank is visited once.
+ */
+void tf_queue_foreach_rank(struct tf_queue *q, int rank,
+			   void (*fn)(void *ctx, struct tf_inflight *f),
+			   void *ctx);
+
+/** Whether every task has been read, dispatched and finished. */
+static inline int tf_queue_empty(const struct tf_queue *q)
+{
+	return q->src_done && q->ready_len == 0 && q->ninflight == 0;
+}
+
+#endif

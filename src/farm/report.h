@@ -1,0 +1,66 @@
+/*
+ * Reports: the live progress line on a terminal, periodic status lines
+ * for batch logs, and the summary at the end. No MPI.
+ */
+#ifndef TF_REPORT_H
+#define TF_REPORT_H
+
+#include <stdint.h>
+
+#include "core/util.h"
+
+struct tf_rank_stats {
+	char host[256];
+	int slots;
+	int lost;    /* the rank was lost during the run */
+	uint64_t tasks;
+	double busy; /* seconds of task run time */
+};
+
+struct tf_report {
+	int tty;               /* draw a live line on stderr */
+	int quiet;
+	double status_interval;
+	double t0;
+	double last_draw;
+	double last_status;
+	int line_shown;        /* a live line is on the screen */
+	uint64_t ntasks;       /* total, 0 if unknown */
+	uint64_t ok;
+	uint64_t failed;
+	uint64_t interrupted;
+	uint64_t running;
+	uint64_t retried;      /* failed attempts that were tried again */
+	uint64_t lost;         /* attempts lost with their rank */
+	uint64_t skipped;      /* done in an earlier run (--resume) */
+	uint64_t failed_before;/* of those, journaled failed (not rerun) */
+	uint64_t unjournaled;  /* results the journal could not take */
+	int nranks;
+	struct tf_rank_stats *ranks;
+};
+
+void tf_report_init(struct tf_report *rp, int nranks, int tty, int quiet,
+		    double status_interval);
+void tf_report_release(struct tf_report *rp);
+/** Redraws the live line or prints a status line when due. */
+void tf_report_tick(struct tf_report *rp, double now);
+/** Clears the live line before other output goes to the terminal. */
+void tf_report_clear(struct tf_report *rp);
+
+/* The terminal's lock, for another thread's writes to standard error when
+ * it is a terminal: take() also takes the live line off the screen (the
+ * next tick draws it again); give() releases it. */
+void tf__screen_take(void);
+void tf__screen_give(void);
+/** Formats "done/total, failed, rate, ETA" into sb. */
+void tf_report_status(const struct tf_report *rp, double now,
+		      struct tf_strbuf *sb);
+/** Prints the summary on stderr. journal may be NULL. */
+void tf_report_summary(struct tf_report *rp, double now, const char *journal,
+		       uint64_t not_run);
+
+/** Prints the run's exit status, for launchers that do not pass it on
+ * (Open MPI's mpirun --enable-recovery). */
+void tf_report_exit_status(const struct tf_report *rp, int code);
+
+#endif

@@ -1,0 +1,714 @@
+/*
+ * The farm's entry point: set up communication, validate the task source
+ * on rank 0 before any task starts, pick the journal, and run the master
+ * or the worker loop. Every rank ends in tf_comm_finalize().
+ */
+#include "config.h"
+
+#include "farm/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "farm/exec.h"
+#include "farm/guard.h"
+#include "farm/jobfile.h"
+#include "farm/template.h"
+#include "farm/journal.h"
+#include "farm/master.h"
+#include "farm/queue.h"
+#include "farm/slurmenv.h"
+#include "farm/spawner.h"
+#include "taskfarm.h"
+#include "farm/wire.h"
+#include "farm/worker.h"
+
+void tf_farm_opts_init(struct tf_farm_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->master_slots = -1;
+	o->journal_sync = 1.0;
+	o->progress = -1;
+	o->status_interval = 60;
+	o->grace = 5;
+	o->drain_grace = 2;
+	o->heartbeat = 30;
+	o->lost_limit = 3;
+	o->comm_mode = TF_COMM_AUTO;
+}
+
+int tf__resolve_slots(const struct tf_farm_opts *o, int rank, int nranks,
+		      int slurm_slots, const char *gpu_list,
+		      struct tf_rank_slots *rs, char *err, size_t errlen)
+{
+	int explicit_slots = o->slots > 0, fit;
+
+	memset(rs, 0, sizeof(*rs));
+	rs->slots = o->slots > 0	  ? o->slots
+		    : slurm_slots > 0 ? slurm_slots
+		    : nranks == 1     ? tf__ncores()
+				      : 1;
+	/* With workers, a master of several slots runs them too: in the
+	 * one-rank-per-node layout its node would otherwise sit idle. */
+	rs->master_slots = o->master_slots >= 0 ? o->master_slots
+			   : nranks == 1	? rs->slots
+			   : rs->slots > 1	? rs->slots
+						: 0;
+	if (nranks == 1 && rs->master_slots == 0)
+		rs->master_slots = 1;
+	/* A master that runs no task needs no GPU. */
+	if (!o->gpus_per_slot || (rank == 0 && rs->master_slots == 0))
+		return 0;
+	if (!gpu_list) {
+		snprintf(err, errlen,
+			 "--gpus-per-slot %d: no GPUs granted to this rank "
+			 "(none of CUDA_VISIBLE_DEVICES, SLURM_STEP_GPUS, "
+			 "SLURM_JOB_GPUS, GPU_DEVICE_ORDINAL is set)",
+			 o->gpus_per_slot);
+		return TF_EXIT_USAGE;
+	}
+	rs->gpus = tf_gpus_count(gpu_list);
+	if (rank == 0) {
+		/* The slots that run here: the master's own. */
+		int explicit_master = o->master_slots >= 0 || explicit_slots;
+
+		fit = tf_gpus_fit(rs->master_slots, explicit_master, rs->gpus,
+				  o->gpus_per_slot);
+		if (fit == 0)
+			goto misfit;
+		rs->reduced = fit < rs->master_slots;
+		rs->master_slots = fit;
+		if (nranks == 1)
+			rs->slots = fit;
+		return 0;
+	}
+	fit = tf_gpus_fit(rs->slots, explicit_slots, rs->gpus,
+			  o->gpus_per_slot);
+	if (fit == 0)
+		goto misfit;
+	rs->reduced = fit < rs->slots;
+	rs->slots = fit;
+	return 0;
+misfit:
+	snprintf(err, errlen,
+		 "--gpus-per-slot %d: %d slots on rank %d need %ld GPUs, but "
+		 "only %d are granted ('%s')%s",
+		 o->gpus_per_slot, rank == 0 ? rs->master_slots : rs->slots,
+		 rank,
+		 (long)o->gpus_per_slot *
+			 (rank == 0 ? rs->master_slots : rs->slots),
+		 rs->gpus, gpu_list,
+		 rs->gpus >= o->gpus_per_slot
+			 ? "; give fewer --slots (or --master-slots)"
+			 : "");
+	return TF_EXIT_USAGE;
+}
+
+/*
+ * Settles this rank's slots and GPUs into ro, before any task starts.
+ * Every rank takes part in one collective, so that a usage error on any
+ * rank stops them all; it is reported once, by the lowest such rank.
+ * Returns 0 or TF_EXIT_USAGE (or TF_EXIT_INTERNAL when MPI fails).
+ */
+static int settle_slots(struct tf_farm_opts *ro, struct tf_comm *comm)
+{
+	struct tf_strbuf warn = TF_STRBUF_INIT;
+	struct tf_slurm_env env;
+	struct tf_rank_slots rs;
+	const char *source = NULL, *gpus = NULL;
+	char err[512] = "";
+	int slurm_slots = 0, code, agree[2];
+
+	if (ro->slots <= 0) {
+		tf_slurm_env_read(&env);
+		env.single_rank = comm->size == 1;
+		slurm_slots = tf_slurm_default_slots(&env, &warn);
+		/* Every rank sees much the same environment: say it once,
+		 * unless asked. */
+		if (warn.len && (comm->rank == 0 || ro->verbose)) {
+			warn.buf[warn.len - 1] = '\0';
+			tf_warn("%s", warn.buf);
+		}
+		tf_strbuf_release(&warn);
+	}
+	if (ro->gpus_per_slot)
+		gpus = tf_gpus_granted(&source);
+	code = tf__resolve_slots(ro, comm->rank, comm->size, slurm_slots, gpus,
+				 &rs, err, sizeof(err));
+	agree[0] = code;
+	agree[1] = code ? comm->size - comm->rank : 0;
+	if (tf_comm_allmax(comm, agree, 2) < 0)
+		return TF_EXIT_INTERNAL;
+	if (code && agree[1] == comm->size - comm->rank)
+		tf_error("%s", err);
+	if (agree[0])
+		return agree[0];
+	if (rs.reduced)
+		tf_warn("--gpus-per-slot %d: %d GPUs granted (%s=%s), so this "
+			"rank runs %d slots",
+			ro->gpus_per_slot, rs.gpus, source, gpus,
+			comm->rank == 0 ? rs.master_slots : rs.slots);
+	if (slurm_slots > 0)
+		tf_debug("slots from Slurm's environment: %d", slurm_slots);
+	ro->slots = rs.slots;
+	ro->master_slots = rs.master_slots;
+	ro->gpu_list = gpus;
+	return 0;
+}
+
+static int jobfile_next(void *ctx, struct tf_task *t)
+{
+	return tf_jobfile_next(ctx, t);
+}
+
+static const char *jobfile_errmsg(void *ctx)
+{
+	return ((struct tf_jobfile *)ctx)->errmsg;
+}
+
+static int template_next(void *ctx, struct tf_task *t)
+{
+	return tf_template_next(ctx, t);
+}
+
+static const char *template_errmsg(void *ctx)
+{
+	return ((struct tf_template *)ctx)->errmsg;
+}
+
+/* The journal's path: given, or derived from the job file's name. */
+static char *journal_path(const struct tf_farm_opts *o)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	const char *base, *dot;
+
+	if (o->no_journal || o->dry_run)
+		return NULL;
+	if (o->journal)
+		return tf__xstrdup(o->journal);
+	if (!o->jobfile || strcmp(o->jobfile, "-") == 0)
+		return tf__xstrdup("taskfarm.journal.tsv");
+	base = strrchr(o->jobfile, '/');
+	base = base ? base + 1 : o->jobfile;
+	dot = strrchr(base, '.');
+	tf_strbuf_add(&sb, base, dot && dot != base ? (size_t)(dot - base)
+						    : strlen(base));
+	tf_strbuf_addstr(&sb, ".journal.tsv");
+	return tf_strbuf_detach(&sb, NULL);
+}
+
+/*
+ * A fresh run starts a fresh journal: a non-empty one already there is
+ * kept as PATH.prev. Returns 0 or a negative code with a message printed.
+ */
+static int rotate_journal(const char *path)
+{
+	struct tf_strbuf prev = TF_STRBUF_INIT;
+	struct stat st;
+
+	if (lstat(path, &st) < 0 || st.st_size == 0)
+		return 0;
+	tf_strbuf_addf(&prev, "%s.prev", path);
+	if (rename(path, prev.buf) < 0) {
+		int err = -errno;
+		tf_error("cannot move the old journal %s aside: %s", path,
+			 strerror(errno));
+		tf_strbuf_release(&prev);
+		return err;
+	}
+	tf_info("previous journal kept as %s", prev.buf);
+	tf_strbuf_release(&prev);
+	return 0;
+}
+
+/* What the journal knows about the job: its fingerprint and name. */
+struct job_identity {
+	char fingerprint[17];
+	char source[512];
+	uint64_t ntasks;
+	const char *jobfile; /* job-file mode: its path, for a second read */
+};
+
+/*
+ * Whether the job is the journal's job with lines appended: its first
+ * ntasks tasks have the recorded fingerprint (computed as
+ * tf_jobfile_scan() does). Only a regular file is read again: standard
+ * input or a pipe cannot be, and opening a FIFO again would block.
+ */
+static int job_extends(const struct job_identity *job, uint64_t ntasks,
+		       const char *fingerprint)
+{
+	struct tf_jobfile jf;
+	struct tf_task t;
+	struct stat st;
+	uint64_t fp = TF_HASH_INIT, n = 0;
+	char hex[17];
+	int r = 1;
+
+	if (!job->jobfile || strcmp(job->jobfile, "-") == 0 || !ntasks ||
+	    ntasks >= job->ntasks || stat(job->jobfile, &st) < 0 ||
+	    !S_ISREG(st.st_mode))
+		return 0;
+	if (tf_jobfile_open(&jf, job->jobfile) < 0)
+		return 0;
+	while (n < ntasks && (r = tf_jobfile_next(&jf, &t)) > 0) {
+		n++;
+		fp = tf_hash(fp, &t.id, sizeof(t.id));
+		fp = tf_hash(fp, t.cmd, t.cmd_len + 1);
+		tf_task_release(&t);
+	}
+	tf_jobfile_close(&jf);
+	if (r <= 0)
+		return 0;
+	snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)fp);
+	return strcmp(hex, fingerprint) == 0;
+}
+
+/*
+ * On --resume: checks the job against what PATH.meta records. A meta
+ * file missing or garbled beside a journal with lines is refused, as is
+ * a different job, unless --force; a job that only grew (lines appended
+ * to the job file) is the same job. Returns 0 or an exit code with a
+ * message printed.
+ */
+static int check_job(const struct tf_farm_opts *o, const char *path,
+		     const struct job_identity *job,
+		     struct tf_journal_lock *lock, const struct tf_history *hist)
+{
+	struct tf_journal_meta meta;
+	char err[TF_ERRMSG_MAX];
+	int ret;
+
+	if (!hist->lines)
+		return 0;
+	ret = tf_journal_meta_read(lock, &meta, err, sizeof(err));
+	if (ret <= 0) {
+		/* err: "PATH.meta:LINE: problem" (or an I/O error). */
+		if (ret == 0)
+			snprintf(err, sizeof(err), "%s is missing", lock->path);
+		if (!o->force) {
+			tf_error("cannot resume: %s, so nothing says that "
+				 "journal %s belongs to this job; --force "
+				 "resumes anyway, running again every task "
+				 "whose command changed",
+				 err, path);
+			return TF_EXIT_USAGE;
+		}
+		tf_warn("%s; --force: resuming without checking the job",
+			err);
+		return 0;
+	}
+	if (strcmp(meta.fingerprint, job->fingerprint) == 0)
+		return 0;
+	if (job_extends(job, meta.ntasks, meta.fingerprint)) {
+		tf_info("the job grew from %llu to %llu tasks since journal "
+			"%s was written; its first %llu are unchanged",
+			(unsigned long long)meta.ntasks,
+			(unsigned long long)job->ntasks, path,
+			(unsigned long long)meta.ntasks);
+		return 0;
+	}
+	if (!o->force) {
+		tf_error("cannot resume: journal %s belongs to a different job "
+			 "(fingerprint %s, this one is %s); --force resumes "
+			 "anyway, running again every task whose command "
+			 "changed",
+			 path, meta.fingerprint, job->fingerprint);
+		return TF_EXIT_USAGE;
+	}
+	tf_warn("the job changed since journal %s was written; --force: "
+		"tasks whose command changed run again",
+		path);
+	return 0;
+}
+
+/*
+ * Takes the journal for this run: refuses a path that is a symbolic link
+ * or not a regular file, locks PATH.meta against a second run, and either
+ * starts afresh or (--resume) reads what the journal holds, refusing a
+ * changed job source unless --force. *trim is where a torn last line
+ * begins, or UINT64_MAX. Returns 0, or an exit code with a message
+ * printed.
+ */
+static int take_journal(const struct tf_farm_opts *o, const char *path,
+			const struct job_identity *job,
+			struct tf_journal_lock *lock, struct tf_history *hist,
+			uint64_t *trim)
+{
+	char holder[512], err[TF_ERRMSG_MAX];
+	struct stat st;
+	int ret, exists = 0;
+	uint64_t headroom;
+
+	*trim = UINT64_MAX;
+	if (lstat(path, &st) == 0) {
+		if (S_ISLNK(st.st_mode)) {
+			tf_error("journal %s is a symbolic link; refusing to "
+				 "write through it",
+				 path);
+			return TF_EXIT_USAGE;
+		}
+		if (!S_ISREG(st.st_mode)) {
+			tf_error("journal %s exists and is not a regular file",
+				 path);
+			return TF_EXIT_USAGE;
+		}
+		/* In a shared directory, another user could have written
+		 * ok lines of their own into it. */
+		if (st.st_uid != geteuid()) {
+			tf_error("journal %s belongs to another user (uid %ld, "
+				 "not %ld); refusing to use it",
+				 path, (long)st.st_uid, (long)geteuid());
+			return TF_EXIT_USAGE;
+		}
+		exists = st.st_size > 0;
+	} else if (errno != ENOENT) {
+		tf_error("journal %s: %s", path, strerror(errno));
+		return TF_EXIT_USAGE;
+	}
+	ret = tf_journal_lock(lock, path, holder, sizeof(holder));
+	if (ret == -EBUSY) {
+		tf_error("journal %s is in use by another taskfarm run (%s)",
+			 path, holder);
+		return TF_EXIT_USAGE;
+	}
+	if (ret == -EPERM) {
+		tf_error("%s.meta belongs to another user; refusing to use "
+			 "it (it would hold journal %s's lock)",
+			 path, path);
+		return TF_EXIT_USAGE;
+	}
+	if (ret < 0) {
+		tf_error("cannot lock the journal's %s.meta: %s", path,
+			 ret == -ELOOP ? "it is a symbolic link"
+				       : tf_strerror(ret));
+		return TF_EXIT_USAGE;
+	}
+	if (!o->resume) {
+		if (rotate_journal(path) < 0)
+			return TF_EXIT_USAGE;
+	} else {
+		if (!exists)
+			tf_warn("--resume: journal %s did not exist (or was "
+				"empty): nothing was done before, so every "
+				"task runs",
+				path);
+		ret = tf_history_load(hist, path, err, sizeof(err));
+		if (ret < 0) {
+			tf_error("cannot resume: %s", err);
+			return TF_EXIT_USAGE;
+		}
+		ret = check_job(o, path, job, lock, hist);
+		if (ret)
+			return ret;
+		/* The attempts a task may still get in this run: its next,
+		 * its retries and one per rank lost under it. */
+		headroom = 1 + (uint64_t)o->retries + o->lost_limit;
+		if (hist->max_attempts > UINT32_MAX - headroom) {
+			tf_error("cannot resume: %s:%llu: Attempt %lu: another "
+				 "%llu attempts would pass the journal's "
+				 "limit of %lu",
+				 path,
+				 (unsigned long long)hist->max_attempts_line,
+				 (unsigned long)hist->max_attempts,
+				 (unsigned long long)headroom,
+				 (unsigned long)UINT32_MAX);
+			return TF_EXIT_USAGE;
+		}
+		if (hist->torn) {
+			tf_warn("%s ends in a line cut short (the run was "
+				"killed while writing it); it is dropped",
+				path);
+			*trim = hist->valid_len;
+		}
+	}
+	ret = tf_journal_meta_write(lock, job->fingerprint, job->ntasks,
+				    job->source);
+	if (ret < 0) {
+		tf_error("cannot write %s.meta: %s", path, tf_strerror(ret));
+		return TF_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* Leaves out of the source what the journal says is done, numbers the
+ * other attempts after the journal's, and gives each its retries. */
+struct resume_source {
+	struct tf_source inner;
+	struct tf_history *hist; /* NULL: not resuming */
+	int resume_failed;
+	unsigned retries;
+	struct tf_resume_counts counts;
+};
+
+static int resume_next(void *ctx, struct tf_task *t)
+{
+	struct resume_source *rs = ctx;
+
+	for (;;) {
+		const struct tf_history_entry *e;
+		int r = rs->inner.next(rs->inner.ctx, t);
+
+		if (r <= 0)
+			return r;
+		t->retries_left = rs->retries;
+		e = tf_history_find(rs->hist, t->id);
+		if (!e)
+			return 1;
+		t->attempt = e->attempts + 1;
+		if (e->cmd_hash != tf_hash(TF_HASH_INIT, t->cmd, t->cmd_len))
+			return 1; /* the line changed: run it again */
+		if (e->state == TF_HIST_OK ||
+		    (e->state == TF_HIST_FAILED && !rs->resume_failed)) {
+			rs->counts.skipped++;
+			if (e->state == TF_HIST_FAILED)
+				rs->counts.failed_before++;
+			tf_task_release(t);
+			continue;
+		}
+		return 1;
+	}
+}
+
+static const char *resume_errmsg(void *ctx)
+{
+	struct resume_source *rs = ctx;
+
+	return rs->inner.errmsg(rs->inner.ctx);
+}
+
+static int dry_run(struct tf_source *src)
+{
+	struct tf_task t;
+	int r;
+
+	while ((r = src->next(src->ctx, &t)) > 0) {
+		fwrite(t.cmd, 1, t.cmd_len, stdout);
+		fputc('\n', stdout);
+		tf_task_release(&t);
+	}
+	if (r < 0) {
+		tf_error("%s", src->errmsg(src->ctx));
+		return TF_EXIT_USAGE;
+	}
+	return fflush(stdout) == 0 ? TF_EXIT_OK : TF_EXIT_INTERNAL;
+}
+
+/* Tells every worker to stop (for runs that end before they start). */
+static void stop_workers(struct tf_comm *comm)
+{
+	int r;
+
+	for (r = 1; r < comm->size; r++) {
+		struct tf_strbuf out = TF_STRBUF_INIT;
+
+		tf_wire_pack_control(&out, TF_CTL_STOP, 0);
+		if (tf_comm_send(comm, r, TF_TAG_CONTROL, &out) < 0)
+			tf_comm_abort(comm, TF_EXIT_INTERNAL);
+	}
+}
+
+static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
+		      struct tf_guard *guard)
+{
+	struct tf_jobfile jf;
+	struct tf_template tmpl;
+	struct resume_source rs;
+	struct tf_journal_lock lock = { -1, NULL };
+	struct tf_history hist;
+	struct job_identity job;
+	struct tf_source src;
+	uint64_t trim = UINT64_MAX;
+	char *journal = NULL;
+	int ret, code;
+
+	memset(&src, 0, sizeof(src));
+	memset(&hist, 0, sizeof(hist));
+	if (o->jobfile) {
+		ret = tf_jobfile_open(&jf, o->jobfile);
+		if (ret == 0) {
+			ret = tf_jobfile_scan(&jf);
+			if (ret < 0)
+				tf_jobfile_close(&jf);
+		}
+		if (ret < 0) {
+			tf_error("%s", jf.errmsg);
+			stop_workers(comm);
+			return TF_EXIT_USAGE;
+		}
+		src.next = jobfile_next;
+		src.errmsg = jobfile_errmsg;
+		src.ctx = &jf;
+		src.ntasks = jf.ntasks;
+		snprintf(job.fingerprint, sizeof(job.fingerprint), "%016llx",
+			 (unsigned long long)jf.fingerprint);
+		snprintf(job.source, sizeof(job.source), "job file %s",
+			 o->jobfile);
+		job.ntasks = jf.ntasks;
+		job.jobfile = o->jobfile;
+	} else {
+		ret = tf_template_init(&tmpl, o->tmpl_argc, o->tmpl_argv);
+		if (ret < 0) {
+			tf_error("%s", tmpl.errmsg);
+			stop_workers(comm);
+			return TF_EXIT_USAGE;
+		}
+		src.next = template_next;
+		src.errmsg = template_errmsg;
+		src.ctx = &tmpl;
+		src.ntasks = tmpl.ntasks;
+		snprintf(job.fingerprint, sizeof(job.fingerprint), "%016llx",
+			 (unsigned long long)tmpl.fingerprint);
+		snprintf(job.source, sizeof(job.source), "template %.480s",
+			 tmpl.cmd);
+		job.ntasks = tmpl.ntasks;
+		job.jobfile = NULL;
+	}
+	if (o->dry_run) {
+		stop_workers(comm);
+		code = dry_run(&src);
+		goto out;
+	}
+	journal = journal_path(o);
+	if (journal) {
+		code = take_journal(o, journal, &job, &lock, &hist, &trim);
+		if (code) {
+			stop_workers(comm);
+			goto out;
+		}
+	}
+	memset(&rs, 0, sizeof(rs));
+	rs.inner = src;
+	rs.hist = o->resume ? &hist : NULL;
+	rs.resume_failed = o->resume_failed;
+	rs.retries = o->retries;
+	src.next = resume_next;
+	src.errmsg = resume_errmsg;
+	src.ctx = &rs;
+	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.counts);
+out:
+	tf_history_release(&hist);
+	tf_journal_unlock(&lock);
+	free(journal);
+	if (o->jobfile)
+		tf_jobfile_close(&jf);
+	else
+		tf_template_release(&tmpl);
+	return code;
+}
+
+/* Writes "CODE\n" to path, whole or not at all (a rename). Returns 0 or
+ * -errno. */
+static int write_status_file(const char *path, int code)
+{
+	char tmp[4096], line[16];
+	int fd, n, ret = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0644);
+	if (fd < 0)
+		return -errno;
+	n = snprintf(line, sizeof(line), "%d\n", code);
+	ret = tf_write_all(fd, line, (size_t)n);
+	if (close(fd) < 0 && ret == 0)
+		ret = -errno;
+	if (ret == 0 && rename(tmp, path) < 0)
+		ret = -errno;
+	if (ret < 0)
+		unlink(tmp);
+	return ret;
+}
+
+/*
+ * Standard input, output or error closed at start (`taskfarm JOB >&-`)
+ * are held by /dev/null, opened read-only, before this process opens
+ * anything: else the next descriptor opened (the signal self-pipe, the
+ * guardian's pipe, the spawn helper's socket, a spill file) would take
+ * fd 1 and receive task output, and a task's output that cannot be
+ * written would pass for delivered. Writes to a held fd fail (EBADF), so
+ * that output is journaled output-lost.
+ */
+static void hold_closed_stdio(void)
+{
+	int fd;
+
+	for (fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+		int null;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		null = open("/dev/null", O_RDONLY);
+		if (null >= 0 && null != fd) {
+			dup2(null, fd);
+			close(null);
+		}
+	}
+}
+
+int tf_farm_run(const struct tf_farm_opts *o, int *argc, char ***argv)
+{
+	struct tf_farm_opts ro = *o; /* with this rank's slots settled */
+	struct tf_comm comm;
+	struct tf_guard guard;
+	int code, ret;
+
+	tf__log_level = o->verbose;
+	hold_closed_stdio();
+	/* A stop signal that comes during MPI's start-up (Slurm's warning
+	 * signal can) is counted and drains the run, instead of killing
+	 * the rank by its default action. */
+	ret = tf_signals_install();
+	if (ret < 0)
+		tf_warn("cannot install signal handlers: %s", tf_strerror(ret));
+	/* Before MPI_Init, while this process is small and has one
+	 * thread. Without a guardian a run works, unprotected. */
+	ret = tf_guard_start(&guard, o->grace);
+	if (ret < 0)
+		tf_warn("no guardian process (%s): tasks may outlive a rank "
+			"that is killed",
+			tf_strerror(ret));
+	/* Also now, while small: a task's MaxRSS is never below its
+	 * forker's, so tasks go through this helper when that floor would
+	 * mislead, or always with --exact-maxrss (spawner.h). */
+	ret = tf_spawner_start(o->exact_maxrss);
+	if (ret < 0)
+		tf_warn("no spawn helper (%s): tasks' MaxRSS will include "
+			"this process's",
+			tf_strerror(ret));
+	ret = tf_comm_init(&comm, argc, argv, o->comm_mode);
+	if (ret < 0) {
+		tf_error("cannot initialise MPI");
+		tf_spawner_stop();
+		tf_guard_release(&guard);
+		return TF_EXIT_INTERNAL;
+	}
+	if (comm.use_mpi)
+		tf__log_rank = comm.rank;
+	/* On a usage error every rank knows, and none starts its loop. */
+	code = settle_slots(&ro, &comm);
+	if (code == 0)
+		code = comm.rank == 0 ? run_master(&ro, &comm, &guard)
+				      : tf__worker_run(&ro, &comm, &guard);
+	if (comm.rank == 0 && o->status_file) {
+		ret = write_status_file(o->status_file, code);
+		if (ret < 0) {
+			tf_error("--status-file %s: %s", o->status_file,
+				 tf_strerror(ret));
+			if (code == TF_EXIT_OK)
+				code = TF_EXIT_INTERNAL;
+		}
+	}
+	tf_spawner_stop();
+	tf_guard_release(&guard);
+	ret = tf_comm_finalize(&comm);
+	if (ret < 0 && code == TF_EXIT_OK)
+		code = TF_EXIT_INTERNAL;
+	return code;
+}
