@@ -9,7 +9,8 @@
 # per CPU and per GPU; and a time-limit chain, --time=1 with a warning
 # signal: drain, requeue (or resubmit), resume, complete, and then nothing
 # more is submitted. Needs root and slurm-wlm + munge
-# (tools/slurm-check.sh installs them and runs this); takes 3-5 minutes.
+# (tools/slurm-deps.sh installs them; `make check-slurm` installs them if
+# missing and runs this); takes 3-5 minutes.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/slurm-cluster.sh"
 

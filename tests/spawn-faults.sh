@@ -1,5 +1,5 @@
 #!/bin/sh
-# The spawn helper (src/spawner.c): every rank starts its tasks through a
+# The spawn helper (src/farm/spawner.c): every rank starts its tasks through a
 # small process forked before MPI_Init, so that a task's MaxRSS is its own
 # and not its rank's peak (Linux folds the peak of the memory a process
 # leaves at exec into the new program's MaxRSS; a task spawned straight
