@@ -324,7 +324,8 @@ int tf_pwire_unpack_start(const void *buf, size_t len, struct tf_pident *who,
 {
 	const unsigned char *p = buf;
 
-	if (len < 32 || tf_le32_load(p) != PW_MAGIC || tf_le64_load(p + 24) != len - 32)
+	if (len < 32 || tf_le32_load(p) != PW_MAGIC ||
+	    tf_le64_load(p + 24) != len - 32)
 		return TF_EPROTO;
 	*status = (int32_t)tf_le32_load(p + 4);
 	who->pid = tf_le64_load(p + 8);
