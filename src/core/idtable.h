@@ -29,7 +29,8 @@ struct tf_idtable {
 
 /**
  * Prepares t to hold about expect ids before it first grows (0:
- * allocate at the first tf_idtable_put()). Out of memory aborts.
+ * allocate at the first tf_idtable_put()). Out of memory aborts. A
+ * zeroed struct tf_idtable is an empty table too.
  */
 void tf_idtable_init(struct tf_idtable *t, size_t expect);
 /** Frees the table (not what values point to); t is empty and may be
