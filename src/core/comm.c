@@ -138,39 +138,60 @@ static struct pending *comm_reset(struct tf_comm *c)
 	return p;
 }
 
-int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
+/* Initializes MPI unless it is already (then we finalize it too).
+ * Returns MPI's code. */
+static int mpi_start(struct tf_comm *c, int *argc, char ***argv)
 {
 	int inited = 0, rc;
 
+	MPI_Initialized(&inited);
+	if (inited)
+		return MPI_SUCCESS;
+	rc = MPI_Init(argc, argv);
+	if (rc == MPI_SUCCESS)
+		c->we_initialized = 1;
+	return rc;
+}
+
+/*
+ * The part both set-ups share once MPI runs: errors on comm come back as
+ * codes, this rank's place in it, and the check that srun did not start
+ * a set of singletons that would each run all of what (the job, the
+ * program). Returns 0 or TF_EMPI.
+ */
+static int comm_attach(struct tf_comm *c, MPI_Comm comm, const char *what)
+{
+	int rc;
+
+	MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+	rc = MPI_Comm_rank(comm, &c->rank);
+	if (rc == MPI_SUCCESS)
+		rc = MPI_Comm_size(comm, &c->size);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Comm_rank/size", rc);
+	if (c->size == 1 && slurm_step_tasks() > 1) {
+		tf_error("srun started %ld tasks but MPI sees only this one, "
+			 "so each would run the whole %s; use srun "
+			 "--mpi=pmix (or mpirun)",
+			 slurm_step_tasks(), what);
+		return TF_EMPI;
+	}
+	return 0;
+}
+
+int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
+{
 	comm_reset(c);
 	if (mode == TF_COMM_NONE ||
 	    (mode == TF_COMM_AUTO && !tf_comm_launcher_detected()))
 		return 0;
 	c->use_mpi = 1;
-	MPI_Initialized(&inited);
-	if (!inited) {
-		rc = MPI_Init(argc, argv);
-		if (rc != MPI_SUCCESS) {
-			free(c->impl);
-			c->impl = NULL;
-			return TF_EMPI;
-		}
-		c->we_initialized = 1;
-	}
-	MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-	rc = MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
-	if (rc == MPI_SUCCESS)
-		rc = MPI_Comm_size(MPI_COMM_WORLD, &c->size);
-	if (rc != MPI_SUCCESS)
-		return mpi_fail("MPI_Comm_rank/size", rc);
-	if (c->size == 1 && slurm_step_tasks() > 1) {
-		tf_error("srun started %ld tasks but MPI sees only this one, "
-			 "so each would run the whole job; use srun "
-			 "--mpi=pmix (or mpirun)",
-			 slurm_step_tasks());
+	if (mpi_start(c, argc, argv) != MPI_SUCCESS) {
+		free(c->impl);
+		c->impl = NULL;
 		return TF_EMPI;
 	}
-	return 0;
+	return comm_attach(c, MPI_COMM_WORLD, "job");
 }
 
 int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
@@ -453,20 +474,17 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 	int inited = 0, rc;
 	MPI_Comm base = mpi_comm ? *(const MPI_Comm *)mpi_comm : MPI_COMM_WORLD;
 
-	/* Not tf_comm_init(): the application's communicators keep their
+	/* Unlike tf_comm_init(), the application's communicators keep their
 	 * error handlers; only the duplicate gets MPI_ERRORS_RETURN. */
 	p = comm_reset(c);
 	MPI_Initialized(&inited);
 	if (!inited && !tf_comm_launcher_detected())
 		return 0;
 	c->use_mpi = 1;
-	if (!inited) {
-		rc = MPI_Init(NULL, NULL);
-		if (rc != MPI_SUCCESS) {
-			c->use_mpi = 0;
-			return mpi_fail("MPI_Init", rc);
-		}
-		c->we_initialized = 1;
+	rc = mpi_start(c, NULL, NULL);
+	if (rc != MPI_SUCCESS) {
+		c->use_mpi = 0;
+		return mpi_fail("MPI_Init", rc);
 	}
 	rc = MPI_Comm_dup(base, &p->comm);
 	if (rc != MPI_SUCCESS) {
@@ -474,20 +492,7 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 		return mpi_fail("MPI_Comm_dup", rc);
 	}
 	p->comm_is_dup = 1;
-	MPI_Comm_set_errhandler(p->comm, MPI_ERRORS_RETURN);
-	rc = MPI_Comm_rank(p->comm, &c->rank);
-	if (rc == MPI_SUCCESS)
-		rc = MPI_Comm_size(p->comm, &c->size);
-	if (rc != MPI_SUCCESS)
-		return mpi_fail("MPI_Comm_rank/size", rc);
-	if (c->size == 1 && slurm_step_tasks() > 1) {
-		tf_error("srun started %ld tasks but MPI sees only this one, "
-			 "so each would run the whole program; use srun "
-			 "--mpi=pmix (or mpirun)",
-			 slurm_step_tasks());
-		return TF_EMPI;
-	}
-	return 0;
+	return comm_attach(c, p->comm, "program");
 }
 
 /* Frees the arrays of p and p (not the send buffers the arrays point

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/tempfile.h"
 #include "taskfarm.h"
 
 /* TF_MAX_LINE, for messages. */
@@ -86,24 +87,18 @@ static int spool_check_chunk(struct tf_jobfile *jf, struct spool_check *sc,
  */
 static FILE *spool(struct tf_jobfile *jf, FILE *in, int *err)
 {
-	const char *dir = getenv("TMPDIR");
 	struct spool_check sc = { 0, 0, 0 };
-	char path[4096], buf[65536];
+	char buf[65536];
 	size_t n;
 	FILE *out;
 	int fd;
 
-	if (!dir || !*dir)
-		dir = "/tmp";
-	snprintf(path, sizeof(path), "%s/taskfarm-jobs-XXXXXX", dir);
-	fd = mkstemp(path);
+	fd = tf_tempfile_open("taskfarm-jobs");
 	if (fd < 0) {
-		*err = -errno;
-		fail(jf, 0, *err, "cannot copy to $TMPDIR: %s", strerror(errno));
+		*err = fd;
+		fail(jf, 0, *err, "cannot copy to $TMPDIR: %s", strerror(-fd));
 		return NULL;
 	}
-	unlink(path);
-	tf_set_cloexec(fd);
 	out = fdopen(fd, "w+");
 	if (!out) {
 		*err = -errno;

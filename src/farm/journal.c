@@ -320,44 +320,24 @@ int tf_status_parse(const char *name)
 	return -1;
 }
 
-static size_t hist_slot(const struct tf_history *h, uint64_t id)
-{
-	return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 17) & (h->cap - 1);
-}
-
-/* The sparse table: an open-addressing hash of full entries. */
+/* The sparse entries: full entries in an array, found by id through an
+ * id table. With create, a missing id gets a new zeroed entry (state 0,
+ * counted by the caller). */
 static struct tf_history_entry *tab_get(struct tf_history *h, uint64_t id,
 					int create)
 {
-	size_t s;
+	size_t i = tf_idtable_get(&h->tab_ids, id);
 
-	if (create && (h->ntab + 1) * 2 > h->cap) {
-		struct tf_history_entry *old = h->tab;
-		size_t oldcap = h->cap, i;
-
-		h->cap = h->cap ? h->cap * 2 : 64;
-		h->tab = tf__xcalloc(h->cap, sizeof(*h->tab));
-		for (i = 0; i < oldcap; i++) {
-			if (!old[i].state)
-				continue;
-			s = hist_slot(h, old[i].id);
-			while (h->tab[s].state)
-				s = (s + 1) & (h->cap - 1);
-			h->tab[s] = old[i];
-		}
-		free(old);
-	}
-	if (!h->cap)
-		return NULL;
-	s = hist_slot(h, id);
-	while (h->tab[s].state && h->tab[s].id != id)
-		s = (s + 1) & (h->cap - 1);
-	if (h->tab[s].state)
-		return &h->tab[s];
+	if (i != TF_IDTABLE_NONE)
+		return &h->tab[i];
 	if (!create)
 		return NULL;
-	h->tab[s].id = id;
-	return &h->tab[s];
+	i = tf_idtable_count(&h->tab_ids);
+	tf__grow((void **)&h->tab, &h->cap, i + 1, sizeof(*h->tab));
+	memset(&h->tab[i], 0, sizeof(h->tab[i]));
+	h->tab[i].id = id;
+	tf_idtable_put(&h->tab_ids, id, i);
+	return &h->tab[i];
 }
 
 /* Whether id belongs in the dense array: ids up to a few times the
@@ -457,6 +437,7 @@ void tf_history_release(struct tf_history *h)
 {
 	free(h->dense);
 	free(h->tab);
+	tf_idtable_release(&h->tab_ids);
 	memset(h, 0, sizeof(*h));
 }
 

@@ -18,6 +18,7 @@
 #ifndef TF_JOURNAL_H
 #define TF_JOURNAL_H
 
+#include "core/idtable.h"
 #include "farm/task.h"
 #include "core/util.h"
 
@@ -113,15 +114,17 @@ struct tf_history_slot {
 /*
  * Ids are line numbers or 1..N, so most are held in an array indexed by
  * id (dense), of which only the part up to the highest id is ever
- * touched; an id far beyond what the journal holds goes to a small hash
- * table instead (tab), so that a stray huge id costs no memory.
+ * touched; an id far beyond what the journal holds goes to a small array
+ * of full entries instead (tab, found through a core id table), so that
+ * a stray huge id costs no memory.
  */
 struct tf_history {
 	struct tf_history_slot *dense;
 	size_t dense_cap;   /* allocated slots */
 	size_t dense_len;   /* slots initialised: ids below it */
-	struct tf_history_entry *tab;
-	size_t cap;
+	struct tf_history_entry *tab; /* the sparse entries, in arrival */
+	size_t cap;         /* allocated entries of tab */
+	struct tf_idtable tab_ids; /* id -> index in tab */
 	size_t n;           /* tasks with a line (both kinds) */
 	size_t ntab;        /* of which in tab */
 	struct tf_history_entry found; /* what tf_history_find() returns */

@@ -1,6 +1,7 @@
 /*
- * The master's task window: a ring of ready tasks and an open-addressing
- * table (linear probing, backward-shift deletion) of tasks in flight.
+ * The master's task window: a core ring of ready tasks, and the tasks in
+ * flight in an array of entries found by id through a core id table
+ * (entries do not move while in flight; freed ones are reused).
  */
 #include "config.h"
 
@@ -11,28 +12,39 @@
 
 #include "core/util.h"
 
+/* Makes tab hold cap entries, the new ones unused and free. */
+static void grow_tab(struct tf_queue *q, size_t cap)
+{
+	size_t i;
+
+	q->tab = tf__xrealloc(q->tab, cap * sizeof(*q->tab));
+	memset(q->tab + q->tab_cap, 0, (cap - q->tab_cap) * sizeof(*q->tab));
+	q->free_slots = tf__xrealloc(q->free_slots,
+				     cap * sizeof(*q->free_slots));
+	/* Lowest index on top, so a fresh table fills from its start. */
+	for (i = cap; i-- > q->tab_cap;)
+		q->free_slots[q->nfree++] = i;
+	q->tab_cap = cap;
+}
+
 void tf_queue_init(struct tf_queue *q, const struct tf_source *src,
 		   size_t window)
 {
-	size_t cap = 16;
-
 	memset(q, 0, sizeof(*q));
 	q->src = *src;
 	q->window = window ? window : 1;
-	q->ready_cap = q->window;
-	q->ready = tf__xcalloc(q->ready_cap, sizeof(*q->ready));
-	while (cap < q->window * 2)
-		cap *= 2;
-	q->tab_cap = cap;
-	q->tab = tf__xcalloc(cap, sizeof(*q->tab));
+	tf_ring_init(&q->ready, sizeof(struct tf_task), q->window);
+	grow_tab(q, q->window);
+	tf_idtable_init(&q->ids, q->window);
 }
 
 void tf_queue_release(struct tf_queue *q)
 {
+	struct tf_task *t;
 	size_t i;
 
-	for (i = 0; i < q->ready_len; i++)
-		tf_task_release(&q->ready[(q->ready_head + i) % q->ready_cap]);
+	while ((t = tf_ring_pop_front(&q->ready)))
+		tf_task_release(t);
 	for (i = 0; i < q->tab_cap; i++) {
 		if (!q->tab[i].used)
 			continue;
@@ -40,14 +52,17 @@ void tf_queue_release(struct tf_queue *q)
 		tf_output_release(&q->tab[i].out);
 		tf_output_release(&q->tab[i].err);
 	}
-	free(q->ready);
+	tf_ring_release(&q->ready);
+	tf_idtable_release(&q->ids);
 	free(q->tab);
+	free(q->free_slots);
 	memset(q, 0, sizeof(*q));
 }
 
 int tf_queue_fill(struct tf_queue *q)
 {
-	while (!q->src_done && q->ready_len + q->ninflight < q->window) {
+	while (!q->src_done &&
+	       tf_ring_len(&q->ready) + q->ninflight < q->window) {
 		struct tf_task t;
 		int r = q->src.next(q->src.ctx, &t);
 
@@ -56,62 +71,30 @@ int tf_queue_fill(struct tf_queue *q)
 			q->src_err = r;
 			return r;
 		}
-		q->ready[(q->ready_head + q->ready_len) % q->ready_cap] = t;
-		q->ready_len++;
+		*(struct tf_task *)tf_ring_push_back(&q->ready) = t;
 		q->nread++;
 	}
 	return 0;
 }
 
-static size_t slot_of(const struct tf_queue *q, uint64_t id)
-{
-	uint64_t h = id * 0x9E3779B97F4A7C15ull;
-
-	return (size_t)(h >> 17) & (q->tab_cap - 1);
-}
-
-static void grow_table(struct tf_queue *q)
-{
-	struct tf_inflight *old = q->tab;
-	size_t oldcap = q->tab_cap, i;
-
-	q->tab_cap *= 2;
-	q->tab = tf__xcalloc(q->tab_cap, sizeof(*q->tab));
-	for (i = 0; i < oldcap; i++) {
-		size_t s;
-
-		if (!old[i].used)
-			continue;
-		s = slot_of(q, old[i].task.id);
-		while (q->tab[s].used)
-			s = (s + 1) & (q->tab_cap - 1);
-		q->tab[s] = old[i];
-	}
-	free(old);
-}
-
 struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 {
+	struct tf_task *ready = tf_ring_pop_front(&q->ready);
 	struct tf_inflight *f;
-	struct tf_task t;
-	size_t s;
+	size_t slot;
 
-	if (q->ready_len == 0)
+	if (!ready)
 		return NULL;
-	t = q->ready[q->ready_head];
-	q->ready_head = (q->ready_head + 1) % q->ready_cap;
-	q->ready_len--;
-	if ((q->ninflight + 1) * 2 > q->tab_cap)
-		grow_table(q);
-	s = slot_of(q, t.id);
-	while (q->tab[s].used)
-		s = (s + 1) & (q->tab_cap - 1);
-	f = &q->tab[s];
+	if (!q->nfree)
+		grow_tab(q, q->tab_cap * 2);
+	slot = q->free_slots[--q->nfree];
+	f = &q->tab[slot];
 	f->used = 1;
 	f->rank = rank;
-	f->task = t;
+	f->task = *ready;
 	tf_output_init(&f->out);
 	tf_output_init(&f->err);
+	tf_idtable_put(&q->ids, f->task.id, slot);
 	q->ninflight++;
 	return f;
 }
@@ -121,20 +104,23 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 
 struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank)
 {
-	size_t i, n = q->ready_len < AVOID_LOOKAHEAD ? q->ready_len
-						    : AVOID_LOOKAHEAD;
+	size_t i, n = tf_ring_len(&q->ready);
 
+	if (n > AVOID_LOOKAHEAD)
+		n = AVOID_LOOKAHEAD;
 	for (i = 0; i < n; i++) {
-		size_t at = (q->ready_head + i) % q->ready_cap;
+		struct tf_task *t = tf_ring_at(&q->ready, i);
 
-		if (q->ready[at].avoid_rank == rank)
+		if (t->avoid_rank == rank)
 			continue;
 		if (i) {
 			/* Bring it to the head; the order of the rest
 			 * barely matters. */
-			struct tf_task t = q->ready[at];
-			q->ready[at] = q->ready[q->ready_head];
-			q->ready[q->ready_head] = t;
+			struct tf_task *head = tf_ring_at(&q->ready, 0);
+			struct tf_task tmp = *t;
+
+			*t = *head;
+			*head = tmp;
 		}
 		return tf_queue_take(q, rank);
 	}
@@ -143,34 +129,19 @@ struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank)
 
 struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id)
 {
-	size_t s = slot_of(q, id);
+	size_t slot = tf_idtable_get(&q->ids, id);
 
-	while (q->tab[s].used) {
-		if (q->tab[s].task.id == id)
-			return &q->tab[s];
-		s = (s + 1) & (q->tab_cap - 1);
-	}
-	return NULL;
+	return slot == TF_IDTABLE_NONE ? NULL : &q->tab[slot];
 }
 
-/* Removes entry f, shifting later members of its probe run back so that
- * lookups never stop at a hole. */
+/* Forgets entry f (its contents already released or moved). */
 static void unlink_entry(struct tf_queue *q, struct tf_inflight *f)
 {
-	size_t mask = q->tab_cap - 1;
-	size_t hole = (size_t)(f - q->tab), s = (hole + 1) & mask;
+	size_t slot = (size_t)(f - q->tab);
 
+	tf_idtable_remove(&q->ids, f->task.id);
 	memset(f, 0, sizeof(*f));
-	while (q->tab[s].used) {
-		size_t home = slot_of(q, q->tab[s].task.id);
-		/* Move s into the hole if its home is not in (hole, s]. */
-		if (((s - home) & mask) >= ((s - hole) & mask)) {
-			q->tab[hole] = q->tab[s];
-			memset(&q->tab[s], 0, sizeof(q->tab[s]));
-			hole = s;
-		}
-		s = (s + 1) & mask;
-	}
+	q->free_slots[q->nfree++] = slot;
 	q->ninflight--;
 }
 
@@ -188,32 +159,21 @@ void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f)
 
 	tf_output_release(&f->out);
 	tf_output_release(&f->err);
-	f->task.cmd = NULL;
 	unlink_entry(q, f);
 	/* The ring has room: ready + in flight never exceeds the window. */
-	q->ready_head = (q->ready_head + q->ready_cap - 1) % q->ready_cap;
-	q->ready[q->ready_head] = t;
-	q->ready_len++;
+	*(struct tf_task *)tf_ring_push_front(&q->ready) = t;
 }
 
 void tf_queue_foreach_rank(struct tf_queue *q, int rank,
 			   void (*fn)(void *ctx, struct tf_inflight *f),
 			   void *ctx)
 {
-	uint64_t *ids;
-	size_t i, n = 0;
+	size_t i;
 
-	/* Ids first: removing an entry shifts others back in the table,
-	 * which a walk over it would then miss or see twice. */
-	ids = tf__xmalloc((q->ninflight ? q->ninflight : 1) * sizeof(*ids));
+	/* Entries never move while in flight, and fn frees only the one it
+	 * is given (which no take can reuse meanwhile): a plain walk sees
+	 * each entry of rank once. */
 	for (i = 0; i < q->tab_cap; i++)
 		if (q->tab[i].used && q->tab[i].rank == rank)
-			ids[n++] = q->tab[i].task.id;
-	for (i = 0; i < n; i++) {
-		struct tf_inflight *f = tf_queue_find(q, ids[i]);
-
-		if (f && f->rank == rank)
-			fn(ctx, f);
-	}
-	free(ids);
+			fn(ctx, &q->tab[i]);
 }

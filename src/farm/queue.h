@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/idtable.h"
+#include "core/ring.h"
 #include "farm/task.h"
 
 /** A source of tasks: next() returns 1 with *t filled (the caller owns
@@ -35,12 +37,12 @@ struct tf_queue {
 	struct tf_source src;
 	int src_done;
 	int src_err;
-	struct tf_task *ready; /* a ring */
-	size_t ready_head;
-	size_t ready_len;
-	size_t ready_cap;
-	struct tf_inflight *tab; /* open addressing on id */
+	struct tf_ring ready;    /* of struct tf_task, oldest first */
+	struct tf_inflight *tab; /* in-flight entries; unused ones free */
 	size_t tab_cap;
+	size_t *free_slots;      /* indexes of the unused entries of tab */
+	size_t nfree;
+	struct tf_idtable ids;   /* task id -> its entry's index in tab */
 	size_t ninflight;
 	size_t window;
 	uint64_t nread;
@@ -61,13 +63,15 @@ int tf_queue_fill(struct tf_queue *q);
 
 static inline size_t tf_queue_nready(const struct tf_queue *q)
 {
-	return q->ready_len;
+	return tf_ring_len(&q->ready);
 }
 
 /**
  * Moves the oldest ready task into the in-flight table for rank and
  * returns it (owned by the queue until tf_queue_done()), or NULL if no
- * task is ready.
+ * task is ready. An entry stays where it is until it is done or put
+ * back, unless a take finds every entry used and grows the table (never
+ * while ready plus in flight stay within the window).
  */
 struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank);
 
@@ -100,7 +104,8 @@ void tf_queue_foreach_rank(struct tf_queue *q, int rank,
 /** Whether every task has been read, dispatched and finished. */
 static inline int tf_queue_empty(const struct tf_queue *q)
 {
-	return q->src_done && q->ready_len == 0 && q->ninflight == 0;
+	return q->src_done && tf_ring_len(&q->ready) == 0 &&
+	       q->ninflight == 0;
 }
 
 #endif

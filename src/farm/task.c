@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/tempfile.h"
 #include "core/util.h"
 
 void tf_task_release(struct tf_task *t)
@@ -48,27 +49,12 @@ void tf_output_release(struct tf_output *o)
 
 const char *tf_output_spill_dir(void)
 {
-	const char *dir = getenv("TMPDIR");
-
-	return dir && *dir ? dir : "/tmp";
+	return tf_tempfile_dir();
 }
 
 static int open_spill(void)
 {
-	const char *dir = tf_output_spill_dir();
-	char path[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/taskfarm-spill-XXXXXX", dir);
-	fd = mkstemp(path);
-	if (fd < 0)
-		return -errno;
-	unlink(path);
-	if (tf_set_cloexec(fd) < 0) {
-		close(fd);
-		return -errno;
-	}
-	return fd;
+	return tf_tempfile_open("taskfarm-spill");
 }
 
 /* Gives up on o: what it held is dropped, and so is all that follows. */

@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include "core/comm.h"
+#include "core/idle.h"
+#include "core/ring.h"
 #include "farm/exec.h"
 #include "farm/worker.h"
 #include "core/batch.h"
@@ -38,8 +40,7 @@ struct worker {
 	const struct tf_farm_opts *o;
 	struct tf_comm *comm;
 	struct tf_exec exec;
-	struct tf_task *queue; /* a ring of tasks not yet started */
-	size_t qhead, qlen, qcap;
+	struct tf_ring queue; /* of struct tf_task: not yet started */
 	uint64_t received;
 	double mean_runtime; /* moving average; 0 until measured */
 	struct tf_strbuf batch;
@@ -75,7 +76,7 @@ static size_t target_hold(const struct worker *w)
 
 static uint64_t want_total(const struct worker *w)
 {
-	size_t held = w->qlen + (size_t)w->exec.nbusy;
+	size_t held = tf_ring_len(&w->queue) + (size_t)w->exec.nbusy;
 	size_t hold = w->draining || w->stop ? 0 : target_hold(w);
 
 	return w->received + (hold > held ? hold - held : 0);
@@ -83,28 +84,13 @@ static uint64_t want_total(const struct worker *w)
 
 static void queue_push(struct worker *w, struct tf_task *t)
 {
-	if (w->qlen == w->qcap) {
-		size_t ncap = w->qcap ? w->qcap * 2 : 64, i;
-		struct tf_task *nq = tf__xmalloc(ncap * sizeof(*nq));
-
-		for (i = 0; i < w->qlen; i++)
-			nq[i] = w->queue[(w->qhead + i) % w->qcap];
-		free(w->queue);
-		w->queue = nq;
-		w->qcap = ncap;
-		w->qhead = 0;
-	}
-	w->queue[(w->qhead + w->qlen) % w->qcap] = *t;
-	w->qlen++;
+	*(struct tf_task *)tf_ring_push_back(&w->queue) = *t;
 }
 
+/* The oldest queued task; the queue must not be empty. */
 static struct tf_task queue_pop(struct worker *w)
 {
-	struct tf_task t = w->queue[w->qhead];
-
-	w->qhead = (w->qhead + 1) % w->qcap;
-	w->qlen--;
-	return t;
+	return *(struct tf_task *)tf_ring_pop_front(&w->queue);
 }
 
 /* Sends the batch, empty or not (an empty one is a heartbeat, or the
@@ -272,7 +258,7 @@ static void hand_back(struct worker *w, struct tf_task *t)
 /* Hands every task not yet started back to the master. */
 static void hand_back_queued(struct worker *w)
 {
-	while (w->qlen) {
+	while (tf_ring_len(&w->queue)) {
 		struct tf_task t = queue_pop(w);
 
 		hand_back(w, &t);
@@ -283,10 +269,10 @@ static void hand_back_queued(struct worker *w)
  * would wait longest here), and answers at once. */
 static void reclaim(struct worker *w, uint64_t n)
 {
-	while (n-- > 0 && w->qlen) {
-		struct tf_task t = w->queue[(w->qhead + w->qlen - 1) % w->qcap];
+	while (n-- > 0 && tf_ring_len(&w->queue)) {
+		struct tf_task t =
+			*(struct tf_task *)tf_ring_pop_back(&w->queue);
 
-		w->qlen--;
 		hand_back(w, &t);
 	}
 	w->no_ahead = 1;
@@ -378,12 +364,15 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct worker w;
 	struct tf_hello h;
-	double idle = 0, now, last_busy = tf_now();
+	struct tf_idle idle;
+	double wait;
 	int slots, ret, signals_seen = 0;
 
+	tf_idle_init(&idle, IDLE_MIN, IDLE_MAX, tf_now());
 	memset(&w, 0, sizeof(w));
 	w.o = o;
 	w.comm = comm;
+	tf_ring_init(&w.queue, sizeof(struct tf_task), 64);
 	tf_strbuf_init(&w.batch);
 	slots = o->slots > 0 ? o->slots : 1;
 	ret = tf_exec_init(&w.exec, slots, comm->rank, comm->host, 0);
@@ -442,34 +431,27 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			hand_back_queued(&w);
 			tf_exec_kill(&w.exec, -1, TF_STATUS_INTERRUPTED, 0);
 		}
-		while (!w.draining && !w.stop && w.qlen &&
+		while (!w.draining && !w.stop && tf_ring_len(&w.queue) &&
 		       w.exec.nbusy < w.exec.nslots) {
 			struct tf_task t = queue_pop(&w);
 			tf_exec_start(&w.exec, &t);
 			did = 1;
 		}
-		now = tf_now();
-		if (did) {
-			idle = 0;
-			last_busy = now;
-		} else if (w.qlen >= (size_t)w.exec.nslots) {
+		if (!did && tf_ring_len(&w.queue) >= (size_t)w.exec.nslots)
 			/* Work enough for every slot is queued, so a message
 			 * can wait: sleep until a task event, or the longest
 			 * sleep. */
-			idle = IDLE_MAX;
-		} else {
-			idle = tf_backoff(idle, now - last_busy, IDLE_MIN,
-					  IDLE_MAX);
-		}
-		ret = tf_exec_wait(&w.exec, did ? 0 : idle, task_done, &w);
+			wait = tf_idle_hold(&idle, IDLE_MAX);
+		else
+			wait = tf_idle_next(&idle, did, tf_now());
+		ret = tf_exec_wait(&w.exec, wait, task_done, &w);
 		if (ret < 0)
 			tf_die("poll failed: %s", tf_strerror(ret));
-		if (ret > 0) {
-			idle = 0;
-			last_busy = tf_now();
-		}
+		if (ret > 0)
+			tf_idle_busy(&idle, tf_now());
 		if (w.nresults &&
-		    (w.qlen < (size_t)w.exec.nslots || w.draining ||
+		    (tf_ring_len(&w.queue) < (size_t)w.exec.nslots ||
+		     w.draining ||
 		     w.batch.len >= FLUSH_BYTES ||
 		     tf_now() - w.last_flush >= FLUSH_INTERVAL))
 			send_batch(&w);
@@ -479,11 +461,11 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	if (w.nresults && !w.stop)
 		send_batch(&w);
 	tf_exec_release(&w.exec);
-	while (w.qlen) {
+	while (tf_ring_len(&w.queue)) {
 		struct tf_task t = queue_pop(&w);
 		tf_task_release(&t);
 	}
-	free(w.queue);
+	tf_ring_release(&w.queue);
 	tf_strbuf_release(&w.batch);
 	tf_strbuf_release(&msg);
 	return w.master_lost ? TF_EXIT_INTERRUPTED : TF_EXIT_OK;

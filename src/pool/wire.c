@@ -1,6 +1,7 @@
 /*
- * Encoding of the pool's messages (see poolwire.h): explicit
- * little-endian headers around the application's bytes.
+ * Encoding of the pool's messages (see pool/wire.h): explicit
+ * little-endian headers, through the core's codec (core/codec.h), around
+ * the application's bytes.
  */
 #include "config.h"
 
@@ -9,50 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/codec.h"
 #include "taskfarm.h"
 
 #define PW_MAGIC 0x54465031u /* "TFP1" */
-
-static void put32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void put64(unsigned char *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint32_t get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static uint64_t get64(const unsigned char *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
-
-static void add32(struct tf_strbuf *sb, uint32_t v)
-{
-	unsigned char b[4];
-
-	put32(b, v);
-	tf_strbuf_add(sb, b, 4);
-}
-
-static void add64(struct tf_strbuf *sb, uint64_t v)
-{
-	unsigned char b[8];
-
-	put64(b, v);
-	tf_strbuf_add(sb, b, 8);
-}
 
 /* TASKS: magic job first count fn in_size out_size, padded to 40 bytes
  * so that inputs start 8-byte aligned in a malloc'd buffer. */
@@ -60,14 +21,14 @@ static void add64(struct tf_strbuf *sb, uint64_t v)
 
 void tf_pwire_tasks_begin(struct tf_strbuf *out, const struct tf_ptasks *t)
 {
-	add32(out, PW_MAGIC);
-	add64(out, t->job);
-	add64(out, t->first);
-	add32(out, t->count);
-	add32(out, t->fn);
-	add32(out, t->in_size);
-	add32(out, t->out_size);
-	add32(out, 0);
+	tf_strbuf_add_u32(out, PW_MAGIC);
+	tf_strbuf_add_u64(out, t->job);
+	tf_strbuf_add_u64(out, t->first);
+	tf_strbuf_add_u32(out, t->count);
+	tf_strbuf_add_u32(out, t->fn);
+	tf_strbuf_add_u32(out, t->in_size);
+	tf_strbuf_add_u32(out, t->out_size);
+	tf_strbuf_add_u32(out, 0);
 }
 
 /* Zero bytes up to the next multiple of 8 of sb's length. */
@@ -91,7 +52,7 @@ size_t tf_pwire_var_size(size_t len)
 
 void tf_pwire_add_var(struct tf_strbuf *out, const void *data, size_t len)
 {
-	add64(out, len);
+	tf_strbuf_add_u64(out, len);
 	tf_strbuf_add(out, data, len);
 	pad8(out);
 }
@@ -103,7 +64,7 @@ int tf_pwire_tasks_next(const struct tf_ptasks *t, size_t *off,
 
 	if (*off + 8 > t->data_len)
 		return 0;
-	l = get64(t->data + *off);
+	l = tf_le64_load(t->data + *off);
 	if (l > t->data_len - *off - 8 ||
 	    round8((size_t)l) > t->data_len - *off - 8)
 		return 0;
@@ -117,14 +78,14 @@ int tf_pwire_tasks_decode(const void *buf, size_t len, struct tf_ptasks *t)
 {
 	const unsigned char *p = buf;
 
-	if (len < TASKS_HDR || get32(p) != PW_MAGIC)
+	if (len < TASKS_HDR || tf_le32_load(p) != PW_MAGIC)
 		return TF_EPROTO;
-	t->job = get64(p + 4);
-	t->first = get64(p + 12);
-	t->count = get32(p + 20);
-	t->fn = get32(p + 24);
-	t->in_size = get32(p + 28);
-	t->out_size = get32(p + 32);
+	t->job = tf_le64_load(p + 4);
+	t->first = tf_le64_load(p + 12);
+	t->count = tf_le32_load(p + 20);
+	t->fn = tf_le32_load(p + 24);
+	t->in_size = tf_le32_load(p + 28);
+	t->out_size = tf_le32_load(p + 32);
 	t->data = p + TASKS_HDR;
 	t->data_len = len - TASKS_HDR;
 	if (t->count == 0)
@@ -153,23 +114,23 @@ void tf_pwire_results_header(struct tf_strbuf *out, const struct tf_presults *r)
 	unsigned char *p = (unsigned char *)out->buf;
 	double ns = r->compute_s * 1e9;
 
-	put32(p, PW_MAGIC);
-	put64(p + 4, r->job);
-	put64(p + 12, r->first);
-	put32(p + 20, r->count);
-	put32(p + 24, r->form);
-	put32(p + 28, r->out_size);
-	put64(p + 32, ns > 0 ? (uint64_t)ns : 0);
-	put64(p + 40, 0);
+	tf_le32_store(p, PW_MAGIC);
+	tf_le64_store(p + 4, r->job);
+	tf_le64_store(p + 12, r->first);
+	tf_le32_store(p + 20, r->count);
+	tf_le32_store(p + 24, r->form);
+	tf_le32_store(p + 28, r->out_size);
+	tf_le64_store(p + 32, ns > 0 ? (uint64_t)ns : 0);
+	tf_le64_store(p + 40, 0);
 }
 
 void tf_pwire_add_record(struct tf_strbuf *out, int32_t status,
 			 const void *result, size_t len, const char *error,
 			 size_t errlen)
 {
-	add32(out, (uint32_t)status);
-	add32(out, (uint32_t)errlen);
-	add64(out, len);
+	tf_strbuf_add_u32(out, (uint32_t)status);
+	tf_strbuf_add_u32(out, (uint32_t)errlen);
+	tf_strbuf_add_u64(out, len);
 	tf_strbuf_add(out, result, len);
 	tf_strbuf_add(out, error, errlen);
 	pad8(out);
@@ -185,9 +146,9 @@ void tf_pwire_record_header(void *p, int32_t status, size_t len,
 {
 	unsigned char *b = p;
 
-	put32(b, (uint32_t)status);
-	put32(b + 4, (uint32_t)errlen);
-	put64(b + 8, len);
+	tf_le32_store(b, (uint32_t)status);
+	tf_le32_store(b + 4, (uint32_t)errlen);
+	tf_le64_store(b + 8, len);
 }
 
 int tf_pwire_results_next(const struct tf_presults *r, size_t *off,
@@ -200,9 +161,9 @@ int tf_pwire_results_next(const struct tf_presults *r, size_t *off,
 
 	if (left < TF_PWIRE_RECORD_HDR)
 		return 0;
-	rec->status = (int32_t)get32(p);
-	errlen = get32(p + 4);
-	len = get64(p + 8);
+	rec->status = (int32_t)tf_le32_load(p);
+	errlen = tf_le32_load(p + 4);
+	len = tf_le64_load(p + 8);
 	left -= TF_PWIRE_RECORD_HDR;
 	if (len > left || errlen > left - len ||
 	    round8((size_t)len + errlen) > left)
@@ -220,14 +181,14 @@ int tf_pwire_results_decode(const void *buf, size_t len, struct tf_presults *r)
 {
 	const unsigned char *p = buf;
 
-	if (len < TF_PWIRE_RESULTS_HDR || get32(p) != PW_MAGIC)
+	if (len < TF_PWIRE_RESULTS_HDR || tf_le32_load(p) != PW_MAGIC)
 		return TF_EPROTO;
-	r->job = get64(p + 4);
-	r->first = get64(p + 12);
-	r->count = get32(p + 20);
-	r->form = get32(p + 24);
-	r->out_size = get32(p + 28);
-	r->compute_s = (double)get64(p + 32) / 1e9;
+	r->job = tf_le64_load(p + 4);
+	r->first = tf_le64_load(p + 12);
+	r->count = tf_le32_load(p + 20);
+	r->form = tf_le32_load(p + 24);
+	r->out_size = tf_le32_load(p + 28);
+	r->compute_s = (double)tf_le64_load(p + 32) / 1e9;
 	r->data = p + TF_PWIRE_RESULTS_HDR;
 	r->data_len = len - TF_PWIRE_RESULTS_HDR;
 	if (r->count == 0 || r->form > TF_PWIRE_UNIFORM)
@@ -295,14 +256,14 @@ void tf_pwire_pack_hello(struct tf_strbuf *out, const struct tf_pident *who,
 {
 	size_t i;
 
-	add32(out, PW_MAGIC);
-	add32(out, (uint32_t)n);
-	add64(out, who->pid);
-	add64(out, who->space);
+	tf_strbuf_add_u32(out, PW_MAGIC);
+	tf_strbuf_add_u32(out, (uint32_t)n);
+	tf_strbuf_add_u64(out, who->pid);
+	tf_strbuf_add_u64(out, who->space);
 	for (i = 0; i < n; i++) {
 		size_t l = strlen(names[i]);
 
-		add32(out, (uint32_t)l);
+		tf_strbuf_add_u32(out, (uint32_t)l);
 		tf_strbuf_add(out, names[i], l);
 	}
 }
@@ -314,20 +275,20 @@ int tf_pwire_unpack_hello(const void *buf, size_t len, struct tf_pident *who,
 	size_t off = 24, i, count;
 	char **v;
 
-	if (len < 24 || get32(p) != PW_MAGIC)
+	if (len < 24 || tf_le32_load(p) != PW_MAGIC)
 		return TF_EPROTO;
-	count = get32(p + 4);
+	count = tf_le32_load(p + 4);
 	if (count > (len - 24) / 4)
 		return TF_EPROTO;
-	who->pid = get64(p + 8);
-	who->space = get64(p + 16);
+	who->pid = tf_le64_load(p + 8);
+	who->space = tf_le64_load(p + 16);
 	v = tf__xcalloc(count + 1, sizeof(*v));
 	for (i = 0; i < count; i++) {
 		uint32_t l;
 
 		if (len - off < 4)
 			goto bad;
-		l = get32(p + off);
+		l = tf_le32_load(p + off);
 		off += 4;
 		if (l > len - off || memchr(p + off, '\0', l))
 			goto bad;
@@ -350,11 +311,11 @@ bad:
 void tf_pwire_pack_start(struct tf_strbuf *out, const struct tf_pident *who,
 			 int32_t status, const void *data, size_t len)
 {
-	add32(out, PW_MAGIC);
-	add32(out, (uint32_t)status);
-	add64(out, who->pid);
-	add64(out, who->space);
-	add64(out, len);
+	tf_strbuf_add_u32(out, PW_MAGIC);
+	tf_strbuf_add_u32(out, (uint32_t)status);
+	tf_strbuf_add_u64(out, who->pid);
+	tf_strbuf_add_u64(out, who->space);
+	tf_strbuf_add_u64(out, len);
 	tf_strbuf_add(out, data, len);
 }
 
@@ -363,11 +324,12 @@ int tf_pwire_unpack_start(const void *buf, size_t len, struct tf_pident *who,
 {
 	const unsigned char *p = buf;
 
-	if (len < 32 || get32(p) != PW_MAGIC || get64(p + 24) != len - 32)
+	if (len < 32 || tf_le32_load(p) != PW_MAGIC ||
+	    tf_le64_load(p + 24) != len - 32)
 		return TF_EPROTO;
-	*status = (int32_t)get32(p + 4);
-	who->pid = get64(p + 8);
-	who->space = get64(p + 16);
+	*status = (int32_t)tf_le32_load(p + 4);
+	who->pid = tf_le64_load(p + 8);
+	who->space = tf_le64_load(p + 16);
 	*data = p + 32;
 	*datalen = len - 32;
 	return 0;
@@ -376,9 +338,9 @@ int tf_pwire_unpack_start(const void *buf, size_t len, struct tf_pident *who,
 void tf_pwire_pack_status(struct tf_strbuf *out, int32_t status,
 			  const void *data, size_t len)
 {
-	add32(out, PW_MAGIC);
-	add32(out, (uint32_t)status);
-	add64(out, len);
+	tf_strbuf_add_u32(out, PW_MAGIC);
+	tf_strbuf_add_u32(out, (uint32_t)status);
+	tf_strbuf_add_u64(out, len);
 	tf_strbuf_add(out, data, len);
 }
 
@@ -387,9 +349,9 @@ int tf_pwire_unpack_status(const void *buf, size_t len, int32_t *status,
 {
 	const unsigned char *p = buf;
 
-	if (len < 16 || get32(p) != PW_MAGIC || get64(p + 8) != len - 16)
+	if (len < 16 || tf_le32_load(p) != PW_MAGIC || tf_le64_load(p + 8) != len - 16)
 		return TF_EPROTO;
-	*status = (int32_t)get32(p + 4);
+	*status = (int32_t)tf_le32_load(p + 4);
 	*data = p + 16;
 	*datalen = len - 16;
 	return 0;
