@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/comm.h"
+#include "farm/exit.h"
 #include "farm/exec.h"
 #include "farm/worker.h"
 #include "core/batch.h"
