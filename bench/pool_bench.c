@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	if (rc == 1) {
 		uint64_t *in = malloc(n * sizeof(*in));
 		uint64_t *out = malloc(n * sizeof(*out));
-		struct tf_map_opts one = { 1, NULL, NULL };
+		struct tf_map_opts one = { .chunk = 1 };
 		volatile uint64_t sink = 0;
 		double t;
 		size_t i;
@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 			size_t c;
 
 			for (c = 1024; c <= n / 4 && c <= (1u << 20); c *= 4) {
-				struct tf_map_opts fixed = { c, NULL, NULL };
+				struct tf_map_opts fixed = { .chunk = c };
 
 				t = now();
 				tf_pool_map(pool, "twice", in, 8, n, out, 8,

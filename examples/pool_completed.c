@@ -6,6 +6,8 @@
  *
  *   mpirun -n 3 examples/pool_completed [NUMBER...]
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep() under -std=c99 */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

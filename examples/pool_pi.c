@@ -16,6 +16,10 @@
 
 #include <taskfarm.h>
 
+#ifndef M_PI /* POSIX's, not C99's: absent under -std=c99 */
+#define M_PI 3.14159265358979323846
+#endif
+
 /* splitmix64: a small, good generator with a 64-bit state. */
 static uint64_t next_random(uint64_t *s)
 {

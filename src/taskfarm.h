@@ -3,28 +3,45 @@
  * from a queue and hands them to worker ranks over MPI point-to-point
  * messages; workers run them and report back.
  *
- * This is the one installed header of libtaskfarm. It declares the error
- * codes and exit codes shared by the library and the taskfarm program,
- * and the C API: a pool of MPI ranks that runs registered C functions,
- * with an ordered map, an unordered map and futures (see taskfarm(3)).
+ * This is the one installed header of libtaskfarm (with the generated
+ * taskfarm_version.h it includes). It declares the error codes and the C
+ * API: a pool of MPI ranks that runs registered C functions, with an
+ * ordered map, an unordered map and futures (see taskfarm(3)). Only what
+ * it declares with TF_EXTERN is exported from the shared library.
+ *
+ * Option structs (struct tf_pool_opts, struct tf_map_opts) grow without
+ * breaking programs built against an older header: each ends with
+ * reserved words that must be zero (tf_pool_opts_init() and a zeroing
+ * initializer such as `= {0}` or designated fields do that). A field
+ * added later takes the place of reserved words, so the struct's size and
+ * every older field's offset stay the same; a library older than the
+ * header that sees a reserved word set refuses the call with TF_EINVAL
+ * rather than ignore an option it does not know.
  */
 #ifndef TASKFARM_H
 #define TASKFARM_H
 
 #include <stddef.h>
 
+#include "taskfarm_version.h"
+
+/* Marks the declarations exported from libtaskfarm.so; the library is
+ * built with -fvisibility=hidden, so nothing else is. */
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define TF_EXTERN __attribute__((visibility("default")))
+#else
+#define TF_EXTERN
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TF_VERSION_MAJOR 0
-#define TF_VERSION_MINOR 1
-#define TF_VERSION_PATCH 0
-
 /**
  * Error codes. Functions return 0 on success, a negative errno value for
  * a failed system call, or one of these (all negative and below -4095,
- * so they never collide with -errno).
+ * so they never collide with -errno). The values are part of the ABI;
+ * -5007 and -5008 are retired and never returned.
  */
 enum tf_error {
 	TF_EINVAL = -5001,   /* an invalid argument or option value */
@@ -33,8 +50,6 @@ enum tf_error {
 	TF_EPROTO = -5004,   /* a malformed message between ranks */
 	TF_EMPI = -5005,     /* an MPI call failed */
 	TF_ESPAWN = -5006,   /* a task's process could not be started */
-	TF_EJOURNAL = -5007, /* the journal could not be written */
-	TF_EINTR = -5008,    /* stopped by a signal */
 	TF_EREGISTER = -5009,/* ranks registered different task functions,
 			      * or a function name is not registered */
 	TF_ESTATE = -5010,   /* a call not allowed in the pool's state (on a
@@ -48,22 +63,12 @@ enum tf_error {
 	TF_ETOOBIG = -5015   /* an input or result over TF_POOL_MAX_BYTES */
 };
 
-/**
- * Exit codes of the taskfarm program (and of tf_farm_run).
- */
-enum tf_exit {
-	TF_EXIT_OK = 0,          /* every task succeeded */
-	TF_EXIT_FAILED = 1,      /* at least one task failed */
-	TF_EXIT_USAGE = 2,       /* usage or input error; no task was started */
-	TF_EXIT_INTERRUPTED = 3, /* stopped by a signal; unrun tasks remain */
-	TF_EXIT_INTERNAL = 4     /* MPI, I/O or other internal failure */
-};
-
 /** A static English description of err (0, -errno or TF_E*). */
-const char *tf_strerror(int err);
+TF_EXTERN const char *tf_strerror(int err);
 
-/** The library's version as "MAJOR.MINOR.PATCH". */
-const char *tf_version(void);
+/** The version of the library the program runs with, as
+ * "MAJOR.MINOR.PATCH" (TF_VERSION_STRING is the header's). */
+TF_EXTERN const char *tf_version(void);
 
 /*
  * The C API: a pool of ranks running C functions.
@@ -131,18 +136,18 @@ typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
  * it); it is 8-byte aligned, as the input is. A second call replaces the
  * first buffer. Returns NULL only for len == 0.
  */
-void *tf_call_result(struct tf_call *call, size_t len);
+TF_EXTERN void *tf_call_result(struct tf_call *call, size_t len);
 
 /** Sets the task's error message (printf format; truncated at 4095
  * bytes). Does not by itself fail the task: the return value does. */
-void tf_call_error(struct tf_call *call, const char *fmt, ...)
+TF_EXTERN void tf_call_error(struct tf_call *call, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
 
 /** The task's index in its map (0 for a future). */
-size_t tf_call_index(const struct tf_call *call);
+TF_EXTERN size_t tf_call_index(const struct tf_call *call);
 
 /**
  * Per-worker set-up (Pool's initializer): called once on each rank that
@@ -190,17 +195,21 @@ struct tf_pool_opts {
 	 * reports an error. The pool reads it at start on the master only.
 	 */
 	double lost_after;
+	/* Zero (see the top of this file on option structs). */
+	size_t reserved[8];
 };
 
 /** Fills o with the defaults. */
-void tf_pool_opts_init(struct tf_pool_opts *o);
+TF_EXTERN void tf_pool_opts_init(struct tf_pool_opts *o);
 
 /**
  * Collective over the communicator: sets up a pool (opts may be NULL
  * for the defaults; it is copied). Returns 0 with *pool set, or TF_EMPI
- * (MPI could not be initialized), and then *pool is NULL.
+ * (MPI could not be initialized) or TF_EINVAL (a reserved word of opts is
+ * not zero), and then *pool is NULL.
  */
-int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts);
+TF_EXTERN int tf_pool_open(struct tf_pool **pool,
+			   const struct tf_pool_opts *opts);
 
 /**
  * Registers fn under name (copied; at most 255 bytes) on this rank.
@@ -209,7 +218,8 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts);
  * function. Returns 0, TF_EINVAL (bad name, or a name registered twice)
  * or TF_ESTATE (after start).
  */
-int tf_pool_register(struct tf_pool *pool, const char *name, tf_task_fn fn);
+TF_EXTERN int tf_pool_register(struct tf_pool *pool, const char *name,
+			       tf_task_fn fn);
 
 /**
  * Sets the per-worker initializer and finalizer (either may be NULL),
@@ -217,8 +227,9 @@ int tf_pool_register(struct tf_pool *pool, const char *name, tf_task_fn fn);
  * master only: it is sent to every rank that runs tasks. Returns 0,
  * TF_ESTATE, or TF_ETOOBIG (arg_len over TF_POOL_MAX_BYTES).
  */
-int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init, tf_fini_fn fini,
-		     const void *arg, size_t arg_len);
+TF_EXTERN int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init,
+			       tf_fini_fn fini, const void *arg,
+			       size_t arg_len);
 
 /**
  * Collective: starts the pool. The master checks that every rank
@@ -231,13 +242,13 @@ int tf_pool_set_init(struct tf_pool *pool, tf_init_fn init, tf_fini_fn fini,
  * declared it lost), TF_EMPI or TF_EPROTO; TF_ESTATE if called twice.
  * After a failure every rank just calls tf_pool_close().
  */
-int tf_pool_start(struct tf_pool *pool);
+TF_EXTERN int tf_pool_start(struct tf_pool *pool);
 
 /** The number of ranks that run tasks (counting the master when it
  * works; on a started master, less the workers lost), and this rank in
  * the pool. */
-int tf_pool_workers(const struct tf_pool *pool);
-int tf_pool_rank(const struct tf_pool *pool);
+TF_EXTERN int tf_pool_workers(const struct tf_pool *pool);
+TF_EXTERN int tf_pool_rank(const struct tf_pool *pool);
 
 /**
  * Collective: on the master, waits for every future still running
@@ -246,7 +257,7 @@ int tf_pool_rank(const struct tf_pool *pool);
  * Finalizes MPI if tf_pool_open() initialized it. Returns 0 or TF_EMPI.
  * pool may be NULL.
  */
-int tf_pool_close(struct tf_pool *pool);
+TF_EXTERN int tf_pool_close(struct tf_pool *pool);
 
 /** A byte buffer, for inputs and results of variable size. */
 struct tf_buf {
@@ -254,7 +265,7 @@ struct tf_buf {
 	size_t len;
 };
 
-/** Per-map options and reports (all fields optional: zero them). */
+/** Per-map options and reports (all fields optional: zero the struct). */
 struct tf_map_opts {
 	size_t chunk;   /* tasks per message; 0: the pool's setting */
 	int *status;    /* if set, n entries: each task's return value
@@ -264,6 +275,7 @@ struct tf_map_opts {
 			 * result over TF_POOL_MAX_BYTES) */
 	char **errors;  /* if set, n entries: each task's message (malloc'd,
 			 * for the caller to free) or NULL */
+	size_t reserved[8]; /* zero (see the top of this file) */
 };
 
 /**
@@ -275,14 +287,15 @@ struct tf_map_opts {
  * futures submitted before go on meanwhile. in and out stay the caller's.
  * Returns the number of failed tasks (0 when all succeeded; tasks of a
  * lost rank count), or a negative error, and then no task was sent:
- * TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers), TF_ETOOBIG
+ * TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers, or a reserved word
+ * of opts not zero), TF_ETOOBIG
  * (in_size or out_size over TF_POOL_MAX_BYTES), TF_ESTATE; or the error
  * that broke the pool (TF_EMPI, TF_EPROTO), which every later call
  * returns too.
  */
-long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
-		 size_t in_size, size_t n, void *out, size_t out_size,
-		 const struct tf_map_opts *opts);
+TF_EXTERN long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
+			   size_t in_size, size_t n, void *out, size_t out_size,
+			   const struct tf_map_opts *opts);
 
 /**
  * The ordered map over variable-size inputs in[0..n-1]. Each out[i]
@@ -290,9 +303,9 @@ long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
  * caller frees out[i].data; data is NULL when the result is empty).
  * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES).
  */
-long tf_pool_mapv(struct tf_pool *pool, const char *fn,
-		  const struct tf_buf *in, size_t n, struct tf_buf *out,
-		  const struct tf_map_opts *opts);
+TF_EXTERN long tf_pool_mapv(struct tf_pool *pool, const char *fn,
+			    const struct tf_buf *in, size_t n,
+			    struct tf_buf *out, const struct tf_map_opts *opts);
 
 /**
  * A result as it completes: the task's index in the map, its status
@@ -312,14 +325,15 @@ typedef int (*tf_result_fn)(void *arg, size_t index, int status,
  * arrives, exactly once per index. Returns the number of failed tasks, a
  * negative error, or cb's non-zero return.
  */
-long tf_pool_map_unordered(struct tf_pool *pool, const char *fn,
-			   const void *in, size_t in_size, size_t n,
-			   tf_result_fn cb, void *cb_arg,
-			   const struct tf_map_opts *opts);
+TF_EXTERN long tf_pool_map_unordered(struct tf_pool *pool, const char *fn,
+				     const void *in, size_t in_size, size_t n,
+				     tf_result_fn cb, void *cb_arg,
+				     const struct tf_map_opts *opts);
 /** The same over variable-size inputs. */
-long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
-			    const struct tf_buf *in, size_t n, tf_result_fn cb,
-			    void *cb_arg, const struct tf_map_opts *opts);
+TF_EXTERN long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
+				      const struct tf_buf *in, size_t n,
+				      tf_result_fn cb, void *cb_arg,
+				      const struct tf_map_opts *opts);
 
 /**
  * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
@@ -329,16 +343,16 @@ long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
  * *f NULL and nothing queued; or the error that broke the pool (*f is
  * then set, and never completes).
  */
-int tf_pool_submit(struct tf_pool *pool, const char *fn, const void *in,
-		   size_t len, struct tf_future **f);
+TF_EXTERN int tf_pool_submit(struct tf_pool *pool, const char *fn,
+			     const void *in, size_t len, struct tf_future **f);
 
 /** Whether f is done (finished, failed or cancelled): 1 or 0, after
  * making progress; or the error that broke the pool. */
-int tf_future_test(struct tf_future *f);
+TF_EXTERN int tf_future_test(struct tf_future *f);
 
 /** Waits until f is done. Returns 0, or the error that broke the pool
  * (TF_EMPI, TF_EPROTO). */
-int tf_future_wait(struct tf_future *f);
+TF_EXTERN int tf_future_wait(struct tf_future *f);
 
 /**
  * Waits until any of fs[0..n-1] (NULL entries are skipped) is done and
@@ -347,7 +361,7 @@ int tf_future_wait(struct tf_future *f);
  * All must belong to one pool. Returns -1 if no entry is left, or the
  * error that broke the pool.
  */
-long tf_future_wait_any(struct tf_future *const *fs, size_t n);
+TF_EXTERN long tf_future_wait_any(struct tf_future *const *fs, size_t n);
 
 /**
  * Cancels f if it has not been sent to a rank yet (a rank holds at most
@@ -355,7 +369,7 @@ long tf_future_wait_any(struct tf_future *const *fs, size_t n);
  * was cancelled (its status becomes TF_ECANCELLED), 0 if it was sent or
  * is done.
  */
-int tf_future_cancel(struct tf_future *f);
+TF_EXTERN int tf_future_cancel(struct tf_future *f);
 
 /**
  * A done future's status: its function's return value (0 for success),
@@ -363,18 +377,18 @@ int tf_future_cancel(struct tf_future *f);
  * (its result was over TF_POOL_MAX_BYTES); TF_ESTATE while it is not
  * done.
  */
-int tf_future_status(const struct tf_future *f);
+TF_EXTERN int tf_future_status(const struct tf_future *f);
 
 /** A done future's result (owned by f, valid until tf_future_free()) and
  * its length; NULL if there is none. */
-const void *tf_future_result(const struct tf_future *f, size_t *len);
+TF_EXTERN const void *tf_future_result(const struct tf_future *f, size_t *len);
 
 /** A done future's error message (owned by f), or NULL. */
-const char *tf_future_error(const struct tf_future *f);
+TF_EXTERN const char *tf_future_error(const struct tf_future *f);
 
 /** Frees f; a future still queued is cancelled first, one running is
  * detached (its result is dropped when it arrives). f may be NULL. */
-void tf_future_free(struct tf_future *f);
+TF_EXTERN void tf_future_free(struct tf_future *f);
 
 #if defined(MPI_VERSION)
 /** With mpi.h included first: tf_pool_open() on a given communicator. */

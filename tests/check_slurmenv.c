@@ -9,6 +9,7 @@
 
 #include "check_util.h"
 
+#include "farm/exit.h"
 #include "farm/exec.h"
 #include "farm/run.h"
 #include "farm/slurmenv.h"

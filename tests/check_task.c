@@ -648,9 +648,12 @@ END_TEST
 
 START_TEST(test_strerror)
 {
-	static const int codes[] = { TF_EINVAL,	 TF_EPARSE, TF_ETOOLONG,
-				     TF_EPROTO,	 TF_EMPI,   TF_ESPAWN,
-				     TF_EJOURNAL, TF_EINTR };
+	/* Every code of enum tf_error: -5007 and -5008 are retired. */
+	static const int codes[] = {
+		TF_EINVAL, TF_EPARSE, TF_ETOOLONG, TF_EPROTO, TF_EMPI,
+		TF_ESPAWN, TF_EREGISTER, TF_ESTATE, TF_ECANCELLED, TF_ETASK,
+		TF_ECRASH, TF_ELOST, TF_ETOOBIG
+	};
 	size_t i, j;
 
 	ck_assert_str_eq(tf_strerror(0), "success");
@@ -670,6 +673,8 @@ START_TEST(test_strerror)
 	ck_assert_str_eq(tf_strerror(-ENOENT), strerror(ENOENT));
 	ck_assert_str_eq(tf_strerror(-EISDIR), strerror(EISDIR));
 	ck_assert_str_eq(tf_strerror(-4999), "unknown error");
+	ck_assert_str_eq(tf_strerror(-5007), "unknown error");
+	ck_assert_str_eq(tf_strerror(-5008), "unknown error");
 	ck_assert_str_eq(tf_strerror(5), "unknown error");
 }
 END_TEST

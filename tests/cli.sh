@@ -10,6 +10,11 @@ check "--help documents the task environment" grep -q TASKFARM_NTASKS out
 
 tf --version
 check "--version prints the version" grep -q "^taskfarm [0-9]" out
+check "--version prints configure's version" \
+	grep -qx "taskfarm $(sed -n 's/^Version: //p' "$top_builddir/taskfarm.pc")" out
+check "--version then a copyright and a licence line" \
+	sh -c 'sed -n 2p out | grep -q "^Copyright (c) 2026 The taskfarm authors$" &&
+		sed -n 3p out | grep -q "^License BSD-3-Clause"'
 
 tf --no-such-option jobs.tasks
 check "an unknown option exits 2" rc_is 2

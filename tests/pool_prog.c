@@ -371,7 +371,7 @@ static void mode_map(struct tf_pool *pool)
 	      n, rc, bad);
 	/* Again with forced chunk sizes, and an empty map. */
 	{
-		struct tf_map_opts mo = { 7, NULL, NULL };
+		struct tf_map_opts mo = { .chunk = 7 };
 
 		memset(out, 0, n * sizeof(*out));
 		rc = tf_pool_map(pool, "square", in, sizeof(*in), 5000, out,
@@ -494,7 +494,7 @@ static void mode_errors(struct tf_pool *pool)
 	int64_t *in = malloc(n * sizeof(*in)), *out = malloc(n * sizeof(*out));
 	int *status = malloc(n * sizeof(*status));
 	char **errors = malloc(n * sizeof(*errors));
-	struct tf_map_opts mo = { 0, status, errors };
+	struct tf_map_opts mo = { .status = status, .errors = errors };
 	long rc;
 
 	for (i = 0; i < n; i++)
@@ -522,6 +522,26 @@ static void mode_errors(struct tf_pool *pool)
 	      "failures come back per task without stopping the others "
 	      "(rc %ld of %zu expected, %zu wrong)",
 	      rc, expect, wrong);
+
+	/* A reserved word set stands for an option of a newer header: the
+	 * call is refused before anything is done. */
+	mo.reserved[0] = 1;
+	rc = tf_pool_map(pool, "picky", in, sizeof(*in), n, out, sizeof(*out),
+			 &mo);
+	CHECK(rc == TF_EINVAL,
+	      "a map whose options have a reserved word set is refused "
+	      "(rc %ld)", rc);
+	{
+		struct tf_pool_opts po;
+		struct tf_pool *other = pool;
+
+		tf_pool_opts_init(&po);
+		po.reserved[7] = 1;
+		rc = tf_pool_open(&other, &po);
+		CHECK(rc == TF_EINVAL && !other,
+		      "tf_pool_open() refuses options with a reserved word "
+		      "set (rc %ld)", rc);
+	}
 	free(in);
 	free(out);
 	free(status);
@@ -534,7 +554,7 @@ static void mode_isolate(struct tf_pool *pool)
 	int64_t in[40], out[40];
 	int status[40];
 	char *errors[40];
-	struct tf_map_opts mo = { 0, status, errors };
+	struct tf_map_opts mo = { .status = status, .errors = errors };
 	long rc;
 
 	for (i = 0; i < n; i++)
@@ -718,7 +738,9 @@ static void mode_lost_map(struct tf_pool *pool)
 	int64_t *in = malloc(N * sizeof(*in)), (*out)[2] = calloc(N, 16);
 	int *status = calloc(N, sizeof(*status));
 	char **errors = calloc(N, sizeof(*errors));
-	struct tf_map_opts mo = { CHUNK, status, errors };
+	struct tf_map_opts mo = {
+		.chunk = CHUNK, .status = status, .errors = errors
+	};
 	size_t i, lost = 0, wrong = 0, ragged = 0, on_victim = 0;
 	double t0 = now_s(), took;
 	long rc;
@@ -812,7 +834,7 @@ static void mode_lost_all(struct tf_pool *pool)
 {
 	int64_t in[100] = { 0 }, out[100];
 	int status[100];
-	struct tf_map_opts mo = { 0, status, NULL };
+	struct tf_map_opts mo = { .status = status };
 	struct tf_future *f;
 	size_t i, lost = 0;
 	double t0;
@@ -848,7 +870,7 @@ static void mode_lost_silent(struct tf_pool *pool)
 {
 	int64_t in[30], out[30];
 	int status[30];
-	struct tf_map_opts mo = { 1, status, NULL };
+	struct tf_map_opts mo = { .chunk = 1, .status = status };
 	size_t i, lost = 0, wrong = 0, futures = 0;
 	double t0 = now_s(), took;
 	long rc;
@@ -926,7 +948,9 @@ static void mode_too_big(struct tf_pool *pool)
 	struct tf_buf in[4], out[4];
 	int status[4];
 	char *errors[4];
-	struct tf_map_opts mo = { 1, status, errors };
+	struct tf_map_opts mo = {
+		.chunk = 1, .status = status, .errors = errors
+	};
 	struct tf_future *f = (struct tf_future *)&mo; /* not NULL */
 	char small[16] = "x";
 	size_t i, bad = 0;

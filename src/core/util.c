@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "farm/exit.h" /* tf_die() exits as an internal failure */
 #include "taskfarm.h"
 
 double tf_backoff(double prev, double idle_for, double min, double max)
@@ -370,10 +371,6 @@ const char *tf_strerror(int err)
 		return "MPI call failed";
 	case TF_ESPAWN:
 		return "could not start the task's process";
-	case TF_EJOURNAL:
-		return "journal write failed";
-	case TF_EINTR:
-		return "stopped by a signal";
 	case TF_EREGISTER:
 		return "task functions registered differently, or not at all";
 	case TF_ESTATE:

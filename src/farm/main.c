@@ -398,7 +398,13 @@ int main(int argc, char **argv)
 			return TF_EXIT_OK;
 		case 'V':
 			if (is_first_rank())
-				printf("taskfarm %s\n", tf_version());
+				printf("taskfarm %s\n"
+				       "Copyright (c) 2026 The taskfarm authors\n"
+				       "License BSD-3-Clause "
+				       "<https://spdx.org/licenses/BSD-3-Clause.html>.\n"
+				       "There is NO WARRANTY, to the extent "
+				       "permitted by law.\n",
+				       tf_version());
 			return TF_EXIT_OK;
 		default:
 			return usage_error(&argc, &argv, "%s",

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/comm.h"
+#include "farm/exit.h"
 #include "farm/exec.h"
 #include "farm/master.h"
 #include "farm/journal.h"

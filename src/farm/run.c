@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "farm/exit.h"
 #include "farm/exec.h"
 #include "farm/guard.h"
 #include "farm/jobfile.h"

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "farm/opts.h"
+#include "farm/exit.h"
 
 /**
  * Runs the farm on every rank: the master on rank 0, workers elsewhere.

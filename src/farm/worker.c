@@ -16,6 +16,7 @@
 #include "core/comm.h"
 #include "core/idle.h"
 #include "core/ring.h"
+#include "farm/exit.h"
 #include "farm/exec.h"
 #include "farm/worker.h"
 #include "core/batch.h"

@@ -145,6 +145,18 @@ struct tf_pool {
 	double sleep;
 };
 
+/* Whether an option struct's reserved words are all zero: a word set is
+ * an option of a newer header that this library does not know. */
+static int reserved_clear(const size_t *reserved, size_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < bytes / sizeof(*reserved); i++)
+		if (reserved[i])
+			return 0;
+	return 1;
+}
+
 void tf_pool_opts_init(struct tf_pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -153,9 +165,14 @@ void tf_pool_opts_init(struct tf_pool_opts *o)
 
 int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 {
-	struct tf_pool *p = tf__xcalloc(1, sizeof(*p));
+	struct tf_pool *p;
 	int rc;
 
+	if (opts && !reserved_clear(opts->reserved, sizeof(opts->reserved))) {
+		*pool = NULL;
+		return TF_EINVAL;
+	}
+	p = tf__xcalloc(1, sizeof(*p));
 	if (opts)
 		p->o = *opts;
 	else
@@ -1332,6 +1349,8 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 		return TF_EREGISTER;
 	}
 	if (!in && !inv && n)
+		return TF_EINVAL;
+	if (mo && !reserved_clear(mo->reserved, sizeof(mo->reserved)))
 		return TF_EINVAL;
 	if (in && in_size > TF_POOL_MAX_BYTES)
 		return TF_ETOOBIG;
