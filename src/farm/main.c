@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/comm.h"
+#include "core/util.h"
 #include "farm/run.h"
 #include "farm/limits.h"
 #include "taskfarm.h"
@@ -214,6 +215,8 @@ int main(int argc, char **argv)
 	long v;
 	int c, i, rest, has_sep = 0;
 
+	/* Only the program prints: the library's log lines go to stderr. */
+	tf__log_set_sink(tf__log_stderr, NULL);
 	tf_farm_opts_init(&o);
 	/* Stop at ":::" too, so template words are not taken as options. */
 	for (i = 1; i < argc; i++) {
