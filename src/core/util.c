@@ -263,6 +263,22 @@ static void vlog(int level, const char *prefix, const char *fmt, va_list ap)
 	log_sink(level, line, log_sink_arg);
 }
 
+void tf__log_plain(int level, const char *fmt, ...)
+{
+	char line[4300];
+	va_list ap;
+	int n;
+
+	if (!log_sink)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	log_sink(level, line, log_sink_arg);
+}
+
 /* verbosity: the tf__log_level from which the line is shown. */
 #define DEFINE_LOG(name, verbosity, level, prefix)                             \
 	void name(const char *fmt, ...)                                        \

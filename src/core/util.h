@@ -113,6 +113,9 @@ void tf_error(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_warn(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_info(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_debug(const char *fmt, ...) TF_PRINTF(1, 2);
+/** A line through the sink as it is, without the time and rank: for the
+ * end-of-run summary ("taskfarm: ..."). Shown at every verbosity. */
+void tf__log_plain(int level, const char *fmt, ...) TF_PRINTF(2, 3);
 /**
  * Logs a fatal line and exits with code 4. NEEDSWORK: the library must
  * not exit; worker.c and wire.c still call it (their owners return codes

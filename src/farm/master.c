@@ -611,12 +611,12 @@ static int master_finish(struct master *m)
 	}
 	tf_report_summary(&m->report, tf_now(), m->journal_path, not_run);
 	if (m->output_lost)
-		fprintf(stderr,
-			"taskfarm: output of %llu task%s lost: journaled "
-			"output-lost, counted failed; --resume runs them "
-			"again\n",
-			(unsigned long long)m->output_lost,
-			m->output_lost == 1 ? "" : "s");
+		tf__log_plain(TF_LOG_WARN,
+			      "taskfarm: output of %llu task%s lost: journaled "
+			      "output-lost, counted failed; --resume runs them "
+			      "again\n",
+			      (unsigned long long)m->output_lost,
+			      m->output_lost == 1 ? "" : "s");
 	code = exit_code(m, not_run);
 	/* Launchers that do not pass it on: mpirun --enable-recovery
 	 * always exits 0, srun 137 once a rank died. */
