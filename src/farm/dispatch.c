@@ -129,6 +129,93 @@ void tf__master_check_workers(struct master *m, double now)
 	}
 }
 
+/* A worker's first message: its slots, pid and host; answered with the
+ * master's. */
+static int handle_hello(struct master *m, int src, const struct tf_strbuf *b)
+{
+	struct tf_strbuf out = TF_STRBUF_INIT;
+	struct tf_hello h;
+	struct worker_info *w = &m->workers[src];
+
+	if (w->hello || tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
+		return TF_EPROTO;
+	w->hello = 1;
+	w->slots = h.slots;
+	w->pid = h.pid;
+	w->pid_space = h.pid_space;
+	w->want_total = h.want_total;
+	m->total_slots += (int)h.slots;
+	snprintf(m->report.ranks[src].host,
+		 sizeof(m->report.ranks[src].host), "%s", h.host);
+	m->report.ranks[src].slots = (int)h.slots;
+	m->slots_changed = 1;
+	tf_debug("rank %d on %s (pid %u): %u slots", src, h.host,
+		 h.pid, h.slots);
+	/* The answer tells it where its master lives, so that it
+	 * can see the master's end. */
+	memset(&h, 0, sizeof(h));
+	h.slots = (uint32_t)m->exec.nslots;
+	h.pid = (uint32_t)getpid();
+	h.pid_space = tf__pid_space();
+	snprintf(h.host, sizeof(h.host), "%s", m->comm->host);
+	tf_wire_pack_hello(&out, &h);
+	send_to(m, src, TF_TAG_HELLO, &out);
+	if (m->draining) {
+		/* It joined late: it has nothing to stop. */
+		tf_wire_pack_control(&out, TF_CTL_DRAIN, 0);
+		send_to(m, src, TF_TAG_CONTROL, &out);
+	}
+	return 0;
+}
+
+/* A batch of finished attempts, with how many tasks the worker wants. */
+static int handle_results(struct master *m, int src, const struct tf_strbuf *b)
+{
+	struct tf_result *rs;
+	uint64_t want;
+	size_t n, i;
+	int ret;
+
+	ret = tf_wire_unpack_results(b->buf, b->len, &want, &rs, &n);
+	if (ret < 0)
+		return ret;
+	if (want > m->workers[src].want_total)
+		m->workers[src].want_total = want;
+	/* Any batch answers a RECLAIM: it is sent after the worker
+	 * handed back what it could. */
+	m->workers[src].reclaiming = 0;
+	m->slots_changed = 1;
+	for (i = 0; i < n; i++) {
+		tf__master_result(m, src, &rs[i]);
+		tf_result_release(&rs[i]);
+	}
+	free(rs);
+	return 0;
+}
+
+/* A chunk of a running task's output, ahead of its result. */
+static int handle_output(struct master *m, int src, const struct tf_strbuf *b)
+{
+	struct tf_inflight *f;
+	const void *data;
+	uint64_t id;
+	uint32_t attempt;
+	size_t len;
+	int stream;
+
+	if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
+				  &stream, &data, &len) < 0)
+		return TF_EPROTO;
+	f = tf_queue_find(&m->queue, id);
+	if (!f || f->rank != src || f->task.attempt != attempt)
+		return TF_EPROTO;
+	/* If it cannot be kept, the output says so, and the attempt
+	 * is failed when its result comes. */
+	(void)tf_output_append(stream == 1 ? &f->out : &f->err, data,
+			       len, 1024 * 1024);
+	return 0;
+}
+
 int tf__master_handle_message(struct master *m, int src, int tag)
 {
 	struct tf_strbuf *b = &m->msg;
@@ -139,83 +226,12 @@ int tf__master_handle_message(struct master *m, int src, int tag)
 		return 0; /* too late: its tasks went elsewhere */
 	m->workers[src].last_heard = tf_now();
 	switch (tag) {
-	case TF_TAG_HELLO: {
-		struct tf_strbuf out = TF_STRBUF_INIT;
-		struct tf_hello h;
-		struct worker_info *w = &m->workers[src];
-
-		if (w->hello || tf_wire_unpack_hello(b->buf, b->len, &h) < 0)
-			return TF_EPROTO;
-		w->hello = 1;
-		w->slots = h.slots;
-		w->pid = h.pid;
-		w->pid_space = h.pid_space;
-		w->want_total = h.want_total;
-		m->total_slots += (int)h.slots;
-		snprintf(m->report.ranks[src].host,
-			 sizeof(m->report.ranks[src].host), "%s", h.host);
-		m->report.ranks[src].slots = (int)h.slots;
-		m->slots_changed = 1;
-		tf_debug("rank %d on %s (pid %u): %u slots", src, h.host,
-			 h.pid, h.slots);
-		/* The answer tells it where its master lives, so that it
-		 * can see the master's end. */
-		memset(&h, 0, sizeof(h));
-		h.slots = (uint32_t)m->exec.nslots;
-		h.pid = (uint32_t)getpid();
-		h.pid_space = tf__pid_space();
-		snprintf(h.host, sizeof(h.host), "%s", m->comm->host);
-		tf_wire_pack_hello(&out, &h);
-		send_to(m, src, TF_TAG_HELLO, &out);
-		if (m->draining) {
-			/* It joined late: it has nothing to stop. */
-			tf_wire_pack_control(&out, TF_CTL_DRAIN, 0);
-			send_to(m, src, TF_TAG_CONTROL, &out);
-		}
-		return 0;
-	}
-	case TF_TAG_RESULTS: {
-		struct tf_result *rs;
-		uint64_t want;
-		size_t n, i;
-		int ret;
-
-		ret = tf_wire_unpack_results(b->buf, b->len, &want, &rs, &n);
-		if (ret < 0)
-			return ret;
-		if (want > m->workers[src].want_total)
-			m->workers[src].want_total = want;
-		/* Any batch answers a RECLAIM: it is sent after the worker
-		 * handed back what it could. */
-		m->workers[src].reclaiming = 0;
-		m->slots_changed = 1;
-		for (i = 0; i < n; i++) {
-			tf__master_result(m, src, &rs[i]);
-			tf_result_release(&rs[i]);
-		}
-		free(rs);
-		return 0;
-	}
-	case TF_TAG_OUTPUT: {
-		struct tf_inflight *f;
-		const void *data;
-		uint64_t id;
-		uint32_t attempt;
-		size_t len;
-		int stream;
-
-		if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
-					  &stream, &data, &len) < 0)
-			return TF_EPROTO;
-		f = tf_queue_find(&m->queue, id);
-		if (!f || f->rank != src || f->task.attempt != attempt)
-			return TF_EPROTO;
-		/* If it cannot be kept, the output says so, and the attempt
-		 * is failed when its result comes. */
-		(void)tf_output_append(stream == 1 ? &f->out : &f->err, data,
-				       len, 1024 * 1024);
-		return 0;
-	}
+	case TF_TAG_HELLO:
+		return handle_hello(m, src, b);
+	case TF_TAG_RESULTS:
+		return handle_results(m, src, b);
+	case TF_TAG_OUTPUT:
+		return handle_output(m, src, b);
 	case TF_TAG_CONTROL: {
 		uint32_t code;
 		double arg;
