@@ -223,7 +223,7 @@ static void init_state(struct master *m, const struct tf_farm_opts *o,
 	m->ntasks = src->ntasks;
 	m->resumed = resumed;
 	m->results_fd = -1;
-	m->last_busy = now;
+	tf_idle_init(&m->idle, IDLE_MIN_MPI, IDLE_MAX_MPI, now);
 	tf_runtimes_init(&m->runtimes);
 	tf_strbuf_init(&m->msg);
 	tf_report_init(&m->report, comm->size,
@@ -493,29 +493,25 @@ static int turn_over(struct master *m, double now, int delivered)
  * Returns 0 or a negative code (poll failed). */
 static int turn_wait(struct master *m, double now, int did)
 {
+	double wait;
 	int ret;
 
-	if (did) {
-		m->idle = 0;
-		m->last_busy = now;
-	} else if (tf__writer_pending(m->writer)) {
+	if (did)
+		wait = tf_idle_next(&m->idle, 1, now);
+	else if (tf__writer_pending(m->writer))
 		/* The writer wakes no poll: look back soon. */
-		m->idle = 0.005;
-	} else if (!m->comm->use_mpi) {
+		wait = tf_idle_hold(&m->idle, 0.005);
+	else if (!m->comm->use_mpi)
 		/* Every local event wakes the poll: no need to look
 		 * early. */
-		m->idle = IDLE_MAX_LOCAL;
-	} else {
-		m->idle = tf_backoff(m->idle, now - m->last_busy, IDLE_MIN_MPI,
-				     IDLE_MAX_MPI);
-	}
-	ret = tf_exec_wait(&m->exec, did ? 0 : m->idle, local_done, m);
+		wait = tf_idle_hold(&m->idle, IDLE_MAX_LOCAL);
+	else
+		wait = tf_idle_next(&m->idle, 0, now);
+	ret = tf_exec_wait(&m->exec, wait, local_done, m);
 	if (ret < 0)
 		return ret;
-	if (ret > 0) {
-		m->idle = 0;
-		m->last_busy = tf_now();
-	}
+	if (ret > 0)
+		tf_idle_busy(&m->idle, tf_now());
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/comm.h"
+#include "core/idle.h"
 #include "farm/exec.h"
 #include "farm/journal.h"
 #include "farm/limits.h"
@@ -70,8 +71,7 @@ struct master {
 			    * look for idle slots (reclaim()) */
 	double last_liveness;
 	double last_count; /* when report.running was last counted */
-	double idle;       /* the loop's next wait when nothing happens */
-	double last_busy;  /* tf_now() when something last happened */
+	struct tf_idle idle; /* the loop's back-off while nothing happens */
 	struct tf_runtimes runtimes; /* of successful attempts */
 	const struct tf_resume_counts *resumed;
 	int journal_failing; /* the last journal write failed (said once) */
