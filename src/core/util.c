@@ -223,53 +223,86 @@ void tf_sleep(double seconds)
 	nanosleep(&ts, NULL);
 }
 
-static void vlog(const char *level, const char *fmt, va_list ap)
+static tf_log_sink_fn *log_sink = tf__log_stderr;
+static void *log_sink_arg;
+
+void tf__log_set_sink(tf_log_sink_fn *fn, void *arg)
+{
+	log_sink = fn;
+	log_sink_arg = arg;
+}
+
+void tf__log_stderr(int level, const char *line, void *arg)
+{
+	(void)level;
+	(void)arg;
+	/* One write, so lines from several ranks do not interleave. */
+	(void)tf_write_all(STDERR_FILENO, line, strlen(line));
+}
+
+static void vlog(int level, const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[4096];
 	char line[4300];
 	struct timespec ts;
 	struct tm tm;
-	int n;
 
+	if (!log_sink)
+		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	localtime_r(&ts.tv_sec, &tm);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* A message cut short still ends its line. */
 	if (tf__log_rank >= 0)
-		n = snprintf(line, sizeof(line),
-			     "taskfarm[%02d:%02d:%02d.%03ld:%d]: %s%s\n",
-			     tm.tm_hour, tm.tm_min, tm.tm_sec,
-			     ts.tv_nsec / 1000000, tf__log_rank, level, msg);
+		snprintf(line, sizeof(line) - 1,
+			 "taskfarm[%02d:%02d:%02d.%03ld:%d]: %s%s",
+			 tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+			 tf__log_rank, prefix, msg);
 	else
-		n = snprintf(line, sizeof(line), "taskfarm: %s%s\n", level,
-			     msg);
-	if (n > (int)sizeof(line) - 1)
-		n = (int)sizeof(line) - 1;
-	/* One write, so lines from several ranks do not interleave. */
-	(void)tf_write_all(STDERR_FILENO, line, (size_t)n);
+		snprintf(line, sizeof(line) - 1, "taskfarm: %s%s", prefix, msg);
+	strcat(line, "\n");
+	log_sink(level, line, log_sink_arg);
 }
 
-#define DEFINE_LOG(name, lvl, prefix)                                          \
+void tf__log_plain(int level, const char *fmt, ...)
+{
+	char line[4300];
+	va_list ap;
+	int n;
+
+	if (!log_sink)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	log_sink(level, line, log_sink_arg);
+}
+
+/* verbosity: the tf__log_level from which the line is shown. */
+#define DEFINE_LOG(name, verbosity, level, prefix)                             \
 	void name(const char *fmt, ...)                                        \
 	{                                                                      \
 		va_list ap;                                                    \
-		if (tf__log_level < (lvl))                                     \
+		if (tf__log_level < (verbosity))                               \
 			return;                                                \
 		va_start(ap, fmt);                                             \
-		vlog(prefix, fmt, ap);                                         \
+		vlog((level), prefix, fmt, ap);                                \
 		va_end(ap);                                                    \
 	}
 
-DEFINE_LOG(tf_error, 0, "error: ")
-DEFINE_LOG(tf_warn, 0, "warning: ")
-DEFINE_LOG(tf_info, 1, "")
-DEFINE_LOG(tf_debug, 2, "debug: ")
+DEFINE_LOG(tf_error, 0, TF_LOG_ERROR, "error: ")
+DEFINE_LOG(tf_warn, 0, TF_LOG_WARN, "warning: ")
+DEFINE_LOG(tf_info, 1, TF_LOG_INFO, "")
+DEFINE_LOG(tf_debug, 2, TF_LOG_DEBUG, "debug: ")
 
 void tf_die(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("fatal: ", fmt, ap);
+	vlog(TF_LOG_FATAL, "fatal: ", fmt, ap);
 	va_end(ap);
 	exit(TF_EXIT_INTERNAL);
 }

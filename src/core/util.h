@@ -77,11 +77,50 @@ extern int tf__log_rank;
 /** Verbosity: 0 errors and warnings, 1 info, 2 debug. */
 extern int tf__log_level;
 
-/** Log lines: "taskfarm[time:rank]: message" on stderr. */
+/** The levels of log lines, as a sink is told them. */
+enum tf_log_level {
+	TF_LOG_FATAL, /* tf_die(): the process exits next */
+	TF_LOG_ERROR,
+	TF_LOG_WARN,
+	TF_LOG_INFO,  /* shown from verbosity 1 (-v) */
+	TF_LOG_DEBUG  /* shown from verbosity 2 (-vv) */
+};
+
+/**
+ * Where log lines go. line is one whole line, "taskfarm[time:rank]:
+ * level: message\n" (or "taskfarm: level: message\n" before the rank is
+ * known), NUL-terminated; it is the library's and lives only for the
+ * call. A sink should write it in one piece, so that lines of several
+ * ranks do not interleave.
+ */
+typedef void tf_log_sink_fn(int level, const char *line, void *arg);
+
+/**
+ * Installs the sink that receives every log line the verbosity lets
+ * through; fn NULL drops them all. arg is passed to fn untouched and is
+ * the caller's. Only the program prints: it installs tf__log_stderr().
+ *
+ * NEEDSWORK: until a client of the public API (the pool's) can install
+ * a sink of its own, the one in place before any call is
+ * tf__log_stderr(), so that the pool's warnings still reach its users.
+ */
+void tf__log_set_sink(tf_log_sink_fn *fn, void *arg);
+/** A sink that writes each line to standard error in one write(). */
+void tf__log_stderr(int level, const char *line, void *arg);
+
+/** Log lines, through the sink: "taskfarm[time:rank]: message". */
 void tf_error(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_warn(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_info(const char *fmt, ...) TF_PRINTF(1, 2);
 void tf_debug(const char *fmt, ...) TF_PRINTF(1, 2);
+/** A line through the sink as it is, without the time and rank: for the
+ * end-of-run summary ("taskfarm: ..."). Shown at every verbosity. */
+void tf__log_plain(int level, const char *fmt, ...) TF_PRINTF(2, 3);
+/**
+ * Logs a fatal line and exits with code 4. NEEDSWORK: the library must
+ * not exit; worker.c and wire.c still call it (their owners return codes
+ * instead), and nothing else should.
+ */
 void tf_die(const char *fmt, ...) TF_PRINTF(1, 2) TF_NORETURN;
 
 /** Writes all of buf to fd, retrying after EINTR and short writes.

@@ -5,16 +5,19 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/comm.h"
+#include "core/util.h"
 #include "farm/run.h"
 #include "farm/limits.h"
 #include "taskfarm.h"
 
-static const char usage_text[] =
+/* --help: the lines above and below the options' (opts[]). */
+static const char usage_head[] =
 	"usage: taskfarm [OPTIONS] JOBFILE\n"
 	"       taskfarm [OPTIONS] -- COMMAND [ARGS...] ::: VALUES... [::: VALUES...] [:::: FILE...]\n"
 	"       mpirun -n N taskfarm [OPTIONS] JOBFILE\n"
@@ -23,71 +26,9 @@ static const char usage_text[] =
 	"spread over the MPI ranks: rank 0 is the master, the others are workers.\n"
 	"Without a launcher, or with one rank, the tasks run on the local cores.\n"
 	"\n"
-	"Options:\n"
-	"  -s, --slots N           tasks at once per rank (default: under Slurm,\n"
-	"                          SLURM_CPUS_PER_TASK, or SLURM_CPUS_ON_NODE for a\n"
-	"                          rank alone on its node; else 1, or the number of\n"
-	"                          online cores with a single rank)\n"
-	"      --master-slots N    tasks the master runs itself beside its workers\n"
-	"                          (default: its slots when it has more than one,\n"
-	"                          else 0; alone, it overrides --slots and is at\n"
-	"                          least 1)\n"
-	"      --gpus-per-slot K   give each slot K GPUs of the rank's list\n"
-	"                          (CUDA_VISIBLE_DEVICES, else SLURM_STEP_GPUS,\n"
-	"                          SLURM_JOB_GPUS, GPU_DEVICE_ORDINAL): slot S (from\n"
-	"                          1) runs its tasks with CUDA_VISIBLE_DEVICES and\n"
-	"                          HIP_VISIBLE_DEVICES set to its entries (S-1)*K\n"
-	"                          to S*K-1, from 0; default slots are cut to fit\n"
-	"      --exact-maxrss      start every task from a small helper process, so\n"
-	"                          its MaxRSS is its own, not at least this rank's\n"
-	"                          peak (done anyway past a 64 MiB peak; costs a\n"
-	"                          round trip per task)\n"
-	"  -j, --journal FILE      the journal (default: JOBFILE's name without its\n"
-	"                          extension + .journal.tsv, or taskfarm.journal.tsv)\n"
-	"      --no-journal        write no journal\n"
-	"      --journal-sync SEC  seconds between journal fsyncs (default 1)\n"
-	"      --results DIR       write each task's output to DIR/ID.out, DIR/ID.err\n"
-	"      --tag               prefix every output line with the task id and a tab\n"
-	"  -n, --dry-run           print the commands that would run, run nothing\n"
-	"      --progress          a live progress line on standard error\n"
-	"      --no-progress       no live progress line (default: only on a terminal)\n"
-	"      --status-interval SEC  a status line every SEC seconds when no live\n"
-	"                          progress line is shown (default 60; 0: none)\n"
-	"  -t, --timeout SEC|P%    stop a task after SEC seconds, or after P% of the\n"
-	"                          median run time of the tasks that succeeded so\n"
-	"                          far (journaled as timeout)\n"
-	"  -r, --retries N         run a failed task up to N more times, on another\n"
-	"                          rank when there is one (default 0)\n"
-	"      --halt POLICY       never (default), or now|soon,fail|success=N|P%:\n"
-	"                          stop after N (or P% of all) tasks failed or\n"
-	"                          succeeded; now stops running tasks, soon lets\n"
-	"                          them finish\n"
-	"      --grace SEC         seconds between TERM and KILL when tasks are\n"
-	"                          stopped (default 5)\n"
-	"      --drain-grace SEC   on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
-	"                          get to finish before they are stopped (default 2)\n"
-	"      --heartbeat SEC     a rank that sends nothing for SEC seconds is lost\n"
-	"                          (default 30; 0: only a rank whose process is seen\n"
-	"                          to end on this machine); its tasks are journaled\n"
-	"                          lost and run elsewhere\n"
-	"      --lost-limit N      give a task up (failed) after N attempts lost\n"
-	"                          with their rank (default 3); no --retries used\n"
-	"      --deadline TIME     drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
-	"                          +DURATION or @EPOCH), and start no task that would\n"
-	"                          not finish by then, judging by run times so far\n"
-	"      --resume            skip tasks whose success is in the journal (and\n"
-	"                          failed ones, which make the exit status 1)\n"
-	"      --resume-failed     ... and run failed ones again\n"
-	"      --force             resume even though the job source changed, or\n"
-	"                          the journal's .meta is missing or damaged\n"
-	"      --status-file FILE  write the exit status to FILE at the end, for\n"
-	"                          launchers that lose it (mpirun --enable-recovery,\n"
-	"                          srun after a lost rank)\n"
-	"      --mpi, --no-mpi     force MPI on or off (default: on under a launcher)\n"
-	"  -q, --quiet             no progress, status, failure warnings or summary\n"
-	"  -v, --verbose           more messages (twice: debug)\n"
-	"  -h, --help              this text\n"
-	"  -V, --version           the version\n"
+	"Options:\n";
+
+static const char usage_tail[] =
 	"\n"
 	"Template mode: {} all arguments, {1} {2}... one per input source, {#} the\n"
 	"task id, {%} the slot; arguments are shell-quoted; with no replacement\n"
@@ -105,66 +46,6 @@ static const char usage_text[] =
 	"journal, --resume reruns it). A lost rank alone changes no code.\n"
 	"To survive a lost rank, the launcher must let the others run: mpirun\n"
 	"--enable-recovery (Open MPI), srun --no-kill --kill-on-bad-exit=0 (Slurm).\n";
-
-enum {
-	OPT_MASTER_SLOTS = 256,
-	OPT_GPUS_PER_SLOT,
-	OPT_NO_JOURNAL,
-	OPT_JOURNAL_SYNC,
-	OPT_RESULTS,
-	OPT_TAG,
-	OPT_PROGRESS,
-	OPT_NO_PROGRESS,
-	OPT_STATUS_INTERVAL,
-	OPT_GRACE,
-	OPT_DRAIN_GRACE,
-	OPT_HEARTBEAT,
-	OPT_LOST_LIMIT,
-	OPT_HALT,
-	OPT_DEADLINE,
-	OPT_RESUME,
-	OPT_RESUME_FAILED,
-	OPT_FORCE,
-	OPT_STATUS_FILE,
-	OPT_MPI,
-	OPT_NO_MPI,
-	OPT_EXACT_MAXRSS
-};
-
-static const struct option long_options[] = {
-	{ "slots", required_argument, NULL, 's' },
-	{ "master-slots", required_argument, NULL, OPT_MASTER_SLOTS },
-	{ "gpus-per-slot", required_argument, NULL, OPT_GPUS_PER_SLOT },
-	{ "exact-maxrss", no_argument, NULL, OPT_EXACT_MAXRSS },
-	{ "journal", required_argument, NULL, 'j' },
-	{ "no-journal", no_argument, NULL, OPT_NO_JOURNAL },
-	{ "journal-sync", required_argument, NULL, OPT_JOURNAL_SYNC },
-	{ "results", required_argument, NULL, OPT_RESULTS },
-	{ "tag", no_argument, NULL, OPT_TAG },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "progress", no_argument, NULL, OPT_PROGRESS },
-	{ "no-progress", no_argument, NULL, OPT_NO_PROGRESS },
-	{ "status-interval", required_argument, NULL, OPT_STATUS_INTERVAL },
-	{ "grace", required_argument, NULL, OPT_GRACE },
-	{ "drain-grace", required_argument, NULL, OPT_DRAIN_GRACE },
-	{ "heartbeat", required_argument, NULL, OPT_HEARTBEAT },
-	{ "lost-limit", required_argument, NULL, OPT_LOST_LIMIT },
-	{ "timeout", required_argument, NULL, 't' },
-	{ "retries", required_argument, NULL, 'r' },
-	{ "halt", required_argument, NULL, OPT_HALT },
-	{ "deadline", required_argument, NULL, OPT_DEADLINE },
-	{ "resume", no_argument, NULL, OPT_RESUME },
-	{ "resume-failed", no_argument, NULL, OPT_RESUME_FAILED },
-	{ "force", no_argument, NULL, OPT_FORCE },
-	{ "status-file", required_argument, NULL, OPT_STATUS_FILE },
-	{ "mpi", no_argument, NULL, OPT_MPI },
-	{ "no-mpi", no_argument, NULL, OPT_NO_MPI },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "verbose", no_argument, NULL, 'v' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
 
 /* Under a launcher, print only on the first rank (the others would say
  * the same thing again). */
@@ -202,6 +83,321 @@ static int usage_error(int *argc, char ***argv, const char *fmt,
 	return TF_EXIT_USAGE;
 }
 
+/* How an option's value is taken. */
+enum opt_kind {
+	OPT_FLAG,    /* no value: stores value into an int field */
+	OPT_COUNT,   /* no value: adds one to an int field */
+	OPT_INT,     /* a whole number in [min, max] into an int field */
+	OPT_UINT,    /* the same into an unsigned field */
+	OPT_SECONDS, /* a duration (tf_parse_duration()) into a double */
+	OPT_STRING,  /* kept as given, into a const char * field; refused
+		      * empty when bad is set */
+	OPT_CUSTOM,  /* set() takes it */
+	OPT_HELP,
+	OPT_VERSION
+};
+
+/*
+ * One row per option: what getopt_long() is told, how the value is
+ * checked and stored, the message for a refused value (a format with one
+ * %s, the value) and the --help lines. Parsing, validation and --help
+ * all come from this table.
+ */
+struct opt {
+	const char *name;    /* the long name, without "--" */
+	int short_name;      /* 0: none */
+	enum opt_kind kind;
+	size_t field;        /* offsetof(struct tf_farm_opts, ...) */
+	long min, max;       /* OPT_INT, OPT_UINT: the range; OPT_FLAG:
+			      * min is the value stored */
+	int (*set)(struct tf_farm_opts *o, const char *arg); /* 0 or < 0 */
+	const char *metavar; /* the value in --help; NULL: takes none */
+	const char *bad;     /* the usage error for a refused value */
+	const char *label;   /* --help's left column, if not the usual */
+	const char *help;    /* lines after the first start at column 26;
+			      * NULL: shown with the row before */
+};
+
+#define FIELD(f) offsetof(struct tf_farm_opts, f)
+
+static int set_timeout(struct tf_farm_opts *o, const char *arg)
+{
+	return tf_timeout_parse(arg, &o->timeout);
+}
+
+static int set_heartbeat(struct tf_farm_opts *o, const char *arg)
+{
+	double d;
+
+	if (tf_parse_duration(arg, &d) < 0 || (d > 0 && d < 0.5))
+		return TF_EINVAL;
+	o->heartbeat = d;
+	return 0;
+}
+
+static int set_halt(struct tf_farm_opts *o, const char *arg)
+{
+	return tf_halt_parse(arg, &o->halt);
+}
+
+static int set_deadline(struct tf_farm_opts *o, const char *arg)
+{
+	return tf_deadline_parse(arg, tf_wallclock(), &o->deadline);
+}
+
+static int set_resume_failed(struct tf_farm_opts *o, const char *arg)
+{
+	o->resume = 1;
+	o->resume_failed = 1;
+	return 0;
+}
+
+static const struct opt opts[] = {
+	{ "slots", 's', OPT_INT, FIELD(slots), 1, 100000, NULL, "N",
+	  "--slots takes a whole number from 1 to 100000, not '%s'", NULL,
+	  "tasks at once per rank (default: under Slurm,\n"
+	  "SLURM_CPUS_PER_TASK, or SLURM_CPUS_ON_NODE for a\n"
+	  "rank alone on its node; else 1, or the number of\n"
+	  "online cores with a single rank)" },
+	{ "master-slots", 0, OPT_INT, FIELD(master_slots), 0, 100000, NULL,
+	  "N", "--master-slots takes a whole number from 0 to 100000, not '%s'",
+	  NULL,
+	  "tasks the master runs itself beside its workers\n"
+	  "(default: its slots when it has more than one,\n"
+	  "else 0; alone, it overrides --slots and is at\n"
+	  "least 1)" },
+	{ "gpus-per-slot", 0, OPT_INT, FIELD(gpus_per_slot), 1, 1024, NULL,
+	  "K", "--gpus-per-slot takes a whole number from 1 to 1024, not '%s'",
+	  NULL,
+	  "give each slot K GPUs of the rank's list\n"
+	  "(CUDA_VISIBLE_DEVICES, else SLURM_STEP_GPUS,\n"
+	  "SLURM_JOB_GPUS, GPU_DEVICE_ORDINAL): slot S (from\n"
+	  "1) runs its tasks with CUDA_VISIBLE_DEVICES and\n"
+	  "HIP_VISIBLE_DEVICES set to its entries (S-1)*K\n"
+	  "to S*K-1, from 0; default slots are cut to fit" },
+	{ "exact-maxrss", 0, OPT_FLAG, FIELD(exact_maxrss), 1, 0, NULL, NULL,
+	  NULL, NULL,
+	  "start every task from a small helper process, so\n"
+	  "its MaxRSS is its own, not at least this rank's\n"
+	  "peak (done anyway past a 64 MiB peak; costs a\n"
+	  "round trip per task)" },
+	{ "journal", 'j', OPT_STRING, FIELD(journal), 0, 0, NULL, "FILE",
+	  "--journal needs a file name", NULL,
+	  "the journal (default: JOBFILE's name without its\n"
+	  "extension + .journal.tsv, or taskfarm.journal.tsv)" },
+	{ "no-journal", 0, OPT_FLAG, FIELD(no_journal), 1, 0, NULL, NULL, NULL,
+	  NULL, "write no journal" },
+	{ "journal-sync", 0, OPT_SECONDS, FIELD(journal_sync), 0, 0, NULL,
+	  "SEC", "--journal-sync takes seconds, not '%s'", NULL,
+	  "seconds between journal fsyncs (default 1)" },
+	{ "results", 0, OPT_STRING, FIELD(results_dir), 0, 0, NULL, "DIR",
+	  "--results needs a directory", NULL,
+	  "write each task's output to DIR/ID.out, DIR/ID.err" },
+	{ "tag", 0, OPT_FLAG, FIELD(tag), 1, 0, NULL, NULL, NULL, NULL,
+	  "prefix every output line with the task id and a tab" },
+	{ "dry-run", 'n', OPT_FLAG, FIELD(dry_run), 1, 0, NULL, NULL, NULL,
+	  NULL, "print the commands that would run, run nothing" },
+	{ "progress", 0, OPT_FLAG, FIELD(progress), 1, 0, NULL, NULL, NULL,
+	  NULL, "a live progress line on standard error" },
+	{ "no-progress", 0, OPT_FLAG, FIELD(progress), 0, 0, NULL, NULL, NULL,
+	  NULL, "no live progress line (default: only on a terminal)" },
+	{ "status-interval", 0, OPT_SECONDS, FIELD(status_interval), 0, 0,
+	  NULL, "SEC", "--status-interval takes seconds, not '%s'", NULL,
+	  "a status line every SEC seconds when no live\n"
+	  "progress line is shown (default 60; 0: none)" },
+	{ "timeout", 't', OPT_CUSTOM, 0, 0, 0, set_timeout, "SEC|P%",
+	  "--timeout takes seconds (30, 1.5m) or a percentage of the median "
+	  "run time (200%%), not '%s'",
+	  NULL,
+	  "stop a task after SEC seconds, or after P% of the\n"
+	  "median run time of the tasks that succeeded so\n"
+	  "far (journaled as timeout)" },
+	{ "retries", 'r', OPT_UINT, FIELD(retries), 0, 1000000, NULL, "N",
+	  "--retries takes a whole number from 0 to 1000000, not '%s'", NULL,
+	  "run a failed task up to N more times, on another\n"
+	  "rank when there is one (default 0)" },
+	{ "halt", 0, OPT_CUSTOM, 0, 0, 0, set_halt, "POLICY",
+	  "--halt takes never, or now|soon,fail|success=N or =P%%, not '%s'",
+	  NULL,
+	  "never (default), or now|soon,fail|success=N|P%:\n"
+	  "stop after N (or P% of all) tasks failed or\n"
+	  "succeeded; now stops running tasks, soon lets\n"
+	  "them finish" },
+	{ "grace", 0, OPT_SECONDS, FIELD(grace), 0, 0, NULL, "SEC",
+	  "--grace takes seconds, not '%s'", NULL,
+	  "seconds between TERM and KILL when tasks are\n"
+	  "stopped (default 5)" },
+	{ "drain-grace", 0, OPT_SECONDS, FIELD(drain_grace), 0, 0, NULL, "SEC",
+	  "--drain-grace takes seconds, not '%s'", NULL,
+	  "on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
+	  "get to finish before they are stopped (default 2)" },
+	{ "heartbeat", 0, OPT_CUSTOM, 0, 0, 0, set_heartbeat, "SEC",
+	  "--heartbeat takes seconds, 0 or at least 0.5, not '%s'", NULL,
+	  "a rank that sends nothing for SEC seconds is lost\n"
+	  "(default 30; 0: only a rank whose process is seen\n"
+	  "to end on this machine); its tasks are journaled\n"
+	  "lost and run elsewhere" },
+	{ "lost-limit", 0, OPT_UINT, FIELD(lost_limit), 1, 1000000, NULL, "N",
+	  "--lost-limit takes a whole number from 1 to 1000000, not '%s'",
+	  NULL,
+	  "give a task up (failed) after N attempts lost\n"
+	  "with their rank (default 3); no --retries used" },
+	{ "deadline", 0, OPT_CUSTOM, 0, 0, 0, set_deadline, "TIME",
+	  "--deadline takes HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS], +DURATION or "
+	  "@EPOCH, not '%s'",
+	  NULL,
+	  "drain at TIME (HH:MM[:SS], YYYY-MM-DDTHH:MM[:SS],\n"
+	  "+DURATION or @EPOCH), and start no task that would\n"
+	  "not finish by then, judging by run times so far" },
+	{ "resume", 0, OPT_FLAG, FIELD(resume), 1, 0, NULL, NULL, NULL, NULL,
+	  "skip tasks whose success is in the journal (and\n"
+	  "failed ones, which make the exit status 1)" },
+	{ "resume-failed", 0, OPT_CUSTOM, 0, 0, 0, set_resume_failed, NULL,
+	  NULL, NULL, "... and run failed ones again" },
+	{ "force", 0, OPT_FLAG, FIELD(force), 1, 0, NULL, NULL, NULL, NULL,
+	  "resume even though the job source changed, or\n"
+	  "the journal's .meta is missing or damaged" },
+	{ "status-file", 0, OPT_STRING, FIELD(status_file), 0, 0, NULL, "FILE",
+	  NULL, NULL,
+	  "write the exit status to FILE at the end, for\n"
+	  "launchers that lose it (mpirun --enable-recovery,\n"
+	  "srun after a lost rank)" },
+	{ "mpi", 0, OPT_FLAG, FIELD(comm_mode), TF_COMM_MPI, 0, NULL, NULL,
+	  NULL, "--mpi, --no-mpi",
+	  "force MPI on or off (default: on under a launcher)" },
+	{ "no-mpi", 0, OPT_FLAG, FIELD(comm_mode), TF_COMM_NONE, 0, NULL, NULL,
+	  NULL, NULL, NULL },
+	{ "quiet", 'q', OPT_FLAG, FIELD(quiet), 1, 0, NULL, NULL, NULL, NULL,
+	  "no progress, status, failure warnings or summary" },
+	{ "verbose", 'v', OPT_COUNT, FIELD(verbose), 0, 0, NULL, NULL, NULL,
+	  NULL, "more messages (twice: debug)" },
+	{ "help", 'h', OPT_HELP, 0, 0, 0, NULL, NULL, NULL, NULL, "this text" },
+	{ "version", 'V', OPT_VERSION, 0, 0, 0, NULL, NULL, NULL, NULL,
+	  "the version" },
+};
+
+#define NOPTS (sizeof(opts) / sizeof(opts[0]))
+/* --help: where an option's text starts. */
+#define HELP_COLUMN 26
+
+/* Prints --help, built from opts[]. */
+static void print_usage(FILE *f)
+{
+	size_t i;
+
+	fputs(usage_head, f);
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *p = &opts[i];
+		const char *h = p->help, *nl;
+		char left[64];
+		int n;
+
+		if (!h)
+			continue;
+		if (p->label)
+			n = snprintf(left, sizeof(left), "      %s", p->label);
+		else if (p->short_name)
+			n = snprintf(left, sizeof(left), "  -%c, --%s%s%s",
+				     p->short_name, p->name,
+				     p->metavar ? " " : "",
+				     p->metavar ? p->metavar : "");
+		else
+			n = snprintf(left, sizeof(left), "      --%s%s%s",
+				     p->name, p->metavar ? " " : "",
+				     p->metavar ? p->metavar : "");
+		/* A long left column keeps two spaces before the text. */
+		fprintf(f, "%-*s", n < HELP_COLUMN - 1 ? HELP_COLUMN : n + 2,
+			left);
+		while ((nl = strchr(h, '\n'))) {
+			fprintf(f, "%.*s\n%*s", (int)(nl - h), h, HELP_COLUMN,
+				"");
+			h = nl + 1;
+		}
+		fprintf(f, "%s\n", h);
+	}
+	fputs(usage_tail, f);
+}
+
+/* getopt_long()'s tables, from opts[]: a row's code is its short name,
+ * or 256 + its index. */
+static void build_getopt(struct option *longs, char *shorts, int stop_early)
+{
+	size_t i, k = 0;
+
+	if (stop_early)
+		shorts[k++] = '+';
+	for (i = 0; i < NOPTS; i++) {
+		const struct opt *p = &opts[i];
+		int has_arg = p->metavar ? required_argument : no_argument;
+
+		longs[i].name = p->name;
+		longs[i].has_arg = has_arg;
+		longs[i].flag = NULL;
+		longs[i].val = p->short_name ? p->short_name : 256 + (int)i;
+		if (p->short_name) {
+			shorts[k++] = (char)p->short_name;
+			if (has_arg == required_argument)
+				shorts[k++] = ':';
+		}
+	}
+	memset(&longs[NOPTS], 0, sizeof(longs[NOPTS]));
+	shorts[k] = '\0';
+}
+
+/* The row of getopt_long()'s code c, or NULL. */
+static const struct opt *find_opt(int c)
+{
+	size_t i;
+
+	if (c >= 256 && (size_t)(c - 256) < NOPTS)
+		return &opts[c - 256];
+	for (i = 0; c > 0 && i < NOPTS; i++)
+		if (opts[i].short_name == c)
+			return &opts[i];
+	return NULL;
+}
+
+/* Stores an option's value. Returns 0, or < 0 when it is refused. */
+static int apply_opt(const struct opt *p, struct tf_farm_opts *o,
+		     const char *arg)
+{
+	char *field = (char *)o + p->field;
+	double d;
+	long v;
+
+	switch (p->kind) {
+	case OPT_FLAG:
+		*(int *)field = (int)p->min;
+		return 0;
+	case OPT_COUNT:
+		++*(int *)field;
+		return 0;
+	case OPT_INT:
+	case OPT_UINT:
+		if (tf_parse_long(arg, p->min, p->max, &v) < 0)
+			return TF_EINVAL;
+		if (p->kind == OPT_INT)
+			*(int *)field = (int)v;
+		else
+			*(unsigned *)field = (unsigned)v;
+		return 0;
+	case OPT_SECONDS:
+		if (tf_parse_duration(arg, &d) < 0)
+			return TF_EINVAL;
+		*(double *)field = d;
+		return 0;
+	case OPT_STRING:
+		if (p->bad && !*arg)
+			return TF_EINVAL;
+		*(const char **)field = arg;
+		return 0;
+	case OPT_CUSTOM:
+		return p->set(o, arg);
+	default:
+		return 0;
+	}
+}
+
 static int is_sep(const char *s)
 {
 	return strcmp(s, ":::") == 0 || strcmp(s, "::::") == 0;
@@ -209,11 +405,13 @@ static int is_sep(const char *s)
 
 int main(int argc, char **argv)
 {
+	struct option longs[NOPTS + 1];
+	char shorts[2 * NOPTS + 2];
 	struct tf_farm_opts o;
-	double d;
-	long v;
 	int c, i, rest, has_sep = 0;
 
+	/* Only the program prints: the library's log lines go to stderr. */
+	tf__log_set_sink(tf__log_stderr, NULL);
 	tf_farm_opts_init(&o);
 	/* Stop at ":::" too, so template words are not taken as options. */
 	for (i = 1; i < argc; i++) {
@@ -222,181 +420,19 @@ int main(int argc, char **argv)
 		if (is_sep(argv[i]))
 			has_sep = 1;
 	}
-	while ((c = getopt_long(argc, argv, has_sep ? "+s:j:t:r:nqvhV" : "s:j:t:r:nqvhV",
-				long_options, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			if (tf_parse_long(optarg, 1, 100000, &v) < 0)
-				return usage_error(&argc, &argv,
-						   "--slots takes a whole number "
-						   "from 1 to 100000, not '%s'",
-						   optarg);
-			o.slots = (int)v;
-			break;
-		case OPT_MASTER_SLOTS:
-			if (tf_parse_long(optarg, 0, 100000, &v) < 0)
-				return usage_error(&argc, &argv,
-						   "--master-slots takes a whole "
-						   "number from 0 to 100000, not "
-						   "'%s'",
-						   optarg);
-			o.master_slots = (int)v;
-			break;
-		case OPT_GPUS_PER_SLOT:
-			if (tf_parse_long(optarg, 1, 1024, &v) < 0)
-				return usage_error(&argc, &argv,
-						   "--gpus-per-slot takes a whole "
-						   "number from 1 to 1024, not "
-						   "'%s'",
-						   optarg);
-			o.gpus_per_slot = (int)v;
-			break;
-		case 'j':
-			if (!*optarg)
-				return usage_error(&argc, &argv,
-						   "--journal needs a file name%s",
-						   "");
-			o.journal = optarg;
-			break;
-		case OPT_NO_JOURNAL:
-			o.no_journal = 1;
-			break;
-		case OPT_JOURNAL_SYNC:
-			if (tf_parse_duration(optarg, &d) < 0)
-				return usage_error(&argc, &argv,
-						   "--journal-sync takes seconds, "
-						   "not '%s'",
-						   optarg);
-			o.journal_sync = d;
-			break;
-		case OPT_RESULTS:
-			if (!*optarg)
-				return usage_error(&argc, &argv,
-						   "--results needs a directory%s",
-						   "");
-			o.results_dir = optarg;
-			break;
-		case OPT_TAG:
-			o.tag = 1;
-			break;
-		case 'n':
-			o.dry_run = 1;
-			break;
-		case OPT_PROGRESS:
-			o.progress = 1;
-			break;
-		case OPT_NO_PROGRESS:
-			o.progress = 0;
-			break;
-		case OPT_STATUS_INTERVAL:
-			if (tf_parse_duration(optarg, &d) < 0)
-				return usage_error(&argc, &argv,
-						   "--status-interval takes "
-						   "seconds, not '%s'",
-						   optarg);
-			o.status_interval = d;
-			break;
-		case OPT_GRACE:
-			if (tf_parse_duration(optarg, &d) < 0)
-				return usage_error(&argc, &argv,
-						   "--grace takes seconds, not "
-						   "'%s'",
-						   optarg);
-			o.grace = d;
-			break;
-		case OPT_DRAIN_GRACE:
-			if (tf_parse_duration(optarg, &d) < 0)
-				return usage_error(&argc, &argv,
-						   "--drain-grace takes seconds, "
-						   "not '%s'",
-						   optarg);
-			o.drain_grace = d;
-			break;
-		case 't':
-			if (tf_timeout_parse(optarg, &o.timeout) < 0)
-				return usage_error(&argc, &argv,
-						   "--timeout takes seconds (30, "
-						   "1.5m) or a percentage of the "
-						   "median run time (200%%), not "
-						   "'%s'",
-						   optarg);
-			break;
-		case OPT_HEARTBEAT:
-			if (tf_parse_duration(optarg, &d) < 0 ||
-			    (d > 0 && d < 0.5))
-				return usage_error(&argc, &argv,
-						   "--heartbeat takes seconds, "
-						   "0 or at least 0.5, not '%s'",
-						   optarg);
-			o.heartbeat = d;
-			break;
-		case OPT_LOST_LIMIT:
-			if (tf_parse_long(optarg, 1, 1000000, &v) < 0)
-				return usage_error(&argc, &argv,
-						   "--lost-limit takes a whole "
-						   "number from 1 to 1000000, not "
-						   "'%s'",
-						   optarg);
-			o.lost_limit = (unsigned)v;
-			break;
-		case 'r':
-			if (tf_parse_long(optarg, 0, 1000000, &v) < 0)
-				return usage_error(&argc, &argv,
-						   "--retries takes a whole number "
-						   "from 0 to 1000000, not '%s'",
-						   optarg);
-			o.retries = (unsigned)v;
-			break;
-		case OPT_HALT:
-			if (tf_halt_parse(optarg, &o.halt) < 0)
-				return usage_error(&argc, &argv,
-						   "--halt takes never, or "
-						   "now|soon,fail|success=N or "
-						   "=P%%, not '%s'",
-						   optarg);
-			break;
-		case OPT_DEADLINE:
-			if (tf_deadline_parse(optarg, tf_wallclock(),
-					      &o.deadline) < 0)
-				return usage_error(&argc, &argv,
-						   "--deadline takes HH:MM[:SS], "
-						   "YYYY-MM-DDTHH:MM[:SS], "
-						   "+DURATION or @EPOCH, not '%s'",
-						   optarg);
-			break;
-		case OPT_RESUME:
-			o.resume = 1;
-			break;
-		case OPT_RESUME_FAILED:
-			o.resume = 1;
-			o.resume_failed = 1;
-			break;
-		case OPT_STATUS_FILE:
-			o.status_file = optarg;
-			break;
-		case OPT_FORCE:
-			o.force = 1;
-			break;
-		case OPT_MPI:
-			o.comm_mode = TF_COMM_MPI;
-			break;
-		case OPT_NO_MPI:
-			o.comm_mode = TF_COMM_NONE;
-			break;
-		case OPT_EXACT_MAXRSS:
-			o.exact_maxrss = 1;
-			break;
-		case 'q':
-			o.quiet = 1;
-			break;
-		case 'v':
-			o.verbose++;
-			break;
-		case 'h':
+	build_getopt(longs, shorts, has_sep);
+	while ((c = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+		const struct opt *p = find_opt(c);
+
+		if (!p)
+			return usage_error(&argc, &argv, "%s",
+					   "unknown option or missing value");
+		if (p->kind == OPT_HELP) {
 			if (is_first_rank())
-				fputs(usage_text, stdout);
+				print_usage(stdout);
 			return TF_EXIT_OK;
-		case 'V':
+		}
+		if (p->kind == OPT_VERSION) {
 			if (is_first_rank())
 				printf("taskfarm %s\n"
 				       "Copyright (c) 2026 The taskfarm authors\n"
@@ -406,10 +442,9 @@ int main(int argc, char **argv)
 				       "permitted by law.\n",
 				       tf_version());
 			return TF_EXIT_OK;
-		default:
-			return usage_error(&argc, &argv, "%s",
-					   "unknown option or missing value");
 		}
+		if (apply_opt(p, &o, optarg) < 0)
+			return usage_error(&argc, &argv, p->bad, optarg);
 	}
 	if (o.resume && o.no_journal)
 		return usage_error(&argc, &argv, "%s",

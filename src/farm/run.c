@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "farm/exit.h"
+#include "farm/control.h"
 #include "farm/exec.h"
 #include "farm/guard.h"
 #include "farm/jobfile.h"
@@ -503,15 +504,8 @@ static int dry_run(struct tf_source *src)
 /* Tells every worker to stop (for runs that end before they start). */
 static void stop_workers(struct tf_comm *comm)
 {
-	int r;
-
-	for (r = 1; r < comm->size; r++) {
-		struct tf_strbuf out = TF_STRBUF_INIT;
-
-		tf_wire_pack_control(&out, TF_CTL_STOP, 0);
-		if (tf_comm_send(comm, r, TF_TAG_CONTROL, &out) < 0)
-			tf_comm_abort(comm, TF_EXIT_INTERNAL);
-	}
+	if (tf__control_all(comm, TF_CTL_STOP, 0, NULL, NULL) < 0)
+		tf_comm_abort(comm, TF_EXIT_INTERNAL);
 }
 
 static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
