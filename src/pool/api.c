@@ -3,7 +3,8 @@
  * on a communicator, registering task functions and an initializer, the
  * start handshake (every worker says HELLO with its function names, the
  * master compares them and answers START, each rank runs the initializer
- * and reports READY), and closing. After the start,
+ * and reports READY), closing, and the error message the caller reads
+ * with tf_pool_errmsg(): the library never prints. After the start,
  * rank 0 runs master.c's loop through the maps and futures of jobs.c,
  * and every other rank serves in worker.c's loop until the close.
  *
@@ -20,6 +21,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,35 @@
 
 #include "pool/pool.h"
 #include "pool/wire.h"
+
+/* The message of the last pool closed, for tf_pool_errmsg(NULL): the
+ * close frees the pool, and a loss it finds has no other report. */
+static char closed_errmsg[1024];
+
+void tf__pool_seterr(struct tf_pool *p, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	tf_strbuf_reset(&p->errmsg);
+	if (len <= 0)
+		return;
+	tf_strbuf_grow(&p->errmsg, (size_t)len + 1);
+	va_start(ap, fmt);
+	vsnprintf(p->errmsg.buf, (size_t)len + 1, fmt, ap);
+	va_end(ap);
+	p->errmsg.len = (size_t)len;
+}
+
+const char *tf_pool_errmsg(const struct tf_pool *p)
+{
+	if (!p)
+		return closed_errmsg;
+	return p->errmsg.len ? p->errmsg.buf : "";
+}
 
 void tf_pool_opts_init(struct tf_pool_opts *o)
 {
@@ -149,9 +180,10 @@ static int start_watch(struct tf_pool *p)
 		if (!w->ready && w->pid && tf__pid_gone(w->pid)) {
 			w->lost = LOST_GONE;
 			tf_comm_abandon(&p->comm);
-			tf_error("pool: rank %d was lost during the start: its "
-				 "process ended",
-				 w->rank);
+			tf__pool_seterr(p,
+					"rank %d was lost during the start: its "
+					"process ended",
+					w->rank);
 			return TF_ELOST;
 		}
 	}
@@ -178,8 +210,8 @@ static int await(struct tf_pool *p, int source, int want_tag, int *src,
 			if (*tag == want_tag ||
 			    (*tag == TF_TAG_POOL_STOP && p->comm.rank != 0))
 				return 0;
-			tf_warn("pool: ignored a %s message from rank %d",
-				tf_tag_name(*tag), *src);
+			tf__pool_seterr(p, "ignored a %s message from rank %d",
+					tf_tag_name(*tag), *src);
 			continue;
 		}
 		if (p->comm.rank == 0 && (rc = start_watch(p)) != 0)
@@ -260,10 +292,16 @@ static int start_worker(struct tf_pool *p)
 	if (tf_pwire_unpack_start(p->rx.buf, p->rx.len, &master, &status, &arg,
 				  &len))
 		return TF_EPROTO;
-	if (status)
-		return status; /* the master refused the start */
+	if (status) {
+		/* The master refused the start; it holds the reason. */
+		tf__pool_seterr(p, "the master refused the start: %s",
+				tf_strerror(status));
+		return status;
+	}
 	p->master_pid = watchable(&master);
 	rc = run_init(p, arg, len, &why);
+	if (rc)
+		tf__pool_seterr(p, "%s", why.buf);
 	rc = tf__pool_send_status(p, 0, TF_TAG_POOL_READY, rc, why.buf, why.len);
 	tf_strbuf_release(&why);
 	if (rc)
@@ -350,9 +388,10 @@ static int start_master(struct tf_pool *p)
 	if (rc)
 		goto out;
 	if (verdict) {
-		tf_error("pool: ranks registered different task functions "
-			 "(as seen from rank 0): %s",
-			 why.buf);
+		tf__pool_seterr(p,
+				"ranks registered different task functions "
+				"(as seen from rank 0): %s",
+				why.buf);
 		for (r = 0; r < p->nw && !rc; r++)
 			rc = send_start(p, p->w[r].rank, verdict, NULL, 0);
 		p->dismissed = 1;
@@ -385,7 +424,7 @@ static int start_master(struct tf_pool *p)
 		}
 	}
 	if (!rc && verdict) {
-		tf_error("pool: a worker initializer failed: %s", why.buf);
+		tf__pool_seterr(p, "a worker initializer failed: %s", why.buf);
 		rc = dismiss(p, verdict);
 		rc = rc ? rc : verdict;
 	}
@@ -417,11 +456,14 @@ int tf_pool_start(struct tf_pool *p)
 	return rc;
 }
 
-/* Frees everything the pool holds, and the pool. */
+/* Frees everything the pool holds, and the pool; its message stays for
+ * tf_pool_errmsg(NULL). */
 static void pool_free(struct tf_pool *p)
 {
 	size_t i;
 
+	snprintf(closed_errmsg, sizeof(closed_errmsg), "%s",
+		 tf_pool_errmsg(p));
 	for (i = 0; i < p->njobs; i++)
 		free(p->jobs[i]);
 	free(p->jobs);
@@ -433,6 +475,7 @@ static void pool_free(struct tf_pool *p)
 	tf_strbuf_release(&p->rx);
 	tf_strbuf_release(&p->tx);
 	tf_strbuf_release(&p->res);
+	tf_strbuf_release(&p->errmsg);
 	free(p);
 }
 

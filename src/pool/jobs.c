@@ -59,7 +59,8 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 		return rc;
 	f = tf_registry_find(&p->reg, fn);
 	if (f < 0) {
-		tf_error("pool: no task function is registered as '%s'", fn);
+		tf__pool_seterr(p, "no task function is registered as '%s'",
+				fn);
 		return TF_EREGISTER;
 	}
 	if (!in && !inv && n)
@@ -181,7 +182,8 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 		return rc;
 	id = tf_registry_find(&p->reg, fn);
 	if (id < 0) {
-		tf_error("pool: no task function is registered as '%s'", fn);
+		tf__pool_seterr(p, "no task function is registered as '%s'",
+				fn);
 		return TF_EREGISTER;
 	}
 	if (!in && len)

@@ -4,7 +4,8 @@
  * and hands chunks to the workers (sized by core/batch.c), the master's
  * own run of a chunk when it works, the workers it declares lost (their
  * tasks complete with TF_ELOST), the idle wait between turns, and the
- * goodbyes at close. jobs.c builds the jobs that this loop runs.
+ * goodbyes at close. jobs.c builds the jobs that this loop runs. What
+ * goes wrong is kept in the pool's error buffer, never printed.
  */
 #include "config.h"
 
@@ -234,8 +235,8 @@ static int handle_results(struct tf_pool *p, int wi, const char *buf,
 		tf__pool_job_free(p, j);
 	return 0;
 bad:
-	tf_error("pool: a malformed RESULTS message from rank %d",
-		 wi >= 0 ? p->w[wi].rank : 0);
+	tf__pool_seterr(p, "a malformed RESULTS message from rank %d",
+			wi >= 0 ? p->w[wi].rank : 0);
 	return TF_EPROTO;
 }
 
@@ -283,9 +284,10 @@ static int worker_lost(struct tf_pool *p, int wi, enum lost_reason reason,
 	tf_strbuf_addf(&why, "rank %d was lost: %s", w->rank, what);
 	for (k = 0; k < w->outstanding; k++)
 		tasks += w->fl[k].count;
-	tf_warn("pool: %s; %zu tasks in flight there fail with TF_ELOST, "
-		"%d workers are left",
-		why.buf, tasks, p->live);
+	tf__pool_seterr(p,
+			"%s; %zu tasks in flight there fail with TF_ELOST, "
+			"%d workers are left",
+			why.buf, tasks, p->live);
 	/* Each chunk is taken off the worker before it is completed, so
 	 * the books agree whatever completing it frees. */
 	while (w->outstanding && !rc) {
@@ -510,8 +512,8 @@ static int handle_other(struct tf_pool *p, int wi, int tag)
 	int rc;
 
 	if (tag != TF_TAG_POOL_STOP) {
-		tf_warn("pool: ignored a %s message from rank %d",
-			tf_tag_name(tag), p->w[wi].rank);
+		tf__pool_seterr(p, "ignored a %s message from rank %d",
+				tf_tag_name(tag), p->w[wi].rank);
 		return 0;
 	}
 	if (tf_pwire_unpack_status(p->rx.buf, p->rx.len, &status, &msg, &len))
@@ -546,8 +548,8 @@ int tf__pool_progress(struct tf_pool *p, int local)
 		events++;
 		rc = 0;
 		if (src < 1 || src > p->nw) {
-			tf_warn("pool: ignored a %s message from rank %d",
-				tf_tag_name(tag), src);
+			tf__pool_seterr(p, "ignored a %s message from rank %d",
+					tf_tag_name(tag), src);
 			continue;
 		}
 		if (p->w[src - 1].lost)

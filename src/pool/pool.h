@@ -2,7 +2,7 @@
  * The pool's internals, shared by its parts: the pool, its jobs and
  * futures, the master's book of workers, and the calls one part makes
  * into another. api.c holds the public lifecycle (open, register, the
- * start handshake, close); master.c the master's
+ * start handshake, close) and the error message; master.c the master's
  * loop (chunks out, results in, lost workers, the idle wait); jobs.c
  * the maps and futures that queue work for that loop; worker.c the
  * worker's loop. Internal: nothing here is installed.
@@ -116,6 +116,9 @@ struct tf_pool {
 	int dismissed;   /* the start failed and told every rank so */
 	double next_watch; /* when to look for lost ranks next */
 	long master_pid;   /* on a worker: the master's process, or 0 */
+	/* The last error or loss, for tf_pool_errmsg(): the library never
+	 * prints it. */
+	struct tf_strbuf errmsg;
 	/* Master only. */
 	struct pworker *w;
 	int nw;
@@ -134,6 +137,10 @@ struct tf_pool {
 };
 
 /* ---- api.c ---- */
+
+/** Replaces the pool's message (tf_pool_errmsg()) with the formatted
+ * text. Prints nothing. */
+void tf__pool_seterr(struct tf_pool *p, const char *fmt, ...) TF_PRINTF(2, 3);
 
 /** Sends a status message (status, then data) with tag to dest.
  * Returns 0 or an error of tf_comm_send(). */
@@ -159,7 +166,7 @@ void tf__pool_drain_sends(struct tf_pool *p, double seconds);
  * The worker's loop: takes in chunks (up to a few ahead), runs them one
  * at a time and sends their results, until the master's STOP. Returns
  * the STOP's status, TF_ELOST when the master's process ended, or an
- * error.
+ * error (its message in p->errmsg).
  */
 int tf__pool_serve(struct tf_pool *p);
 

@@ -4,7 +4,7 @@
  * one at a time through call.c and sends their results back, until the
  * master's STOP. It watches its master's process while idle, and when
  * it cannot go on it tells the master why (say_left()) and returns the
- * code.
+ * code, with the message in the pool's error buffer: it prints nothing.
  */
 #include "config.h"
 
@@ -46,12 +46,14 @@ static int master_gone(struct tf_pool *p, double now)
 
 /* A worker that stops serving on an error tells the master, which then
  * completes its chunks as lost at once (best effort: MPI may be what
- * failed). */
-static void say_left(struct tf_pool *p, int err)
+ * failed). The message carries detail, this rank's own, if any. */
+static void say_left(struct tf_pool *p, int err, const char *detail)
 {
 	struct tf_strbuf why = TF_STRBUF_INIT;
 
 	tf_strbuf_addf(&why, "it stopped serving: %s", tf_strerror(err));
+	if (detail)
+		tf_strbuf_addf(&why, " (%s)", detail);
 	tf__pool_send_status(p, 0, TF_TAG_POOL_STOP, err, why.buf, why.len);
 	tf_strbuf_release(&why);
 }
@@ -74,7 +76,8 @@ static int take_messages(struct tf_pool *p, struct held_queue *hq, int *rc)
 			return 1;
 		}
 		if (tag != TF_TAG_POOL_TASKS) {
-			tf_warn("pool: ignored a %s message", tf_tag_name(tag));
+			tf__pool_seterr(p, "ignored a %s message",
+					tf_tag_name(tag));
 			continue;
 		}
 		h = &hq->q[(hq->head + hq->n) % HELD_MAX];
@@ -101,7 +104,7 @@ static int run_next(struct tf_pool *p, struct held_queue *hq)
 				      &p->res, &sink);
 	free(h->buf);
 	if (rc == TF_EPROTO)
-		tf_error("pool: a malformed TASKS message");
+		tf__pool_seterr(p, "a malformed TASKS message");
 	return rc;
 }
 
@@ -130,7 +133,7 @@ int tf__pool_serve(struct tf_pool *p)
 		}
 		if (got < 0) {
 			rc = got;
-			say_left(p, rc);
+			say_left(p, rc, NULL);
 			break;
 		}
 		/*
@@ -142,13 +145,14 @@ int tf__pool_serve(struct tf_pool *p)
 		pending = tf_comm_progress(&p->comm);
 		if (pending < 0) {
 			rc = TF_EMPI;
-			say_left(p, rc);
+			say_left(p, rc, NULL);
 			break;
 		}
 		if (hq.n && pending == 0) {
 			rc = run_next(p, &hq);
 			if (rc) {
-				say_left(p, rc);
+				say_left(p, rc,
+					 rc == TF_EPROTO ? p->errmsg.buf : NULL);
 				break;
 			}
 			last = tf_now();
@@ -159,7 +163,7 @@ int tf__pool_serve(struct tf_pool *p)
 			double now = tf_now();
 
 			if (master_gone(p, now)) {
-				tf_error("pool: the master's process ended");
+				tf__pool_seterr(p, "the master's process ended");
 				rc = TF_ELOST;
 				break;
 			}
