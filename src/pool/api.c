@@ -199,8 +199,9 @@ static int start_watch(struct tf_pool *p)
 static int await(struct tf_pool *p, int source, int want_tag, int *src,
 		 int *tag)
 {
-	double sleep = 0, since = tf_now();
+	struct tf_idle idle;
 
+	tf_idle_init(&idle, SLEEP_MIN, SLEEP_MAX, tf_now());
 	for (;;) {
 		int rc = tf_comm_recv(&p->comm, source, src, tag, &p->rx);
 
@@ -217,9 +218,7 @@ static int await(struct tf_pool *p, int source, int want_tag, int *src,
 		if (p->comm.rank == 0 && (rc = start_watch(p)) != 0)
 			return rc;
 		tf_comm_progress(&p->comm);
-		sleep = tf_backoff(sleep, tf_now() - since, SLEEP_MIN,
-				   SLEEP_MAX);
-		tf_sleep(sleep);
+		tf_sleep(tf_idle_next(&idle, 0, tf_now()));
 	}
 }
 
@@ -240,14 +239,20 @@ int tf__pool_stop_status(struct tf_pool *p)
 }
 
 /* See pool.h. */
+void tf__pool_idle_leaving(struct tf_idle *w)
+{
+	tf_idle_init(w, SLEEP_MIN, SLEEP_MAX, tf_now() - 1);
+}
+
+/* See pool.h. */
 void tf__pool_drain_sends(struct tf_pool *p, double seconds)
 {
-	double until = tf_now() + seconds, sleep = 0;
+	double until = tf_now() + seconds;
+	struct tf_idle idle;
 
-	while (tf_comm_progress(&p->comm) > 0 && tf_now() < until) {
-		sleep = tf_backoff(sleep, 1, SLEEP_MIN, SLEEP_MAX);
-		tf_sleep(sleep);
-	}
+	tf__pool_idle_leaving(&idle);
+	while (tf_comm_progress(&p->comm) > 0 && tf_now() < until)
+		tf_sleep(tf_idle_next(&idle, 0, tf_now()));
 }
 
 int tf__pool_send_status(struct tf_pool *p, int dest, int tag, int32_t status,
@@ -435,7 +440,7 @@ out:
 	tf_strbuf_release(&why);
 	if (rc)
 		return rc;
-	p->idle_since = tf_now();
+	tf_idle_init(&p->idle, SLEEP_MIN, SLEEP_MAX, tf_now());
 	return 1;
 }
 

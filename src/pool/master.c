@@ -16,6 +16,20 @@
 #include "pool/pool.h"
 #include "pool/wire.h"
 
+/*
+ * Something happened at now: the idle time counts from now, but the
+ * back-off goes on from its last step rather than from SLEEP_MIN, as it
+ * always has here (a result does not make the next one near; the spin
+ * around a chunk's due time covers that).
+ */
+static void note_activity(struct tf_pool *p, double now)
+{
+	double wait = p->idle.wait;
+
+	tf_idle_busy(&p->idle, now);
+	tf_idle_hold(&p->idle, wait);
+}
+
 struct pjob *tf__pool_job_new(struct tf_pool *p, enum job_kind kind,
 			    uint32_t fn)
 {
@@ -370,7 +384,7 @@ int tf__pool_watch(struct tf_pool *p, double now)
 		return rc;
 	}
 	if (found)
-		p->idle_since = now;
+		note_activity(p, now);
 	return found;
 }
 
@@ -577,7 +591,7 @@ int tf__pool_progress(struct tf_pool *p, int local)
 		return rc;
 	}
 	if (events)
-		p->idle_since = tf_now();
+		note_activity(p, tf_now());
 	return events;
 }
 
@@ -586,7 +600,7 @@ int tf__pool_progress(struct tf_pool *p, int local)
  * time. */
 void tf__pool_idle_wait(struct tf_pool *p)
 {
-	double now = tf_now(), due = 0;
+	double now = tf_now(), due = 0, wait;
 	int wi, k;
 
 	if (tf__pool_watch(p, now) != 0)
@@ -596,15 +610,16 @@ void tf__pool_idle_wait(struct tf_pool *p)
 			if (due == 0 || p->w[wi].fl[k].expect < due)
 				due = p->w[wi].fl[k].expect;
 	if (due && now > due - SPIN_AHEAD && now < due + SPIN_LATE) {
-		p->sleep = 0;
+		tf_idle_hold(&p->idle, 0); /* the back-off starts again */
 		return;
 	}
-	p->sleep = tf_backoff(p->sleep, now - p->idle_since, SLEEP_MIN,
-			      SLEEP_MAX);
-	if (due > now && due - now < p->sleep)
-		p->sleep = due - now > SLEEP_MIN ? due - now - SPIN_AHEAD / 2
-						 : SLEEP_MIN;
-	tf_sleep(p->sleep);
+	wait = tf_idle_next(&p->idle, 0, now);
+	if (due > now && due - now < wait)
+		wait = tf_idle_hold(&p->idle,
+				    due - now > SLEEP_MIN
+					    ? due - now - SPIN_AHEAD / 2
+					    : SLEEP_MIN);
+	tf_sleep(wait);
 }
 
 /* ---- Shut-down ---- */
@@ -618,8 +633,10 @@ void tf__pool_idle_wait(struct tf_pool *p)
  */
 static void await_goodbyes(struct tf_pool *p)
 {
-	double until = tf_now() + GOODBYE_WAIT, sleep = 0;
+	double until = tf_now() + GOODBYE_WAIT;
+	struct tf_idle idle;
 
+	tf__pool_idle_leaving(&idle);
 	for (;;) {
 		int r, src, tag, waiting = 0, rc;
 
@@ -638,8 +655,7 @@ static void await_goodbyes(struct tf_pool *p)
 		if (!waiting || rc < 0 || tf_now() > until)
 			return;
 		tf_comm_progress(&p->comm);
-		sleep = tf_backoff(sleep, 1, SLEEP_MIN, SLEEP_MAX);
-		tf_sleep(sleep);
+		tf_sleep(tf_idle_next(&idle, 0, tf_now()));
 	}
 }
 

@@ -15,6 +15,7 @@
 
 #include "core/batch.h"
 #include "core/comm.h"
+#include "core/idle.h"
 #include "core/util.h"
 #include "pool/call.h"
 #include "taskfarm.h"
@@ -132,8 +133,7 @@ struct tf_pool {
 	struct tf_chunker *chunkers; /* one per function */
 	struct tf_future *futures;
 	struct tf_strbuf rx, tx, res;
-	double idle_since;
-	double sleep;
+	struct tf_idle idle; /* the master's waits between turns */
 };
 
 /* ---- api.c ---- */
@@ -159,6 +159,11 @@ int tf__pool_stop_status(struct tf_pool *p);
 /** Lets pending sends complete for at most seconds (before leaving
  * without tf_comm_flush(), which could wait for ever). */
 void tf__pool_drain_sends(struct tf_pool *p, double seconds);
+
+/** Prepares w for a wait at leaving (drain, goodbyes): counted as idle
+ * for a second already, so that its back-off may grow to 10 x SLEEP_MAX
+ * at once. */
+void tf__pool_idle_leaving(struct tf_idle *w);
 
 /* ---- worker.c ---- */
 

@@ -10,20 +10,18 @@
 
 #include <stdlib.h>
 
+#include "core/idle.h"
+#include "core/ring.h"
 #include "pool/pool.h"
 #include "pool/wire.h"
 
-/* The chunks a worker holds, received but not yet run. */
+/* The chunks a worker holds, received but not yet run: at most this
+ * many, oldest first, in a ring of struct held. */
 #define HELD_MAX (OUT_MAX + 4)
 
 struct held {
 	char *buf;
 	size_t len;
-};
-
-struct held_queue {
-	struct held q[HELD_MAX];
-	size_t head, n;
 };
 
 /* Where a worker's results go: straight to the master. */
@@ -63,11 +61,11 @@ static void say_left(struct tf_pool *p, int err, const char *detail)
  * Returns 0 (nothing more now), 1 with *rc the STOP's status when the
  * master said to stop, or a negative error.
  */
-static int take_messages(struct tf_pool *p, struct held_queue *hq, int *rc)
+static int take_messages(struct tf_pool *p, struct tf_ring *held, int *rc)
 {
 	int src, tag, got = 0;
 
-	while (hq->n < HELD_MAX &&
+	while (tf_ring_len(held) < HELD_MAX &&
 	       (got = tf_comm_recv(&p->comm, 0, &src, &tag, &p->rx)) == 1) {
 		struct held *h;
 
@@ -80,52 +78,51 @@ static int take_messages(struct tf_pool *p, struct held_queue *hq, int *rc)
 					tf_tag_name(tag));
 			continue;
 		}
-		h = &hq->q[(hq->head + hq->n) % HELD_MAX];
+		h = tf_ring_push_back(held);
 		h->buf = tf_strbuf_detach(&p->rx, &h->len);
-		hq->n++;
 	}
 	return got < 0 ? got : 0;
 }
 
 /* Runs the oldest chunk held and frees it. Returns 0 or an error. */
-static int run_next(struct tf_pool *p, struct held_queue *hq)
+static int run_next(struct tf_pool *p, struct tf_ring *held)
 {
 	struct tf_results_sink sink = { send_results, NULL, TF_PWIRE_MSG_MAX };
-	struct held *h = &hq->q[hq->head];
+	struct held h = *(struct held *)tf_ring_pop_front(held);
 	struct tf_ptasks t;
 	int rc;
 
 	sink.arg = p;
-	hq->head = (hq->head + 1) % HELD_MAX;
-	hq->n--;
-	rc = tf_pwire_tasks_decode(h->buf, h->len, &t);
+	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
 	if (!rc)
 		rc = tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t,
 				      &p->res, &sink);
-	free(h->buf);
+	free(h.buf);
 	if (rc == TF_EPROTO)
 		tf__pool_seterr(p, "a malformed TASKS message");
 	return rc;
 }
 
-/* Frees the chunks still held (a STOP drops them). */
-static void drop_held(struct held_queue *hq)
+/* Frees the chunks still held (a STOP drops them), and the ring. */
+static void drop_held(struct tf_ring *held)
 {
-	while (hq->n) {
-		free(hq->q[hq->head].buf);
-		hq->head = (hq->head + 1) % HELD_MAX;
-		hq->n--;
-	}
+	struct held *h;
+
+	while ((h = tf_ring_pop_front(held)) != NULL)
+		free(h->buf);
+	tf_ring_release(held);
 }
 
 int tf__pool_serve(struct tf_pool *p)
 {
-	struct held_queue hq = { { { NULL, 0 } }, 0, 0 };
-	double last = tf_now(), sleep = 0;
+	struct tf_ring held;
+	struct tf_idle idle;
 	int rc = 0, stop = 0;
 
+	tf_ring_init(&held, sizeof(struct held), HELD_MAX);
+	tf_idle_init(&idle, SLEEP_MIN, SLEEP_MAX, tf_now());
 	while (!stop) {
-		int pending, got = take_messages(p, &hq, &rc);
+		int pending, got = take_messages(p, &held, &rc);
 
 		if (got == 1) {
 			stop = 1;
@@ -148,18 +145,18 @@ int tf__pool_serve(struct tf_pool *p)
 			say_left(p, rc, NULL);
 			break;
 		}
-		if (hq.n && pending == 0) {
-			rc = run_next(p, &hq);
+		if (tf_ring_len(&held) && pending == 0) {
+			rc = run_next(p, &held);
 			if (rc) {
 				say_left(p, rc,
 					 rc == TF_EPROTO ? p->errmsg.buf : NULL);
 				break;
 			}
-			last = tf_now();
-			sleep = 0;
+			tf_idle_busy(&idle, tf_now());
 			continue;
 		}
-		if (tf_now() - last > WORKER_SPIN) {
+		/* Poll for WORKER_SPIN after a chunk, then back off. */
+		if (tf_now() - idle.busy_at > WORKER_SPIN) {
 			double now = tf_now();
 
 			if (master_gone(p, now)) {
@@ -167,9 +164,7 @@ int tf__pool_serve(struct tf_pool *p)
 				rc = TF_ELOST;
 				break;
 			}
-			sleep = tf_backoff(sleep, now - last, SLEEP_MIN,
-					   SLEEP_MAX);
-			tf_sleep(sleep);
+			tf_sleep(tf_idle_next(&idle, 0, now));
 		}
 	}
 	/* Sends to a master that is gone, or that gave this rank up, would
@@ -181,6 +176,6 @@ int tf__pool_serve(struct tf_pool *p)
 		tf_comm_abandon(&p->comm);
 		tf__pool_drain_sends(p, 1.0);
 	}
-	drop_held(&hq);
+	drop_held(&held);
 	return rc;
 }
