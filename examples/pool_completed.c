@@ -109,7 +109,9 @@ int main(int argc, char **argv)
 		/* tf_pool_close() frees any future left. */
 		free(fs);
 	} else if (rc < 0) {
-		fprintf(stderr, "pool_completed: %s\n", tf_strerror(rc));
+		/* The library prints nothing: its message says why. */
+		fprintf(stderr, "pool_completed: %s: %s\n", tf_strerror(rc),
+			tf_pool_errmsg(pool));
 		ret = 4;
 	}
 	rc = tf_pool_close(pool);

@@ -101,7 +101,9 @@ int main(int argc, char **argv)
 		free(tasks);
 		free(hits);
 	} else if (rc < 0) {
-		fprintf(stderr, "pool_pi: %s\n", tf_strerror(rc));
+		/* The library prints nothing: its message says why. */
+		fprintf(stderr, "pool_pi: %s: %s\n", tf_strerror(rc),
+			tf_pool_errmsg(pool));
 		ret = 4;
 	}
 	rc = tf_pool_close(pool);

@@ -127,7 +127,9 @@ int main(int argc, char **argv)
 		free(in);
 		free(out);
 	} else if (rc < 0) {
-		fprintf(stderr, "pool_sweep: %s\n", tf_strerror(rc));
+		/* The library prints nothing: its message says why. */
+		fprintf(stderr, "pool_sweep: %s: %s\n", tf_strerror(rc),
+			tf_pool_errmsg(pool));
 		ret = 4;
 	}
 	rc = tf_pool_close(pool);

@@ -259,6 +259,17 @@ TF_EXTERN int tf_pool_rank(const struct tf_pool *pool);
  */
 TF_EXTERN int tf_pool_close(struct tf_pool *pool);
 
+/**
+ * The message of pool's last error or event: why a call failed or a
+ * start was refused (on the master: which ranks registered what, which
+ * initializer failed), or that a rank was lost and why. The library
+ * never prints; the caller may. Owned by the pool: valid until its next
+ * call. "" when there is none. With pool NULL: the message the last
+ * pool closed in this process left (a loss its close found, say), until
+ * the next close.
+ */
+TF_EXTERN const char *tf_pool_errmsg(const struct tf_pool *pool);
+
 /** A byte buffer, for inputs and results of variable size. */
 struct tf_buf {
 	void *data;

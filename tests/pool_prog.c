@@ -1020,6 +1020,14 @@ static void mode_too_big(struct tf_pool *pool)
 	check_squares(pool, 1000, "after the refusals");
 }
 
+/* The pool's message, if it has one, on stderr: the library prints
+ * nothing itself, and the test greps these lines. */
+static void print_errmsg(int rank, const char *msg)
+{
+	if (*msg)
+		fprintf(stderr, "pool_prog rank %d: %s\n", rank, msg);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "map";
@@ -1084,6 +1092,7 @@ int main(int argc, char **argv)
 		/* Every rank reports: the test greps each rank's line. */
 		printf("%s rank %d: start returned %d (%s)\n",
 		       rc == want ? "ok" : "FAIL", me, rc, tf_strerror(rc));
+		print_errmsg(me, tf_pool_errmsg(pool));
 		tf_pool_close(pool);
 		if (own_init)
 			MPI_Finalize();
@@ -1143,6 +1152,8 @@ int main(int argc, char **argv)
 	lost_mode = !strncmp(mode, "lost-", 5) || !strcmp(mode, "master-dies");
 	r = tf_pool_rank(pool);
 	rc = tf_pool_close(pool);
+	/* The pool's last message, a loss its close found included. */
+	print_errmsg(r, tf_pool_errmsg(NULL));
 	if (rc != (lost_mode ? TF_ELOST : 0)) {
 		printf("FAIL close on rank %d: %s\n", r, tf_strerror(rc));
 		failures++;

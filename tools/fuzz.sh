@@ -19,7 +19,8 @@
 #
 # The library is compiled here directly, without configure and without
 # MPI: src/{core,farm,pool}/*.c minus the MPI layer, the loops and the
-# program's main (core/comm, farm/master, worker, run, main, pool/pool)
+# program's main (core/comm, farm/master, worker, run, main, pool/api,
+# master, jobs, worker)
 # go into a static archive, and the
 # linker pulls in only the objects the fuzzers reach. A glob rather than
 # a list, so that a new MPI-free module a fuzzed one starts to call is
@@ -106,7 +107,8 @@ objs=
 for src in src/core/*.c src/farm/*.c src/pool/*.c; do
 	name=$(echo "${src#src/}" | sed 's|\.c$||; s|/|_|')
 	case $name in
-	core_comm | farm_master | farm_worker | farm_run | farm_main | pool_pool) continue ;;
+	core_comm | farm_master | farm_worker | farm_run | farm_main) continue ;;
+	pool_api | pool_master | pool_jobs | pool_worker) continue ;;
 	esac
 	obj=$build/obj/$name.o
 	if ! $CC $CFLAGS_FUZZ -I"$build" -Isrc -c "$src" -o "$obj" 2>"$build/obj/$name.log"; then

@@ -1,9 +1,9 @@
 /*
- * Unit tests of the C API's MPI-free parts: the pool's wire encoding
- * (poolwire.c), the function registry and the chunk runner with its
- * isolation mode, its size limit and its splitting of results into
- * messages (poolrun.c), and the batch-size rules both kinds of task
- * share (scheduling.c).
+ * Unit tests of pool/call.c, the pool's function executor: the registry
+ * of task functions, running a chunk in this process or, isolated, in
+ * forked children (a crash becomes that task's error), results over and
+ * at TF_POOL_MAX_BYTES, and the splitting of a chunk's results into
+ * messages.
  */
 #include "config.h"
 
@@ -12,315 +12,10 @@
 #include <stdlib.h>
 
 #include "check_util.h"
+#include "core/util.h"
 #include "pool/call.h"
 #include "pool/wire.h"
-#include "core/batch.h"
 #include "taskfarm.h"
-#include "core/util.h"
-
-/* ---- scheduling ---- */
-
-START_TEST(test_guided)
-{
-	ck_assert_uint_eq(tf_sched_guided(1000, 5), 100);
-	ck_assert_uint_eq(tf_sched_guided(9, 5), 1);
-	ck_assert_uint_eq(tf_sched_guided(0, 5), 1);
-	ck_assert_uint_eq(tf_sched_guided(1000, 0), SIZE_MAX);
-}
-END_TEST
-
-START_TEST(test_ahead)
-{
-	ck_assert_uint_eq(tf_sched_ahead(0, 0.02, 256), 1);
-	ck_assert_uint_eq(tf_sched_ahead(0.01, 0.02, 256), 3);
-	ck_assert_uint_eq(tf_sched_ahead(1e-6, 0.02, 256), 256);
-	ck_assert_uint_eq(tf_sched_ahead(5, 0.02, 256), 1);
-}
-END_TEST
-
-START_TEST(test_chunker_probe_then_grow)
-{
-	struct tf_chunker c;
-	size_t n;
-
-	tf_chunker_init(&c);
-	/* Nothing measured: one task, a probe. */
-	ck_assert_uint_eq(tf_chunker_size(&c, 1000000, 2, 8, 0), 1);
-	/* 10 ns tasks with a 10 us message: a chunk of at least 0.5 ms. */
-	tf_chunker_observe(&c, 1, 1e-8, 1e-5);
-	n = tf_chunker_size(&c, 100000000, 2, 8, 0);
-	ck_assert_uint_ge(n, 50000);
-	ck_assert_uint_le(n, TF_SCHED_CHUNK_BYTES / 8);
-	/* The guided cap: never more than remaining / (2 workers). */
-	ck_assert_uint_le(tf_chunker_size(&c, 40000, 2, 8, 0), 10000);
-	/* Never more than what remains, never zero. */
-	ck_assert_uint_eq(tf_chunker_size(&c, 1, 2, 8, 0), 1);
-}
-END_TEST
-
-START_TEST(test_chunker_long_tasks)
-{
-	struct tf_chunker c;
-
-	tf_chunker_init(&c);
-	tf_chunker_observe(&c, 1, 2.0, 2.001);
-	/* Tasks of 2 s: one per chunk, so the work spreads. */
-	ck_assert_uint_eq(tf_chunker_size(&c, 1000, 4, 8, 0), 1);
-}
-END_TEST
-
-START_TEST(test_chunker_bytes_and_fixed)
-{
-	struct tf_chunker c;
-
-	tf_chunker_init(&c);
-	tf_chunker_observe(&c, 1000, 1e-6, 1e-3);
-	/* Large inputs: the message stays within its byte budget. */
-	ck_assert_uint_le(tf_chunker_size(&c, 1000000, 1, 1 << 16, 0),
-			  TF_SCHED_CHUNK_BYTES >> 16);
-	/* A record larger than the budget still travels, one at a time. */
-	ck_assert_uint_eq(tf_chunker_size(&c, 1000000, 1,
-					  2 * TF_SCHED_CHUNK_BYTES, 0),
-			  1);
-	/* The user's size wins, within what remains. */
-	ck_assert_uint_eq(tf_chunker_size(&c, 1000000, 1, 8, 7), 7);
-	ck_assert_uint_eq(tf_chunker_size(&c, 5, 1, 8, 7), 5);
-}
-END_TEST
-
-START_TEST(test_chunker_message_cost)
-{
-	struct tf_chunker c;
-
-	tf_chunker_init(&c);
-	tf_chunker_observe(&c, 100, 1e-3, 3e-3);
-	ck_assert(c.msg_s > 1.9e-3 && c.msg_s < 2.1e-3);
-	/* The least cost seen is kept; the task time is averaged. */
-	tf_chunker_observe(&c, 100, 1e-3, 1.5e-3);
-	ck_assert(c.msg_s > 0.49e-3 && c.msg_s < 0.51e-3);
-	ck_assert(c.task_s > 0.99e-5 && c.task_s < 1.01e-5);
-	/* An expensive message makes chunks longer: 100 x 0.5 ms. */
-	ck_assert_uint_ge(tf_chunker_size(&c, 1000000000, 1, 8, 0), 4000);
-	ck_assert(tf_chunker_expect(&c, 10) > 0.99e-4);
-}
-END_TEST
-
-/* ---- poolwire ---- */
-
-START_TEST(test_tasks_fixed_roundtrip)
-{
-	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_ptasks t = { 7, 100, 3, 2, 4, 8, NULL, 0 }, d;
-	const char in[12] = "aaaabbbbcccc";
-
-	tf_pwire_tasks_begin(&sb, &t);
-	tf_strbuf_add(&sb, in, sizeof(in));
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), 0);
-	ck_assert_uint_eq(d.job, 7);
-	ck_assert_uint_eq(d.first, 100);
-	ck_assert_uint_eq(d.count, 3);
-	ck_assert_uint_eq(d.fn, 2);
-	ck_assert_uint_eq(d.in_size, 4);
-	ck_assert_uint_eq(d.out_size, 8);
-	ck_assert_mem_eq(d.data, in, sizeof(in));
-	/* A byte short or long is refused. */
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len - 1, &d),
-			 TF_EPROTO);
-	tf_strbuf_addch(&sb, 'x');
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), TF_EPROTO);
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, 10, &d), TF_EPROTO);
-	tf_strbuf_release(&sb);
-}
-END_TEST
-
-START_TEST(test_tasks_var_roundtrip)
-{
-	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_ptasks t = { 1, 0, 3, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
-			 d;
-	const void *data;
-	size_t off = 0, len;
-
-	tf_pwire_tasks_begin(&sb, &t);
-	tf_pwire_add_var(&sb, "hello", 5);
-	tf_pwire_add_var(&sb, "", 0);
-	tf_pwire_add_var(&sb, "xy", 2);
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), 0);
-	ck_assert_int_eq(tf_pwire_tasks_next(&d, &off, &data, &len), 1);
-	ck_assert_uint_eq(len, 5);
-	ck_assert_mem_eq(data, "hello", 5);
-	ck_assert_int_eq(tf_pwire_tasks_next(&d, &off, &data, &len), 1);
-	ck_assert_uint_eq(len, 0);
-	ck_assert_int_eq(tf_pwire_tasks_next(&d, &off, &data, &len), 1);
-	ck_assert_mem_eq(data, "xy", 2);
-	ck_assert_int_eq(tf_pwire_tasks_next(&d, &off, &data, &len), 0);
-	/* A length that runs past the end. */
-	sb.buf[47] = (char)0xff; /* the first length, top byte */
-	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), TF_EPROTO);
-	tf_strbuf_release(&sb);
-}
-END_TEST
-
-START_TEST(test_results_records)
-{
-	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_presults r = { 3, 10, 2, TF_PWIRE_RECORDS, TF_POOL_VARSIZE,
-				 0.25, NULL, 0 },
-			   d;
-	struct tf_precord rec;
-	size_t off = 0;
-
-	tf_strbuf_grow(&sb, TF_PWIRE_RESULTS_HDR);
-	sb.len = TF_PWIRE_RESULTS_HDR;
-	tf_pwire_add_record(&sb, 0, "abc", 3, NULL, 0);
-	tf_pwire_add_record(&sb, -7, NULL, 0, "bad", 3);
-	tf_pwire_results_header(&sb, &r);
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d), 0);
-	ck_assert_uint_eq(d.job, 3);
-	ck_assert_uint_eq(d.first, 10);
-	ck_assert_uint_eq(d.count, 2);
-	ck_assert(d.compute_s > 0.2499 && d.compute_s < 0.2501);
-	ck_assert_int_eq(tf_pwire_results_next(&d, &off, &rec), 1);
-	ck_assert_int_eq(rec.status, 0);
-	ck_assert_uint_eq(rec.len, 3);
-	ck_assert_ptr_null(rec.error);
-	ck_assert_int_eq(tf_pwire_results_next(&d, &off, &rec), 1);
-	ck_assert_int_eq(rec.status, -7);
-	ck_assert_uint_eq(rec.errlen, 3);
-	ck_assert_mem_eq(rec.error, "bad", 3);
-	ck_assert_int_eq(tf_pwire_results_next(&d, &off, &rec), 0);
-	/* A count that promises more records than there are. */
-	r.count = 3;
-	tf_pwire_results_header(&sb, &r);
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d),
-			 TF_EPROTO);
-	tf_strbuf_release(&sb);
-}
-END_TEST
-
-START_TEST(test_names_and_status)
-{
-	const char *names[] = { "alpha", "beta" };
-	struct tf_pident me = { 4242, 0x1234567890abcdefull }, who;
-	struct tf_strbuf sb = TF_STRBUF_INIT;
-	char **got;
-	size_t n;
-	const void *data;
-	size_t len;
-	int32_t status;
-
-	tf_pwire_pack_hello(&sb, &me, names, 2);
-	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, sb.len, &who, &got, &n),
-			 0);
-	ck_assert_uint_eq(who.pid, 4242);
-	ck_assert_uint_eq(who.space, 0x1234567890abcdefull);
-	ck_assert_uint_eq(n, 2);
-	ck_assert_str_eq(got[0], "alpha");
-	ck_assert_str_eq(got[1], "beta");
-	free(got[0]);
-	free(got[1]);
-	free(got);
-	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, sb.len - 1, &who, &got,
-					       &n),
-			 TF_EPROTO);
-	/* Cut inside the pid and space: refused, not overread. */
-	ck_assert_int_eq(tf_pwire_unpack_hello(sb.buf, 20, &who, &got, &n),
-			 TF_EPROTO);
-	tf_strbuf_reset(&sb);
-	tf_pwire_pack_status(&sb, TF_EREGISTER, "why", 3);
-	ck_assert_int_eq(tf_pwire_unpack_status(sb.buf, sb.len, &status,
-						&data, &len),
-			 0);
-	ck_assert_int_eq(status, TF_EREGISTER);
-	ck_assert_uint_eq(len, 3);
-	ck_assert_int_eq(tf_pwire_unpack_status(sb.buf, sb.len + 1, &status,
-						&data, &len),
-			 TF_EPROTO);
-	/* START: the master's pid and space, its verdict, the argument. */
-	tf_strbuf_reset(&sb);
-	tf_pwire_pack_start(&sb, &me, 0, "arg", 3);
-	memset(&who, 0, sizeof(who));
-	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, sb.len, &who, &status,
-					       &data, &len),
-			 0);
-	ck_assert_uint_eq(who.pid, 4242);
-	ck_assert_uint_eq(who.space, me.space);
-	ck_assert_int_eq(status, 0);
-	ck_assert_uint_eq(len, 3);
-	ck_assert_mem_eq(data, "arg", 3);
-	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, sb.len - 1, &who,
-					       &status, &data, &len),
-			 TF_EPROTO);
-	ck_assert_int_eq(tf_pwire_unpack_start(sb.buf, 31, &who, &status,
-					       &data, &len),
-			 TF_EPROTO);
-	tf_strbuf_release(&sb);
-}
-END_TEST
-
-/* The limit leaves room for the headers of a message of one task. */
-START_TEST(test_size_limit)
-{
-	ck_assert_uint_le(TF_PWIRE_TASKS_HDR +
-				  tf_pwire_var_size(TF_POOL_MAX_BYTES),
-			  TF_PWIRE_MSG_MAX);
-	ck_assert_uint_le(TF_PWIRE_TASKS_HDR + TF_POOL_MAX_BYTES,
-			  TF_PWIRE_MSG_MAX);
-	ck_assert_uint_le(TF_PWIRE_RESULTS_HDR +
-				  tf_pwire_record_size(TF_POOL_MAX_BYTES,
-						       TF_POOL_ERR_MAX),
-			  TF_PWIRE_MSG_MAX);
-	ck_assert_uint_le(TF_PWIRE_RESULTS_HDR + TF_POOL_MAX_BYTES,
-			  TF_PWIRE_MSG_MAX);
-	ck_assert_uint_eq(TF_PWIRE_MSG_MAX, INT32_MAX);
-	ck_assert_uint_eq(tf_pwire_var_size(0), 8);
-	ck_assert_uint_eq(tf_pwire_var_size(9), 24);
-	ck_assert_uint_eq(tf_pwire_record_size(3, 4), 24);
-}
-END_TEST
-
-/* How the master completes a chunk whose rank was lost: one record
- * stands for every task. */
-START_TEST(test_results_uniform)
-{
-	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_presults r = { 4, 10, 1000, 0, 0, 0, NULL, 0 }, d;
-	struct tf_precord rec;
-	const char *why = "rank 2 was lost: its process ended";
-	size_t off = 0;
-	uint32_t i;
-
-	tf_pwire_results_uniform(&sb, &r, TF_ELOST, why, strlen(why));
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d), 0);
-	ck_assert_uint_eq(d.form, TF_PWIRE_UNIFORM);
-	ck_assert_uint_eq(d.job, 4);
-	ck_assert_uint_eq(d.first, 10);
-	ck_assert_uint_eq(d.count, 1000);
-	for (i = 0; i < 1000; i++) {
-		ck_assert_int_eq(tf_pwire_results_record(&d, &off, i, &rec), 1);
-		ck_assert_int_eq(rec.status, TF_ELOST);
-		ck_assert_uint_eq(rec.len, 0);
-		ck_assert_uint_eq(rec.errlen, strlen(why));
-		ck_assert_mem_eq(rec.error, why, rec.errlen);
-	}
-	ck_assert_int_eq(tf_pwire_results_record(&d, &off, 1000, &rec), 0);
-	/* Exactly one record, or it is malformed. */
-	tf_pwire_add_record(&sb, 0, NULL, 0, NULL, 0);
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d),
-			 TF_EPROTO);
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, TF_PWIRE_RESULTS_HDR,
-						 &d),
-			 TF_EPROTO);
-	/* An unknown form is refused. */
-	sb.buf[24] = 3;
-	ck_assert_int_eq(tf_pwire_results_decode(sb.buf, sb.len, &d),
-			 TF_EPROTO);
-	tf_strbuf_release(&sb);
-}
-END_TEST
-
-/* ---- poolrun ---- */
 
 static int fn_double(struct tf_call *call, const void *in, size_t len,
 		     void *ctx)
@@ -907,29 +602,11 @@ START_TEST(test_results_split_isolated)
 }
 END_TEST
 
-static Suite *pool_suite(void)
+static Suite *pool_call_suite(void)
 {
-	Suite *s = suite_create("pool");
-	TCase *tc = tcase_create("scheduling");
+	Suite *s = suite_create("pool_call");
+	TCase *tc = tcase_create("poolrun");
 
-	tcase_add_test(tc, test_guided);
-	tcase_add_test(tc, test_ahead);
-	tcase_add_test(tc, test_chunker_probe_then_grow);
-	tcase_add_test(tc, test_chunker_long_tasks);
-	tcase_add_test(tc, test_chunker_bytes_and_fixed);
-	tcase_add_test(tc, test_chunker_message_cost);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("poolwire");
-	tcase_add_test(tc, test_tasks_fixed_roundtrip);
-	tcase_add_test(tc, test_tasks_var_roundtrip);
-	tcase_add_test(tc, test_results_records);
-	tcase_add_test(tc, test_names_and_status);
-	tcase_add_test(tc, test_size_limit);
-	tcase_add_test(tc, test_results_uniform);
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("poolrun");
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_registry);
 	tcase_add_test(tc, test_run_compact);
@@ -951,4 +628,4 @@ static Suite *pool_suite(void)
 	return s;
 }
 
-TF_CHECK_MAIN(pool_suite)
+TF_CHECK_MAIN(pool_call_suite)

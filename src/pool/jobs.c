@@ -1,0 +1,323 @@
+/*
+ * The pool's jobs as the caller makes them: the maps (ordered or not,
+ * fixed-size or variable-size records), which run to their end before
+ * they return, and the futures, one task each, which the caller tests,
+ * waits for, cancels and frees. Each becomes a job on the master's
+ * queue, run by master.c's turns.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool.h"
+
+static int master_ready(struct tf_pool *p)
+{
+	if (!p->started || p->comm.rank != 0 || p->in_callback)
+		return TF_ESTATE;
+	if (p->failed)
+		return p->failed;
+	return 0;
+}
+
+/* Runs j to its end. Returns its failures, the callback's value or an
+ * error; frees j. */
+static long run_job(struct tf_pool *p, struct pjob *j)
+{
+	long ret;
+
+	if (j->n)
+		tf__pool_enqueue(p, j);
+	while (!tf__pool_job_finished(j)) {
+		int ev = tf__pool_progress(p, 1);
+
+		if (ev < 0) {
+			/* The job's tasks may be in flight: leave the job
+			 * allocated for the results that never come. */
+			tf__pool_dequeue(p, j);
+			return ev;
+		}
+		if (ev == 0)
+			tf__pool_idle_wait(p);
+	}
+	ret = j->stopped ? j->cb_rc : (long)j->failed;
+	tf__pool_job_free(p, j);
+	return ret;
+}
+
+static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
+		       const void *in, size_t in_size, const struct tf_buf *inv,
+		       size_t n, const struct tf_map_opts *mo,
+		       struct pjob **out)
+{
+	long f;
+	int rc = master_ready(p);
+	size_t i;
+
+	if (rc)
+		return rc;
+	f = tf_registry_find(&p->reg, fn);
+	if (f < 0) {
+		tf__pool_seterr(p, "no task function is registered as '%s'",
+				fn);
+		return TF_EREGISTER;
+	}
+	if (!in && !inv && n)
+		return TF_EINVAL;
+	if (mo && !tf__pool_reserved_clear(mo->reserved, sizeof(mo->reserved)))
+		return TF_EINVAL;
+	if (in && in_size > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
+	for (i = 0; inv && i < n; i++)
+		if (inv[i].len > TF_POOL_MAX_BYTES)
+			return TF_ETOOBIG;
+	*out = tf__pool_job_new(p, kind, (uint32_t)f);
+	(*out)->in = in;
+	(*out)->in_size = in_size;
+	(*out)->inv = inv;
+	(*out)->n = n;
+	if (mo) {
+		(*out)->chunk = mo->chunk;
+		(*out)->status = mo->status;
+		(*out)->errors = mo->errors;
+		if (mo->errors)
+			for (i = 0; i < n; i++)
+				mo->errors[i] = NULL;
+	}
+	return 0;
+}
+
+long tf_pool_map(struct tf_pool *p, const char *fn, const void *in,
+		 size_t in_size, size_t n, void *out, size_t out_size,
+		 const struct tf_map_opts *mo)
+{
+	struct pjob *j;
+	long rc;
+
+	if (!out && out_size)
+		return TF_EINVAL;
+	if (out_size > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
+	rc = map_common(p, fn, JOB_ORDERED, in, in_size, NULL, n, mo, &j);
+	if (rc)
+		return rc;
+	if (!in && n) {
+		tf__pool_job_free(p, j);
+		return TF_EINVAL;
+	}
+	j->out = out;
+	j->out_size = out_size;
+	return run_job(p, j);
+}
+
+long tf_pool_mapv(struct tf_pool *p, const char *fn, const struct tf_buf *in,
+		  size_t n, struct tf_buf *out, const struct tf_map_opts *mo)
+{
+	struct pjob *j;
+	long rc;
+	size_t i;
+
+	if (!out && n)
+		return TF_EINVAL;
+	rc = map_common(p, fn, JOB_ORDERED, NULL, 0, in, n, mo, &j);
+	if (rc)
+		return rc;
+	for (i = 0; i < n; i++) {
+		out[i].data = NULL;
+		out[i].len = 0;
+	}
+	j->outv = out;
+	return run_job(p, j);
+}
+
+long tf_pool_map_unordered(struct tf_pool *p, const char *fn, const void *in,
+			   size_t in_size, size_t n, tf_result_fn cb,
+			   void *cb_arg, const struct tf_map_opts *mo)
+{
+	struct pjob *j;
+	long rc;
+
+	if (!cb)
+		return TF_EINVAL;
+	rc = map_common(p, fn, JOB_UNORDERED, in, in_size, NULL, n, mo, &j);
+	if (rc)
+		return rc;
+	if (!in && n) {
+		tf__pool_job_free(p, j);
+		return TF_EINVAL;
+	}
+	j->cb = cb;
+	j->cb_arg = cb_arg;
+	return run_job(p, j);
+}
+
+long tf_pool_mapv_unordered(struct tf_pool *p, const char *fn,
+			    const struct tf_buf *in, size_t n, tf_result_fn cb,
+			    void *cb_arg, const struct tf_map_opts *mo)
+{
+	struct pjob *j;
+	long rc;
+
+	if (!cb)
+		return TF_EINVAL;
+	rc = map_common(p, fn, JOB_UNORDERED, NULL, 0, in, n, mo, &j);
+	if (rc)
+		return rc;
+	j->cb = cb;
+	j->cb_arg = cb_arg;
+	return run_job(p, j);
+}
+
+/* ---- Futures ---- */
+
+int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
+		   size_t len, struct tf_future **fp)
+{
+	struct tf_future *f;
+	struct pjob *j;
+	long id;
+	int rc = master_ready(p);
+
+	*fp = NULL;
+	if (rc)
+		return rc;
+	id = tf_registry_find(&p->reg, fn);
+	if (id < 0) {
+		tf__pool_seterr(p, "no task function is registered as '%s'",
+				fn);
+		return TF_EREGISTER;
+	}
+	if (!in && len)
+		return TF_EINVAL;
+	if (len > TF_POOL_MAX_BYTES)
+		return TF_ETOOBIG;
+	f = tf__xcalloc(1, sizeof(*f));
+	f->pool = p;
+	f->in_len = len;
+	if (len) {
+		f->input = tf__xmalloc(len);
+		memcpy(f->input, in, len);
+	}
+	j = tf__pool_job_new(p, JOB_FUTURE, (uint32_t)id);
+	j->n = 1;
+	j->fut = f;
+	f->job = j;
+	f->status = TF_ESTATE;
+	f->next = p->futures;
+	if (p->futures)
+		p->futures->prev = f;
+	p->futures = f;
+	tf__pool_enqueue(p, j);
+	/* Send it now (the caller may wait for it next), but run nothing
+	 * here: submit returns at once even when the master works. */
+	rc = tf__pool_progress(p, 0);
+	*fp = f;
+	return rc < 0 ? rc : 0;
+}
+
+int tf_future_test(struct tf_future *f)
+{
+	if (!f->done) {
+		int ev = tf__pool_progress(f->pool, 1);
+
+		/* A caller that polls with test alone is waiting too. */
+		if (ev == 0)
+			ev = tf__pool_watch(f->pool, tf_now());
+		if (ev < 0)
+			return ev;
+	}
+	return f->done;
+}
+
+int tf_future_wait(struct tf_future *f)
+{
+	struct tf_pool *p = f->pool;
+
+	while (!f->done) {
+		int ev = tf__pool_progress(p, 1);
+
+		if (ev < 0)
+			return ev;
+		if (ev == 0 && !f->done)
+			tf__pool_idle_wait(p);
+	}
+	return 0;
+}
+
+long tf_future_wait_any(struct tf_future *const *fs, size_t n)
+{
+	struct tf_pool *p = NULL;
+	size_t i;
+
+	for (;;) {
+		int ev;
+
+		for (i = 0; i < n; i++) {
+			if (!fs[i])
+				continue;
+			if (fs[i]->done)
+				return (long)i;
+			p = fs[i]->pool;
+		}
+		if (!p)
+			return -1;
+		ev = tf__pool_progress(p, 1);
+		if (ev < 0)
+			return ev;
+		if (ev == 0)
+			tf__pool_idle_wait(p);
+	}
+}
+
+int tf_future_cancel(struct tf_future *f)
+{
+	struct pjob *j = f->job;
+
+	if (f->done || !j || j->next > 0)
+		return 0;
+	tf__pool_dequeue(f->pool, j);
+	tf__pool_job_free(f->pool, j);
+	f->job = NULL;
+	f->done = 1;
+	f->status = TF_ECANCELLED;
+	return 1;
+}
+
+int tf_future_status(const struct tf_future *f)
+{
+	return f->done ? f->status : TF_ESTATE;
+}
+
+const void *tf_future_result(const struct tf_future *f, size_t *len)
+{
+	if (len)
+		*len = f->done ? f->len : 0;
+	return f->done ? f->result : NULL;
+}
+
+const char *tf_future_error(const struct tf_future *f)
+{
+	return f->done ? f->error : NULL;
+}
+
+void tf_future_free(struct tf_future *f)
+{
+	struct tf_pool *p;
+
+	if (!f)
+		return;
+	p = f->pool;
+	if (!tf_future_cancel(f) && f->job)
+		f->job->fut = NULL; /* running: drop its result */
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		p->futures = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	free(f->input);
+	free(f->result);
+	free(f->error);
+	free(f);
+}

@@ -1,0 +1,728 @@
+/*
+ * The master side of the pool: its book of jobs (ids the results name,
+ * a queue of jobs with tasks to send), the turn that takes in results
+ * and hands chunks to the workers (sized by core/batch.c), the master's
+ * own run of a chunk when it works, the workers it declares lost (their
+ * tasks complete with TF_ELOST), the idle wait between turns, and the
+ * goodbyes at close. jobs.c builds the jobs that this loop runs. What
+ * goes wrong is kept in the pool's error buffer, never printed.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pool/pool.h"
+#include "pool/wire.h"
+
+/*
+ * Something happened at now: the idle time counts from now, but the
+ * back-off goes on from its last step rather than from SLEEP_MIN, as it
+ * always has here (a result does not make the next one near; the spin
+ * around a chunk's due time covers that).
+ */
+static void note_activity(struct tf_pool *p, double now)
+{
+	double wait = p->idle.wait;
+
+	tf_idle_busy(&p->idle, now);
+	tf_idle_hold(&p->idle, wait);
+}
+
+struct pjob *tf__pool_job_new(struct tf_pool *p, enum job_kind kind,
+			    uint32_t fn)
+{
+	struct pjob *j = tf__xcalloc(1, sizeof(*j));
+
+	if (p->nfree) {
+		j->id = p->free_ids[--p->nfree];
+	} else {
+		size_t alloc = p->njobs;
+
+		tf__grow((void **)&p->jobs, &alloc, p->njobs + 1,
+			 sizeof(*p->jobs));
+		p->free_ids = tf__xrealloc(p->free_ids,
+					   alloc * sizeof(*p->free_ids));
+		j->id = (uint32_t)p->njobs++;
+	}
+	p->jobs[j->id] = j;
+	j->kind = kind;
+	j->fn = fn;
+	return j;
+}
+
+void tf__pool_job_free(struct tf_pool *p, struct pjob *j)
+{
+	p->jobs[j->id] = NULL;
+	p->free_ids[p->nfree++] = j->id;
+	free(j);
+}
+
+void tf__pool_enqueue(struct tf_pool *p, struct pjob *j)
+{
+	j->qnext = NULL;
+	j->queued = 1;
+	if (p->qtail)
+		p->qtail->qnext = j;
+	else
+		p->qhead = j;
+	p->qtail = j;
+}
+
+void tf__pool_dequeue(struct tf_pool *p, struct pjob *j)
+{
+	struct pjob **pp = &p->qhead, *prev = NULL;
+
+	if (!j->queued)
+		return;
+	while (*pp && *pp != j) {
+		prev = *pp;
+		pp = &(*pp)->qnext;
+	}
+	if (*pp)
+		*pp = j->qnext;
+	if (p->qtail == j)
+		p->qtail = prev;
+	j->queued = 0;
+}
+
+/* Whether every task the job will run has reported back. */
+int tf__pool_job_finished(const struct pjob *j)
+{
+	return j->done == (j->stopped ? j->next : j->n);
+}
+
+static void deliver_future(struct tf_pool *p, struct pjob *j,
+			   const struct tf_precord *rec)
+{
+	struct tf_future *f = j->fut;
+
+	if (!f)
+		return; /* freed while it ran */
+	f->status = rec->status;
+	if (rec->len) {
+		f->result = tf__xmalloc(rec->len);
+		memcpy(f->result, rec->result, rec->len);
+	}
+	f->len = rec->len;
+	if (rec->errlen)
+		f->error = tf__xstrndup(rec->error, rec->errlen);
+	f->done = 1;
+	f->job = NULL;
+}
+
+/* One task's result, for every kind of job but compact ordered ones. */
+static void deliver(struct tf_pool *p, struct pjob *j, size_t idx,
+		    const struct tf_precord *rec)
+{
+	int status = rec->status;
+	char *err = NULL;
+
+	if (j->kind == JOB_FUTURE) {
+		deliver_future(p, j, rec);
+		return;
+	}
+	if (j->kind == JOB_ORDERED && j->out && status == 0 &&
+	    rec->len != j->out_size) {
+		status = TF_ETASK;
+		err = tf__xmalloc(96);
+		snprintf(err, 96, "result of %zu bytes, expected %zu",
+			 rec->len, j->out_size);
+	} else if (rec->errlen && (j->errors || j->kind == JOB_UNORDERED)) {
+		err = tf__xstrndup(rec->error, rec->errlen);
+	}
+	if (status)
+		j->failed++;
+	if (j->status)
+		j->status[idx] = status;
+	if (j->kind == JOB_UNORDERED) {
+		if (!j->stopped) {
+			long rc;
+
+			p->in_callback = 1;
+			rc = j->cb(j->cb_arg, idx, status, rec->result,
+				   rec->len, err);
+			p->in_callback = 0;
+			if (rc) {
+				j->stopped = 1;
+				j->cb_rc = rc;
+				tf__pool_dequeue(p, j);
+			}
+		}
+	} else if (j->out) {
+		if (status == 0)
+			memcpy(j->out + idx * j->out_size, rec->result,
+			       j->out_size);
+		else
+			memset(j->out + idx * j->out_size, 0, j->out_size);
+	} else if (j->outv) {
+		j->outv[idx].len = rec->len;
+		j->outv[idx].data = NULL;
+		if (rec->len) {
+			j->outv[idx].data = tf__xmalloc(rec->len);
+			memcpy(j->outv[idx].data, rec->result, rec->len);
+		}
+	}
+	if (j->errors) {
+		j->errors[idx] = err;
+		err = NULL;
+	}
+	free(err);
+}
+
+/* In handle_results(), for results that no worker sent. */
+#define FROM_MASTER (-1)
+
+/*
+ * Finds the chunk in flight on worker w that the results r begin, and
+ * takes them off it: the whole chunk, or its first r->count tasks when
+ * its results came in several messages. Returns the chunk's send time,
+ * or a negative value if w has no such chunk.
+ */
+static double take_inflight(struct pworker *w, const struct tf_presults *r)
+{
+	double sent;
+	int k;
+
+	for (k = 0; k < w->outstanding; k++)
+		if (w->fl[k].job == r->job && w->fl[k].first == r->first &&
+		    w->fl[k].count >= r->count)
+			break;
+	if (k == w->outstanding)
+		return -1;
+	sent = w->fl[k].sent;
+	if (w->fl[k].count > r->count) {
+		w->fl[k].first += r->count;
+		w->fl[k].count -= r->count;
+	} else {
+		w->fl[k] = w->fl[--w->outstanding];
+	}
+	return sent;
+}
+
+/* Hands a RESULTS message (from worker index wi, or FROM_MASTER for the
+ * master's own run and for chunks it completes itself) to its job.
+ * Returns 0 or TF_EPROTO. */
+static int handle_results(struct tf_pool *p, int wi, const char *buf,
+			  size_t len)
+{
+	struct tf_presults r;
+	struct pjob *j;
+	uint32_t i;
+
+	if (tf_pwire_results_decode(buf, len, &r) || r.job >= p->njobs ||
+	    !(j = p->jobs[r.job]) || r.first + r.count > j->n)
+		goto bad;
+	if (wi >= 0) {
+		struct pworker *w = &p->w[wi];
+		double sent = take_inflight(w, &r);
+
+		if (sent < 0)
+			goto bad;
+		w->heard = tf_now();
+		tf_chunker_observe(&p->chunkers[j->fn], r.count, r.compute_s,
+				   w->heard - sent);
+		p->hot = wi;
+	} else if (r.form != TF_PWIRE_UNIFORM) {
+		/* A uniform chunk did not run: nothing to learn from it. */
+		tf_chunker_observe(&p->chunkers[j->fn], r.count, r.compute_s,
+				   r.compute_s);
+	}
+	if (r.form == TF_PWIRE_COMPACT && j->kind == JOB_ORDERED && j->out &&
+	    r.out_size == j->out_size) {
+		memcpy(j->out + r.first * j->out_size, r.data, r.data_len);
+		if (j->status)
+			memset(j->status + r.first, 0, r.count * sizeof(int));
+	} else {
+		struct tf_precord rec;
+		size_t off = 0;
+
+		for (i = 0; i < r.count; i++) {
+			if (!tf_pwire_results_record(&r, &off, i, &rec))
+				goto bad;
+			deliver(p, j, (size_t)r.first + i, &rec);
+		}
+	}
+	j->done += r.count;
+	if (j->kind == JOB_FUTURE && tf__pool_job_finished(j))
+		tf__pool_job_free(p, j);
+	return 0;
+bad:
+	tf__pool_seterr(p, "a malformed RESULTS message from rank %d",
+			wi >= 0 ? p->w[wi].rank : 0);
+	return TF_EPROTO;
+}
+
+/*
+ * Completes count tasks of job id from first, which will never run, with
+ * status and the message why: as if a rank had answered so. Returns 0 or
+ * TF_EPROTO.
+ */
+static int complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
+		       uint32_t count, int status, const char *why)
+{
+	struct tf_strbuf msg = TF_STRBUF_INIT;
+	struct tf_presults r;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.job = job;
+	r.first = first;
+	r.count = count;
+	tf_pwire_results_uniform(&msg, &r, status, why, strlen(why));
+	rc = handle_results(p, FROM_MASTER, msg.buf, msg.len);
+	tf_strbuf_release(&msg);
+	return rc;
+}
+
+/*
+ * Worker wi is lost: every task of its chunks in flight completes with
+ * TF_ELOST, its pending sends are given up, and it gets no more work;
+ * its late messages are ignored. Returns 0 or TF_EPROTO.
+ */
+static int worker_lost(struct tf_pool *p, int wi, enum lost_reason reason,
+		       const char *what)
+{
+	struct pworker *w = &p->w[wi];
+	struct tf_strbuf why = TF_STRBUF_INIT;
+	size_t tasks = 0;
+	int rc = 0, k;
+
+	if (w->lost)
+		return 0;
+	w->lost = reason;
+	p->live--;
+	tf_comm_forget(&p->comm, w->rank);
+	tf_comm_abandon(&p->comm);
+	tf_strbuf_addf(&why, "rank %d was lost: %s", w->rank, what);
+	for (k = 0; k < w->outstanding; k++)
+		tasks += w->fl[k].count;
+	tf__pool_seterr(p,
+			"%s; %zu tasks in flight there fail with TF_ELOST, "
+			"%d workers are left",
+			why.buf, tasks, p->live);
+	/* Each chunk is taken off the worker before it is completed, so
+	 * the books agree whatever completing it frees. */
+	while (w->outstanding && !rc) {
+		struct inflight fl = w->fl[--w->outstanding];
+
+		rc = complete_as(p, fl.job, fl.first, fl.count, TF_ELOST,
+				 why.buf);
+	}
+	tf_strbuf_release(&why);
+	return rc;
+}
+
+/*
+ * With no rank left to run tasks, every queued task completes with
+ * TF_ELOST instead of waiting for ever. Returns how many jobs it ended
+ * (at least one), or TF_EPROTO.
+ */
+static int fail_queued(struct tf_pool *p)
+{
+	int jobs = 0;
+
+	while (p->qhead) {
+		struct pjob *j = p->qhead;
+		uint32_t id = j->id;
+		uint64_t first = j->next;
+		size_t count = j->n - j->next;
+		int rc;
+
+		if (count > UINT32_MAX)
+			count = UINT32_MAX;
+		j->next += count;
+		if (j->next == j->n)
+			tf__pool_dequeue(p, j);
+		/* j may be freed from here on (a future). */
+		rc = complete_as(p, id, first, (uint32_t)count, TF_ELOST,
+				 "no rank is left to run it");
+		if (rc)
+			return rc;
+		jobs++;
+	}
+	return jobs;
+}
+
+/*
+ * Looks for lost workers, at most every WATCH_EVERY: one whose process
+ * has ended (when the master can see it; idle ones too, so that none is
+ * given work, or a STOP at close, after it died), and with lost_after,
+ * one holding chunks that has been silent for longer than that. Only
+ * while waiting: kill() and /proc cost a few microseconds each. Returns
+ * how many it found lost, or an error.
+ */
+int tf__pool_watch(struct tf_pool *p, double now)
+{
+	int wi, found = 0, rc = 0;
+
+	if (now < p->next_watch)
+		return 0;
+	p->next_watch = now + WATCH_EVERY;
+	for (wi = 0; wi < p->nw && !rc; wi++) {
+		struct pworker *w = &p->w[wi];
+		char what[96];
+
+		if (w->lost)
+			continue;
+		if (w->pid && tf__pid_gone(w->pid)) {
+			rc = worker_lost(p, wi, LOST_GONE, "its process ended");
+			found++;
+		} else if (w->outstanding && p->o.lost_after > 0 &&
+			   now - w->heard > p->o.lost_after) {
+			snprintf(what, sizeof(what),
+				 "it sent nothing for %.3g s while it held "
+				 "work (lost_after)",
+				 now - w->heard);
+			rc = worker_lost(p, wi, LOST_SILENT, what);
+			found++;
+		}
+	}
+	if (rc < 0) {
+		p->failed = rc;
+		return rc;
+	}
+	if (found)
+		note_activity(p, now);
+	return found;
+}
+
+/* Packs the job's next chunk into p->tx; returns its task count. The
+ * chunk is cut so that its message stays within TF_PWIRE_MSG_MAX. */
+static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
+{
+	const size_t room = TF_PWIRE_MSG_MAX - TF_PWIRE_TASKS_HDR;
+	struct tf_ptasks t;
+	size_t n, i, per_task;
+
+	per_task = j->in ? j->in_size : 0;
+	n = j->kind == JOB_FUTURE
+		    ? 1
+		    : tf_chunker_size(&p->chunkers[j->fn], j->n - j->next,
+				      workers, per_task,
+				      j->chunk ? j->chunk : p->o.chunk);
+	if (j->in && j->in_size && n > room / j->in_size)
+		n = room / j->in_size;
+	if (!j->in && j->kind != JOB_FUTURE) {
+		size_t bytes = 0;
+
+		for (i = 0; i < n; i++) {
+			bytes += tf_pwire_var_size(j->inv[j->next + i].len);
+			if (bytes > room)
+				break;
+		}
+		n = i ? i : 1;
+	}
+	t.job = j->id;
+	t.first = j->next;
+	t.count = (uint32_t)n;
+	t.fn = j->fn;
+	t.in_size = j->in ? (uint32_t)j->in_size : TF_POOL_VARSIZE;
+	t.out_size = j->kind == JOB_ORDERED && j->out ? (uint32_t)j->out_size
+						      : TF_POOL_VARSIZE;
+	tf_strbuf_reset(&p->tx);
+	tf_pwire_tasks_begin(&p->tx, &t);
+	if (j->in) {
+		tf_strbuf_add(&p->tx, j->in + j->next * j->in_size,
+			      n * j->in_size);
+	} else if (j->kind == JOB_FUTURE) {
+		tf_pwire_add_var(&p->tx, j->fut->input, j->fut->in_len);
+	} else {
+		for (i = 0; i < n; i++)
+			tf_pwire_add_var(&p->tx, j->inv[j->next + i].data,
+					 j->inv[j->next + i].len);
+	}
+	j->next += n;
+	if (j->next == j->n)
+		tf__pool_dequeue(p, j);
+	return (uint32_t)n;
+}
+
+/* The ranks that run tasks now. */
+static size_t workers_now(const struct tf_pool *p)
+{
+	return (size_t)p->live + (p->master_works ? 1 : 0);
+}
+
+static int send_chunk(struct tf_pool *p, int wi)
+{
+	struct pworker *w = &p->w[wi];
+	struct pjob *j = p->qhead;
+	struct inflight *fl = &w->fl[w->outstanding];
+
+	fl->job = j->id;
+	fl->first = j->next;
+	fl->count = pack_chunk(p, j, workers_now(p));
+	fl->sent = tf_now();
+	fl->expect = fl->sent +
+		     tf_chunker_expect(&p->chunkers[j->fn], fl->count);
+	/* Its silence counts from now if it held nothing. */
+	if (w->outstanding++ == 0)
+		w->heard = fl->sent;
+	return tf_comm_send(&p->comm, w->rank, TF_TAG_POOL_TASKS, &p->tx);
+}
+
+/* Where the master's own results go: straight to their job. */
+static int take_local(void *arg, struct tf_strbuf *msg)
+{
+	struct tf_pool *p = arg;
+
+	return handle_results(p, FROM_MASTER, msg->buf, msg->len);
+}
+
+/* The master runs one chunk itself. */
+static int run_local(struct tf_pool *p)
+{
+	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
+	struct tf_ptasks t;
+
+	sink.arg = p;
+	pack_chunk(p, p->qhead, workers_now(p));
+	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
+		return TF_EPROTO;
+	return tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
+				&sink);
+}
+
+/*
+ * Gives chunks to the live workers holding fewer than max, the one that
+ * answered last first (it is awake), one pass per level so that every
+ * worker gets its first chunk before any gets a second. A worker that a
+ * send fails for is lost. Adds what it sent to *events. Returns 0 or an
+ * error.
+ */
+static int fill(struct tf_pool *p, int max, int *events)
+{
+	int pass, k, rc;
+
+	for (pass = 1; pass <= max && p->qhead; pass++)
+		for (k = 0; k < p->nw && p->qhead; k++) {
+			int wi = (p->hot + k) % p->nw;
+
+			if (p->w[wi].outstanding >= pass || p->w[wi].lost)
+				continue;
+			rc = send_chunk(p, wi);
+			if (rc)
+				rc = worker_lost(p, wi, LOST_SEND,
+						 "a send to it failed");
+			if (rc)
+				return rc;
+			++*events;
+		}
+	return 0;
+}
+
+/*
+ * A message from worker wi other than RESULTS: a STOP says it left (it
+ * could not go on serving). Returns 0 or an error.
+ */
+static int handle_other(struct tf_pool *p, int wi, int tag)
+{
+	struct tf_strbuf what = TF_STRBUF_INIT;
+	const void *msg;
+	size_t len;
+	int32_t status;
+	int rc;
+
+	if (tag != TF_TAG_POOL_STOP) {
+		tf__pool_seterr(p, "ignored a %s message from rank %d",
+				tf_tag_name(tag), p->w[wi].rank);
+		return 0;
+	}
+	if (tf_pwire_unpack_status(p->rx.buf, p->rx.len, &status, &msg, &len))
+		return TF_EPROTO;
+	tf_strbuf_add(&what, msg, len);
+	rc = worker_lost(p, wi, LOST_LEFT, what.len ? what.buf : "it left");
+	tf_strbuf_release(&what);
+	return rc;
+}
+
+/*
+ * One turn of the master: takes in every waiting result, then fills the
+ * workers up to OUT_MAX chunks each, the one that answered last first
+ * (it is awake). Messages from lost workers are ignored: their tasks are
+ * complete already, and their job ids may be another job's now. Returns
+ * how many things happened, or an error.
+ */
+int tf__pool_progress(struct tf_pool *p, int local)
+{
+	int events = 0, src, tag, rc;
+
+	if (p->failed)
+		return p->failed;
+	if (p->in_callback)
+		return TF_ESTATE;
+	/* Send first: a task just submitted should not wait for a probe. */
+	rc = fill(p, 1, &events);
+	while (rc == 0) {
+		rc = tf_comm_recv(&p->comm, TF_ANY_SOURCE, &src, &tag, &p->rx);
+		if (rc != 1)
+			break;
+		events++;
+		rc = 0;
+		if (src < 1 || src > p->nw) {
+			tf__pool_seterr(p, "ignored a %s message from rank %d",
+					tf_tag_name(tag), src);
+			continue;
+		}
+		if (p->w[src - 1].lost)
+			continue;
+		if (tag == TF_TAG_POOL_RESULTS)
+			rc = handle_results(p, src - 1, p->rx.buf, p->rx.len);
+		else
+			rc = handle_other(p, src - 1, tag);
+	}
+	if (rc == 0)
+		rc = fill(p, OUT_MAX, &events);
+	if (rc == 0 && p->qhead && p->master_works && local) {
+		rc = run_local(p);
+		events++;
+	}
+	if (rc == 0 && p->qhead && !p->master_works && p->live == 0) {
+		rc = fail_queued(p);
+		events += rc > 0 ? rc : 0;
+		rc = rc > 0 ? 0 : rc;
+	}
+	if (rc == 0)
+		rc = tf_comm_progress(&p->comm) < 0 ? TF_EMPI : 0;
+	if (rc < 0) {
+		p->failed = rc;
+		return rc;
+	}
+	if (events)
+		note_activity(p, tf_now());
+	return events;
+}
+
+/* Between turns with nothing done: looks for lost workers now and then,
+ * polls while a result is due soon, else sleeps a little longer each
+ * time. */
+void tf__pool_idle_wait(struct tf_pool *p)
+{
+	double now = tf_now(), due = 0, wait;
+	int wi, k;
+
+	if (tf__pool_watch(p, now) != 0)
+		return; /* losses completed tasks: the caller looks again */
+	for (wi = 0; wi < p->nw; wi++)
+		for (k = 0; k < p->w[wi].outstanding; k++)
+			if (due == 0 || p->w[wi].fl[k].expect < due)
+				due = p->w[wi].fl[k].expect;
+	if (due && now > due - SPIN_AHEAD && now < due + SPIN_LATE) {
+		tf_idle_hold(&p->idle, 0); /* the back-off starts again */
+		return;
+	}
+	wait = tf_idle_next(&p->idle, 0, now);
+	if (due > now && due - now < wait)
+		wait = tf_idle_hold(&p->idle,
+				    due - now > SLEEP_MIN
+					    ? due - now - SPIN_AHEAD / 2
+					    : SLEEP_MIN);
+	tf_sleep(wait);
+}
+
+/* ---- Shut-down ---- */
+
+/*
+ * After a loss, waits (at most GOODBYE_WAIT) until every worker told to
+ * leave has answered, or its process has ended: a rank that leaves MPI
+ * unfinalized at once was seen to take its last messages with it before
+ * their receiver read them, and a worker that missed its STOP would
+ * serve for ever.
+ */
+static void await_goodbyes(struct tf_pool *p)
+{
+	double until = tf_now() + GOODBYE_WAIT;
+	struct tf_idle idle;
+
+	tf__pool_idle_leaving(&idle);
+	for (;;) {
+		int r, src, tag, waiting = 0, rc;
+
+		while ((rc = tf_comm_recv(&p->comm, TF_ANY_SOURCE, &src, &tag,
+					  &p->rx)) == 1)
+			if (tag == TF_TAG_POOL_STOP && src >= 1 && src <= p->nw)
+				p->w[src - 1].answered = 1;
+		for (r = 0; r < p->nw; r++) {
+			struct pworker *w = &p->w[r];
+
+			if (w->told && !w->answered && w->pid &&
+			    tf__pid_gone(w->pid))
+				w->answered = 1;
+			waiting += w->told && !w->answered;
+		}
+		if (!waiting || rc < 0 || tf_now() > until)
+			return;
+		tf_comm_progress(&p->comm);
+		tf_sleep(tf_idle_next(&idle, 0, tf_now()));
+	}
+}
+
+/*
+ * Tells the workers to leave. Nothing waits for a lost one: one that
+ * went silent may live on, so it gets a STOP too (it leaves with
+ * TF_ELOST), but the send is given up at once; the others are not sent
+ * anything. Once a rank was lost, every STOP says so, and each rank
+ * leaves MPI unfinalized: Open MPI 4.1's MPI_Finalize was seen to wait
+ * for ever for a dead rank (comm.h, tf_comm_abandon()). Returns 0 or the
+ * first error of a send to a live worker.
+ */
+static int stop_workers(struct tf_pool *p)
+{
+	int r, rc = 0;
+
+	for (r = 0; r < p->nw; r++) {
+		struct pworker *w = &p->w[r];
+		int e;
+
+		if (w->lost && w->lost != LOST_SILENT)
+			continue;
+		e = tf__pool_send_status(p, w->rank, TF_TAG_POOL_STOP,
+					 w->lost ? TF_ELOST : 0, "\1",
+					 p->comm.abandoned ? 1 : 0);
+		w->told = !w->lost && p->comm.abandoned;
+		if (w->lost)
+			tf_comm_forget(&p->comm, w->rank);
+		else if (e && !rc)
+			rc = e;
+	}
+	return rc;
+}
+
+int tf__pool_master_close(struct tf_pool *p)
+{
+	int rc = 0;
+
+	if (!p->failed) {
+		struct tf_future *f;
+
+		for (f = p->futures; f; f = f->next)
+			tf_future_cancel(f);
+		/* Wait for every chunk in flight, then stop the workers. */
+		for (;;) {
+			int busy = 0, ev, r;
+
+			for (r = 0; r < p->nw; r++)
+				busy += p->w[r].outstanding;
+			if (!busy)
+				break;
+			ev = tf__pool_progress(p, 1);
+			if (ev < 0)
+				break;
+			if (ev == 0)
+				tf__pool_idle_wait(p);
+		}
+	}
+	if (!p->dismissed) {
+		/* A worker that died idle must not get a STOP, and its loss
+		 * decides how every rank leaves MPI. */
+		p->next_watch = 0;
+		tf__pool_watch(p, tf_now());
+		rc = stop_workers(p);
+	}
+	/* Leaving MPI unfinalized, the STOPs must be out, and read. */
+	if (p->comm.abandoned)
+		await_goodbyes(p);
+	return rc;
+}

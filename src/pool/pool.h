@@ -1,0 +1,228 @@
+/*
+ * The pool's internals, shared by its parts: the pool, its jobs and
+ * futures, the master's book of workers, and the calls one part makes
+ * into another. api.c holds the public lifecycle (open, register, the
+ * start handshake, close) and the error message; master.c the master's
+ * loop (chunks out, results in, lost workers, the idle wait); jobs.c
+ * the maps and futures that queue work for that loop; worker.c the
+ * worker's loop. Internal: nothing here is installed.
+ */
+#ifndef TF_POOL_POOL_H
+#define TF_POOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/batch.h"
+#include "core/comm.h"
+#include "core/idle.h"
+#include "core/util.h"
+#include "pool/call.h"
+#include "taskfarm.h"
+
+/* Chunks a worker holds at once: one running, one ready behind it. */
+#define OUT_MAX 2
+/* Poll without sleeping while a message is due within this long... */
+#define SPIN_AHEAD 5e-5
+/* ... and for this long after it was due. */
+#define SPIN_LATE 2e-3
+/* A worker polls this long after its last chunk before sleeping. */
+#define WORKER_SPIN 2e-3
+#define SLEEP_MIN 2e-5
+#define SLEEP_MAX 1e-3
+/* How often a waiting rank checks whether its peers' processes live. */
+#define WATCH_EVERY 0.15
+/* After a loss, how long the master waits for the workers' goodbyes. */
+#define GOODBYE_WAIT 2.0
+
+enum job_kind { JOB_ORDERED, JOB_UNORDERED, JOB_FUTURE };
+
+struct pjob {
+	uint32_t id;
+	enum job_kind kind;
+	uint32_t fn;
+	const unsigned char *in; /* fixed-size inputs, or NULL */
+	size_t in_size;
+	const struct tf_buf *inv; /* variable-size inputs */
+	size_t n;
+	size_t next;   /* the first task not yet sent */
+	size_t done;   /* results received */
+	size_t failed;
+	int stopped;   /* the callback stopped the map */
+	long cb_rc;
+	unsigned char *out; /* ordered, fixed-size results */
+	size_t out_size;
+	struct tf_buf *outv; /* ordered, variable-size results */
+	tf_result_fn cb;
+	void *cb_arg;
+	int *status;
+	char **errors;
+	size_t chunk;
+	struct tf_future *fut;
+	struct pjob *qnext; /* the queue of jobs with tasks to send */
+	int queued;
+};
+
+struct tf_future {
+	struct tf_pool *pool;
+	struct pjob *job; /* until it is done */
+	int done;
+	int status;
+	void *result;
+	size_t len;
+	char *error;
+	void *input;
+	size_t in_len;
+	struct tf_future *prev, *next; /* the pool's live futures */
+};
+
+struct inflight {
+	uint32_t job;
+	uint32_t count;
+	uint64_t first;
+	double sent;
+	double expect; /* when its results are due */
+};
+
+/* Why a worker was lost; LIVE while it is not. */
+enum lost_reason { LIVE = 0, LOST_GONE, LOST_SILENT, LOST_LEFT, LOST_SEND };
+
+struct pworker {
+	int rank;
+	int outstanding;
+	struct inflight fl[OUT_MAX];
+	/* Its last result, or when it was given work while it held none:
+	 * the start of its silence. */
+	double heard;
+	long pid;  /* its process, if the master can watch it; else 0 */
+	int ready; /* it answered START */
+	int lost;  /* enum lost_reason */
+	int told;  /* it got a STOP that asks for an answer (after a loss) */
+	int answered;
+};
+
+struct tf_pool {
+	struct tf_pool_opts o;
+	struct tf_comm comm;
+	struct tf_registry reg;
+	tf_init_fn init;
+	tf_fini_fn fini;
+	void *ctx;
+	int ctx_ready;
+	struct tf_strbuf init_arg;
+	int started;
+	int failed;
+	int master_works;
+	int in_callback; /* a result callback runs: no re-entry */
+	int dismissed;   /* the start failed and told every rank so */
+	double next_watch; /* when to look for lost ranks next */
+	long master_pid;   /* on a worker: the master's process, or 0 */
+	/* The last error or loss, for tf_pool_errmsg(): the library never
+	 * prints it. */
+	struct tf_strbuf errmsg;
+	/* Master only. */
+	struct pworker *w;
+	int nw;
+	int live; /* workers not lost */
+	int hot; /* the worker that returned a result last */
+	struct pjob **jobs;
+	size_t njobs;
+	uint32_t *free_ids;
+	size_t nfree;
+	struct pjob *qhead, *qtail;
+	struct tf_chunker *chunkers; /* one per function */
+	struct tf_future *futures;
+	struct tf_strbuf rx, tx, res;
+	struct tf_idle idle; /* the master's waits between turns */
+};
+
+/* ---- api.c ---- */
+
+/** Replaces the pool's message (tf_pool_errmsg()) with the formatted
+ * text. Prints nothing. */
+void tf__pool_seterr(struct tf_pool *p, const char *fmt, ...) TF_PRINTF(2, 3);
+
+/** Sends a status message (status, then data) with tag to dest.
+ * Returns 0 or an error of tf_comm_send(). */
+int tf__pool_send_status(struct tf_pool *p, int dest, int tag, int32_t status,
+			 const void *data, size_t len);
+
+/**
+ * The status a STOP from the master in p->rx carries (TF_EPROTO if it is
+ * malformed). Its data is one byte 1 when a rank was lost, or it carries
+ * TF_ELOST: then this rank leaves MPI without finalizing, as every rank
+ * of the pool does (see tf_comm_abandon()), and answers with a STOP of
+ * its own, for which the master waits before it leaves.
+ */
+int tf__pool_stop_status(struct tf_pool *p);
+
+/** Lets pending sends complete for at most seconds (before leaving
+ * without tf_comm_flush(), which could wait for ever). */
+void tf__pool_drain_sends(struct tf_pool *p, double seconds);
+
+/** Prepares w for a wait at leaving (drain, goodbyes): counted as idle
+ * for a second already, so that its back-off may grow to 10 x SLEEP_MAX
+ * at once. */
+void tf__pool_idle_leaving(struct tf_idle *w);
+
+/* ---- worker.c ---- */
+
+/**
+ * The worker's loop: takes in chunks (up to a few ahead), runs them one
+ * at a time and sends their results, until the master's STOP. Returns
+ * the STOP's status, TF_ELOST when the master's process ended, or an
+ * error (its message in p->errmsg).
+ */
+int tf__pool_serve(struct tf_pool *p);
+
+/* ---- master.c ---- */
+
+/** A new job of kind for function fn, with an id the results name; the
+ * pool owns it until tf__pool_job_free(). */
+struct pjob *tf__pool_job_new(struct tf_pool *p, enum job_kind kind,
+			      uint32_t fn);
+void tf__pool_job_free(struct tf_pool *p, struct pjob *j);
+/** Queues j's tasks to be sent; takes it off the queue (if it is on). */
+void tf__pool_enqueue(struct tf_pool *p, struct pjob *j);
+void tf__pool_dequeue(struct tf_pool *p, struct pjob *j);
+/** Whether every task the job will run has reported back. */
+int tf__pool_job_finished(const struct pjob *j);
+
+/**
+ * One turn of the master: takes in every waiting result, then fills the
+ * workers up to OUT_MAX chunks each; with local, the master may run a
+ * chunk itself. Returns how many things happened, or an error (which
+ * breaks the pool: p->failed).
+ */
+int tf__pool_progress(struct tf_pool *p, int local);
+
+/** Between turns with nothing done: looks for lost workers now and then,
+ * polls while a result is due soon, else sleeps a little longer each
+ * time. */
+void tf__pool_idle_wait(struct tf_pool *p);
+
+/** Looks for lost workers, at most every WATCH_EVERY. Returns how many
+ * it found lost, or an error. */
+int tf__pool_watch(struct tf_pool *p, double now);
+
+/**
+ * The master's part of tf_pool_close(): waits for the chunks in flight
+ * (unless the pool failed), tells the workers to leave and, after a loss,
+ * waits a little for their answers. Returns 0 or the first error of a
+ * send to a live worker.
+ */
+int tf__pool_master_close(struct tf_pool *p);
+
+/* Whether an option struct's reserved words are all zero: a word set is
+ * an option of a newer header that this library does not know. */
+static inline int tf__pool_reserved_clear(const size_t *reserved, size_t bytes)
+{
+	size_t i;
+
+	for (i = 0; i < bytes / sizeof(*reserved); i++)
+		if (reserved[i])
+			return 0;
+	return 1;
+}
+
+#endif
