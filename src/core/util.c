@@ -223,7 +223,7 @@ void tf_sleep(double seconds)
 	nanosleep(&ts, NULL);
 }
 
-static tf_log_sink_fn *log_sink = tf__log_stderr;
+static tf_log_sink_fn *log_sink;
 static void *log_sink_arg;
 
 void tf__log_set_sink(tf_log_sink_fn *fn, void *arg)
@@ -301,6 +301,8 @@ void tf_die(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (!log_sink)
+		tf__log_set_sink(tf__log_stderr, NULL);
 	va_start(ap, fmt);
 	vlog(TF_LOG_FATAL, "fatal: ", fmt, ap);
 	va_end(ap);

@@ -99,10 +99,9 @@ typedef void tf_log_sink_fn(int level, const char *line, void *arg);
  * Installs the sink that receives every log line the verbosity lets
  * through; fn NULL drops them all. arg is passed to fn untouched and is
  * the caller's. Only the program prints: it installs tf__log_stderr().
- *
- * NEEDSWORK: until a client of the public API (the pool's) can install
- * a sink of its own, the one in place before any call is
- * tf__log_stderr(), so that the pool's warnings still reach its users.
+ * Until a sink is installed there is none: a client of the public API
+ * (the C pool) gets its messages from tf_pool_errmsg(), never on its
+ * stderr.
  */
 void tf__log_set_sink(tf_log_sink_fn *fn, void *arg);
 /** A sink that writes each line to standard error in one write(). */
@@ -117,9 +116,12 @@ void tf_debug(const char *fmt, ...) TF_PRINTF(1, 2);
  * end-of-run summary ("taskfarm: ..."). Shown at every verbosity. */
 void tf__log_plain(int level, const char *fmt, ...) TF_PRINTF(2, 3);
 /**
- * Logs a fatal line and exits with code 4. NEEDSWORK: the library must
- * not exit; worker.c and wire.c still call it (their owners return codes
- * instead), and nothing else should.
+ * For a broken internal invariant only (the out-of-memory class: a size
+ * past what can be allocated, a caller's contract violated, captured
+ * output that can no longer be read back): writes the line to the sink,
+ * or to stderr when none is installed, as the out-of-memory handler
+ * does, and exits with code 4. Every failure a caller can act on is a
+ * returned code instead.
  */
 void tf_die(const char *fmt, ...) TF_PRINTF(1, 2) TF_NORETURN;
 

@@ -55,6 +55,7 @@ struct worker {
 			      * task of ours finishes */
 	int draining;
 	int stop;
+	int fatal;      /* the loop failed: exit TF_EXIT_INTERNAL */
 	int master_lost;
 };
 
@@ -384,8 +385,17 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	tf_exec_set_grace(&w.exec, o->grace);
 	tf_exec_set_guard(&w.exec, guard);
 	if (o->gpu_list &&
-	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0)
-		tf_die("--gpus-per-slot: too few GPUs for %d slots", slots);
+	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0) {
+		/* tf__resolve_slots() fits the slots to the GPUs first, so
+		 * this is an internal failure; the rank leaves MPI without
+		 * finalizing, and the master sees it lost. */
+		tf_error("--gpus-per-slot: too few GPUs for %d slots", slots);
+		comm->abandoned = 1;
+		tf_exec_release(&w.exec);
+		tf_ring_release(&w.queue);
+		tf_strbuf_release(&w.batch);
+		return TF_EXIT_INTERNAL;
+	}
 	memset(&h, 0, sizeof(h));
 	h.slots = (uint32_t)slots;
 	h.pid = (uint32_t)getpid();
@@ -446,8 +456,16 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		else
 			wait = tf_idle_next(&idle, did, tf_now());
 		ret = tf_exec_wait(&w.exec, wait, task_done, &w);
-		if (ret < 0)
-			tf_die("poll failed: %s", tf_strerror(ret));
+		if (ret < 0) {
+			/* The rank can no longer watch its tasks: it stops
+			 * them and leaves MPI without finalizing, so the
+			 * master counts their attempts lost and reruns them. */
+			tf_error("poll failed: %s", tf_strerror(ret));
+			tf_exec_stop(&w.exec, -1, TF_STATUS_INTERRUPTED, 0);
+			comm->abandoned = 1;
+			w.fatal = 1;
+			break;
+		}
 		if (ret > 0)
 			tf_idle_busy(&idle, tf_now());
 		if (w.nresults &&
@@ -459,7 +477,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (tf_comm_progress(comm) < 0)
 			master_lost(&w, "MPI could not send to it");
 	}
-	if (w.nresults && !w.stop)
+	if (w.nresults && !w.stop && !w.fatal)
 		send_batch(&w);
 	tf_exec_release(&w.exec);
 	while (tf_ring_len(&w.queue)) {
@@ -469,5 +487,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	tf_ring_release(&w.queue);
 	tf_strbuf_release(&w.batch);
 	tf_strbuf_release(&msg);
+	if (w.fatal)
+		return TF_EXIT_INTERNAL;
 	return w.master_lost ? TF_EXIT_INTERRUPTED : TF_EXIT_OK;
 }
