@@ -106,7 +106,7 @@ static size_t farm(const uint64_t *in, uint64_t *out, size_t n, size_t chunk,
 	}
 	{
 		/* A real array: MPICH's MPI_STATUSES_IGNORE trips GCC's
-		 * -Wstringop-overflow (see src/comm.c). */
+		 * -Wstringop-overflow (see src/core/comm.c). */
 		MPI_Status *sts = malloc(nslots * sizeof(*sts));
 
 		MPI_Waitall((int)nslots, reqs, sts);

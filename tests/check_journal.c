@@ -1088,7 +1088,7 @@ START_TEST(test_replay_changed_command)
 	write_journal(path, a, sizeof(a) / sizeof(a[0]));
 	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)), 0);
 	ck_assert_uint_eq(h.n, 3);
-	/* The attempt count keeps growing across a change (farm.c numbers
+	/* The attempt count keeps growing across a change (run.c numbers
 	 * new attempts after the journal's, so numbers stay unique). */
 	check_hist(&h, 1, TF_HIST_FAILED, 3, "v2", 2);
 	check_hist(&h, 2, TF_HIST_OK, 2, "new", 3);

@@ -1,5 +1,5 @@
 /*
- * Tests for the failure policies (policy.c): the run-time histogram and
+ * Tests for the failure policies (limits.c): the run-time histogram and
  * its quantiles, --halt conditions, --timeout as seconds or a percentage
  * of the median, and --deadline with the check that a task started now
  * is expected to finish by it. All of it is arithmetic, so the clock is

@@ -1,6 +1,6 @@
 /*
  * Tests for what a rank is granted (slurmenv.c) and how its slots are
- * settled (tf__resolve_slots in farm.c): Slurm's task-count lists, the
+ * settled (tf__resolve_slots in run.c): Slurm's task-count lists, the
  * default slots from Slurm's variables with bad values skipped, the GPU
  * list, its slicing among slots and the fitting of slots to it. All pure
  * functions of strings: no Slurm, GPU or MPI is needed.

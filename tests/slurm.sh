@@ -17,7 +17,7 @@
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (starts munged, slurmctld and slurmd)"
 for p in munged slurmctld slurmd sbatch scontrol squeue setpriv; do
 	command -v $p >/dev/null 2>&1 ||
-		skip_all "no $p (tools/slurm-check.sh installs slurm-wlm and munge)"
+		skip_all "no $p (tools/slurm-deps.sh installs slurm-wlm and munge)"
 done
 
 SLURMDIR=$top_srcdir/slurm

@@ -1,5 +1,5 @@
 /*
- * Batch and chunk sizes for both kinds of task (see scheduling.h).
+ * Batch and chunk sizes for both kinds of task (see batch.h).
  */
 #include "config.h"
 

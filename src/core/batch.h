@@ -1,9 +1,10 @@
 /*
  * The scheduling rules both kinds of task share: how many tasks one
- * message carries. The command farm (master.c, worker.c) and the C API's
- * pool (pool.c) size their batches with these, from the measured run
- * time of tasks and, for the pool, the measured cost of a message.
- * No MPI, no I/O: pure arithmetic, unit-tested in check_scheduling.
+ * message carries. The command farm (farm/dispatch.c, farm/worker.c)
+ * and the C API's pool (pool/) size their batches with these, from the
+ * measured run time of tasks and, for the pool, the measured cost of a
+ * message.
+ * No MPI, no I/O: pure arithmetic, unit-tested in check_batch.
  */
 #ifndef TF_SCHED_H
 #define TF_SCHED_H

@@ -32,7 +32,7 @@
  * runs as one argument of `sh -c`, and Linux caps one exec argument at
  * MAX_ARG_STRLEN (32 pages of 4 KiB, the terminating NUL included); the
  * spawner puts TF_EXEC_PREFIX_LEN bytes before the command ("trap '' USR1"
- * and a newline, in src/exec.c). Longer lines are refused up front.
+ * and a newline, in src/farm/exec.c). Longer lines are refused up front.
  */
 #define TF_EXEC_ARG_MAX (32 * 4096)
 #define TF_EXEC_PREFIX_LEN 13

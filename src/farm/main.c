@@ -229,8 +229,9 @@ static const struct opt opts[] = {
 	  "stopped (default 5)" },
 	{ "drain-grace", 0, OPT_SECONDS, FIELD(drain_grace), 0, 0, NULL, "SEC",
 	  "--drain-grace takes seconds, not '%s'", NULL,
-	  "on SIGTERM/SIGINT/SIGUSR1, seconds running tasks\n"
-	  "get to finish before they are stopped (default 2)" },
+	  "on SIGTERM/SIGINT/SIGUSR1/SIGUSR2, seconds running\n"
+	  "tasks get to finish before they are stopped\n"
+	  "(default 2)" },
 	{ "heartbeat", 0, OPT_CUSTOM, 0, 0, 0, set_heartbeat, "SEC",
 	  "--heartbeat takes seconds, 0 or at least 0.5, not '%s'", NULL,
 	  "a rank that sends nothing for SEC seconds is lost\n"

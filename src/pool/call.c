@@ -1,5 +1,5 @@
 /*
- * Running function tasks (see poolrun.h). A chunk's results are written
+ * Running function tasks (see call.h). A chunk's results are written
  * straight into the message that carries them: in the compact form while
  * every task succeeds with a result of the expected size, switching to
  * one record per task at the first that does not.
