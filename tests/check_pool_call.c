@@ -100,7 +100,7 @@ static int run_split(const struct tf_registry *r, int isolate,
 	sink.arg = k;
 	sink.msg_max = msg_max;
 	k->n = 0;
-	rc = tf_poolrun_chunk(r, NULL, isolate, t, &scratch, &sink);
+	rc = tf_call_run_chunk(r, NULL, isolate, t, &scratch, &sink);
 	tf_strbuf_release(&scratch);
 	return rc;
 }
@@ -605,7 +605,7 @@ END_TEST
 static Suite *pool_call_suite(void)
 {
 	Suite *s = suite_create("pool_call");
-	TCase *tc = tcase_create("poolrun");
+	TCase *tc = tcase_create("call");
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_registry);

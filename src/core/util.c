@@ -19,7 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "farm/exit.h" /* tf_die() exits as an internal failure */
 #include "taskfarm.h"
 
 double tf_backoff(double prev, double idle_for, double min, double max)
@@ -306,7 +305,7 @@ void tf_die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vlog(TF_LOG_FATAL, "fatal: ", fmt, ap);
 	va_end(ap);
-	exit(TF_EXIT_INTERNAL);
+	exit(TF_DIE_EXIT);
 }
 
 int tf_write_all(int fd, const void *buf, size_t len)

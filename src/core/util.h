@@ -124,6 +124,10 @@ void tf__log_plain(int level, const char *fmt, ...) TF_PRINTF(2, 3);
  * returned code instead.
  */
 void tf_die(const char *fmt, ...) TF_PRINTF(1, 2) TF_NORETURN;
+/** tf_die()'s exit code: the program's TF_EXIT_INTERNAL (farm/exit.h
+ * checks that they agree), kept here so the core needs nothing of the
+ * farm. */
+#define TF_DIE_EXIT 4
 
 /** Writes all of buf to fd, retrying after EINTR and short writes.
  * Returns 0 or -errno. */

@@ -14,4 +14,9 @@ enum tf_exit {
 	TF_EXIT_INTERNAL = 4     /* MPI, I/O or other internal failure */
 };
 
+/* tf_die() (core/util.h) exits with the internal-failure code. */
+#include "core/util.h"
+_Static_assert(TF_DIE_EXIT == TF_EXIT_INTERNAL,
+	       "core/util.h's TF_DIE_EXIT must be TF_EXIT_INTERNAL");
+
 #endif

@@ -1,7 +1,7 @@
 /*
- * Task sources: the job-file reader and template expansion. Both yield
- * tasks one at a time, so memory does not grow with the number of tasks.
- * Neither needs MPI.
+ * The job-file reader, one of the task sources (template.h is the
+ * other). Both yield tasks one at a time, so memory does not grow with
+ * the number of tasks. Neither needs MPI.
  *
  * Job-file format: one task per line; blank lines and lines whose first
  * non-blank character is '#' are skipped; a line ending in an odd number

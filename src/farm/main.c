@@ -1,6 +1,7 @@
 /*
  * The taskfarm program: parse the command line into farm options and run
- * the farm. Everything else lives in libtaskfarm.
+ * the farm. Everything else is the library's code (libtaskfarm_core,
+ * linked statically here).
  */
 #include "config.h"
 

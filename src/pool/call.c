@@ -516,7 +516,7 @@ static uint32_t compact_max(size_t msg_max, uint32_t out_size)
 	return n ? (uint32_t)n : 1;
 }
 
-int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
+int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,
 		     const struct tf_ptasks *t, struct tf_strbuf *out,
 		     const struct tf_results_sink *sink)
 {

@@ -66,7 +66,7 @@ struct tf_results_sink {
  * Returns 0, the sink's error, or TF_EPROTO if t->fn is out of range
  * (then nothing was run or sent).
  */
-int tf_poolrun_chunk(const struct tf_registry *r, void *ctx, int isolate,
+int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,
 		     const struct tf_ptasks *t, struct tf_strbuf *out,
 		     const struct tf_results_sink *sink);
 

@@ -481,7 +481,7 @@ static int run_local(struct tf_pool *p)
 	pack_chunk(p, p->qhead, workers_now(p));
 	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
 		return TF_EPROTO;
-	return tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
+	return tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
 				&sink);
 }
 

@@ -24,7 +24,7 @@
  * The most bytes any pool message may hold: MPI counts bytes in an int.
  * TF_POOL_MAX_BYTES (taskfarm.h) leaves room under it for the headers of
  * a message of one task with its error message, so one task always
- * travels; a chunk of several is cut to fit (see tf_poolrun_chunk()).
+ * travels; a chunk of several is cut to fit (see tf_call_run_chunk()).
  */
 #define TF_PWIRE_MSG_MAX ((size_t)INT32_MAX)
 

@@ -95,7 +95,7 @@ static int run_next(struct tf_pool *p, struct tf_ring *held)
 	sink.arg = p;
 	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
 	if (!rc)
-		rc = tf_poolrun_chunk(&p->reg, p->ctx, p->o.isolate, &t,
+		rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t,
 				      &p->res, &sink);
 	free(h.buf);
 	if (rc == TF_EPROTO)
