@@ -63,6 +63,24 @@ START_TEST(test_chunker_long_tasks)
 }
 END_TEST
 
+START_TEST(test_chunker_floor)
+{
+	struct tf_chunker c, f;
+
+	/* Chunks of one whose measured time is all a 12 ms fork: without a
+	 * floor they stay at one task; with the isolation floor they grow
+	 * to what the floor's time holds. */
+	tf_chunker_init(&c);
+	tf_chunker_observe(&c, 1, 0.012, 0.012);
+	ck_assert_uint_eq(tf_chunker_size(&c, 20000, 1, 8, 0), 1);
+	tf_chunker_init(&f);
+	f.floor_s = TF_SCHED_CHUNK_MAX_S;
+	tf_chunker_observe(&f, 1, 0.012, 0.012);
+	ck_assert_uint_ge(tf_chunker_size(&f, 20000, 1, 8, 0), 4);
+	ck_assert_uint_le(tf_chunker_size(&f, 20000, 1, 8, 0), 6);
+}
+END_TEST
+
 START_TEST(test_chunker_bytes_and_fixed)
 {
 	struct tf_chunker c;
@@ -108,6 +126,7 @@ static Suite *batch_suite(void)
 	tcase_add_test(tc, test_ahead);
 	tcase_add_test(tc, test_chunker_probe_then_grow);
 	tcase_add_test(tc, test_chunker_long_tasks);
+	tcase_add_test(tc, test_chunker_floor);
 	tcase_add_test(tc, test_chunker_bytes_and_fixed);
 	tcase_add_test(tc, test_chunker_message_cost);
 	suite_add_tcase(s, tc);

@@ -32,6 +32,7 @@ void tf_chunker_init(struct tf_chunker *c)
 	c->task_s = 0;
 	c->msg_s = 0;
 	c->chunks = 0;
+	c->floor_s = 0;
 }
 
 /* Message cost assumed until one is measured: a round trip through
@@ -55,6 +56,8 @@ size_t tf_chunker_size(const struct tf_chunker *c, uint64_t remaining,
 			chunk_s = TF_SCHED_CHUNK_MIN_S;
 		if (chunk_s > TF_SCHED_CHUNK_MAX_S)
 			chunk_s = TF_SCHED_CHUNK_MAX_S;
+		if (chunk_s < c->floor_s)
+			chunk_s = c->floor_s;
 		n = tf_sched_ahead(c->task_s, chunk_s, UINT32_MAX);
 		cap = tf_sched_guided(remaining, workers);
 		if (n > cap)

@@ -43,6 +43,10 @@ struct tf_chunker {
 	double task_s; /* moving average of seconds per task; 0 unknown */
 	double msg_s;  /* least seen message cost: round trip minus run */
 	uint64_t chunks; /* chunks observed */
+	double floor_s;  /* least seconds a chunk should run, whatever the
+			  * message costs (0: TF_SCHED_CHUNK_MIN_S); an
+			  * isolated chunk costs a fork, which its measured
+			  * run time counts as task time */
 };
 
 void tf_chunker_init(struct tf_chunker *c);

@@ -392,8 +392,14 @@ static int start_master(struct tf_pool *p)
 		p->w[r].rank = r + 1;
 	p->chunkers = tf__xcalloc(p->reg.n ? p->reg.n : 1,
 				  sizeof(*p->chunkers));
-	for (i = 0; i < p->reg.n; i++)
+	for (i = 0; i < p->reg.n; i++) {
 		tf_chunker_init(&p->chunkers[i]);
+		/* Each isolated chunk forks (12 ms a fork under ASan): were
+		 * chunks sized by the message cost alone, the fork counted
+		 * as task time would keep them at one task each. */
+		if (p->o.isolate)
+			p->chunkers[i].floor_s = TF_SCHED_CHUNK_MAX_S;
+	}
 	/* Every rank says hello with its names; compare them all. */
 	rc = take_hellos(p, &verdict, &why);
 	if (rc)
