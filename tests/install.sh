@@ -52,11 +52,17 @@ else
 fi
 
 # Every example, built outside the tree against the installed library
-# only, and run with LD_LIBRARY_PATH as README says.
+# only, and run with LD_LIBRARY_PATH as README says. A library built with
+# a sanitizer (tools/sanitize.sh) needs its runtime in the program too,
+# as it would for any user of such a build.
+san=
+for f in ${TF_CFLAGS:-}; do
+	case $f in -fsanitize=*) san="$san $f" ;; esac
+done
 for src in "$top_srcdir"/examples/*.c; do
 	name=$(basename "$src" .c)
 	cp "$src" "$name.c"
-	if ${TF_MPICC:-mpicc} -std=c99 "$name.c" \
+	if ${TF_MPICC:-mpicc} -std=c99 $san "$name.c" \
 		$(pkg-config --cflags --libs taskfarm) -o "$name" -lm \
 		>"cc.$name" 2>&1; then
 		ok "mpicc -std=c99 $name.c \$(pkg-config --cflags --libs taskfarm)"
