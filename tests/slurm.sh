@@ -22,7 +22,7 @@ done
 
 SLURMDIR=$top_srcdir/slurm
 export TASKFARM="$TF"
-unset JOURNAL RESTART MAX_RESTARTS TF_RESTARTS
+unset JOURNAL RESTART MAX_RESTARTS TF_RESTARTS DEADLINE_MARGIN
 # munged (as the munge user) must reach the cluster's directory.
 chmod 755 "$SCRATCH"
 t_start=$(date +%s)
@@ -275,6 +275,17 @@ mkjob lost.tasks 30 2
 JOURNAL=lost.tsv MAX_RESTARTS=0 submit -J tf-lost -N3 --ntasks-per-node=1 \
 	--cpus-per-task=2 --time=5 "$SLURMDIR/farm.sbatch" lost.tasks
 lost_id=$id
+# A warning that never comes (--signal=URG@40: nothing drains on SIGURG),
+# as when Slurm sends it before the step has started, where it reaches
+# nothing (its first time-limit check within the warning time + 30 s of
+# the end sends it, docs/slurm.md): farm.sbatch's own --deadline, 15 s
+# before the end of the job's minute, drains the run, which ends with
+# exit 3 and not by the time limit (TIMEOUT). On the fourth node, beside
+# the lost-rank job.
+mkjob nowarn.tasks 20 6
+JOURNAL=nowarn.tsv MAX_RESTARTS=0 submit -J tf-nowarn -N1 --ntasks-per-node=2 \
+	--time=1 --signal=URG@40 "$SLURMDIR/farm.sbatch" nowarn.tasks
+nowarn_id=$id
 # lost_rank_pid: the pid of rank 1 of the job (SLURM_PROCID=1), not its
 # guardian (comm taskfarm-guard).
 lost_rank_pid() {
@@ -343,6 +354,24 @@ stop_interrupted() {
 check "scancel --signal=USR1: the running tasks are journaled interrupted, nothing else" stop_interrupted
 check "MAX_RESTARTS=0: not requeued, and the output says why" \
 	sh -c "[ '$(jf "$stop_id" Restarts)' = 0 ] && grep -q 'not restarting' '$(out_of "$stop_id")'"
+
+wait_ended 120 "$nowarn_id"
+check "no warning signal: job $nowarn_id drained by the script's --deadline, exit 3 (not TIMEOUT)" \
+	job_ended_with "$nowarn_id" 3
+check "no warning signal: the output says the deadline drained it, and why it was not restarted" \
+	sh -c "grep -q -e '--deadline reached' -e '--deadline: the next task would not finish' '$(out_of "$nowarn_id")' &&
+		grep -q 'not restarting' '$(out_of "$nowarn_id")'"
+# nowarn_journal: 1 to 19 of the 20 tasks ok, every other attempt
+# interrupted.
+nowarn_journal() {
+	n=$(awk -F'\t' 'NR > 1 && $13 == "ok"' nowarn.tsv 2>/dev/null | wc -l)
+	[ -s nowarn.tsv ] && [ "$n" -ge 1 ] && [ "$n" -lt 20 ] &&
+		! awk -F'\t' 'NR > 1 && $13 != "ok" && $13 != "interrupted"' nowarn.tsv | grep -q . &&
+		return 0
+	diag "nowarn.tsv: $(statuses nowarn.tsv)"
+	return 1
+}
+check "no warning signal: some tasks succeeded, some remain, none is journaled failed" nowarn_journal
 t_stop=$(date +%s)
 
 # The time-limit chains, side by side on two nodes each: 96 tasks of 3 to
@@ -419,9 +448,15 @@ check "resubmit (mpirun): at least one resubmission; each earlier job drained (e
 		[ \$j = $rs_last ] && continue
 		[ \"\$(scontrol -o show job \$j | grep -o 'ExitCode=[0-9:]*')\" = ExitCode=3:0 ] || exit 1
 	done"
+# A run is drained by the warning (SIGUSR1, passed on by the batch shell)
+# or by the script's --deadline, whichever comes first; each job of the
+# chain runs the script with the taskfarm option given to the first.
 check "resubmit (mpirun): all runs appended to the first job's output file, with the option passed on" \
 	sh -c "[ \$(grep -c '^farm-mpirun.sbatch: job [0-9]* run [0-9]* on' '$(out_of "$rs_first")') -eq $rs_n ] &&
-		[ \$(grep -c 'draining: no new task starts; running tasks get 0 s' '$(out_of "$rs_first")') -eq $((rs_n - 1)) ]"
+		[ \$(grep -c '^farm-mpirun.sbatch: job [0-9]* run [0-9]*: taskfarm exit 3 at' '$(out_of "$rs_first")') -eq $((rs_n - 1)) ] &&
+		for j in $rs_all; do
+			scontrol -o show job \$j | grep -q 'Command=[^ ]*farm-mpirun.sbatch resub.tasks --drain-grace 0' || exit 1
+		done"
 check "resubmit (mpirun): every task succeeded exactly once, none ran again after its success" \
 	once_ok resub.tsv 96
 check "resubmit (mpirun): the drained attempts are journaled interrupted" \
