@@ -265,8 +265,8 @@ TF_EXTERN int tf_pool_close(struct tf_pool *pool);
  * initializer failed), or that a rank was lost and why. The library
  * never prints; the caller may. Owned by the pool: valid until its next
  * call. "" when there is none. With pool NULL: the message the last
- * pool closed in this process left (a loss its close found, say), until
- * the next close.
+ * pool closed in this process left (a loss its close found, say), or why
+ * the last tf_pool_open() failed, until the next close or failed open.
  */
 TF_EXTERN const char *tf_pool_errmsg(const struct tf_pool *pool);
 

@@ -58,6 +58,15 @@ fi
 
 run_mode 1 map 4
 run_mode 2 map 4
+
+# A tf_pool_open() that fails says why through tf_pool_errmsg(NULL) (the
+# library prints nothing; pool_prog prints the message): here srun's
+# singletons, faked by SLURM_STEP_NUM_TASKS=2 under a 1-rank mpiexec.
+SLURM_STEP_NUM_TASKS=2 timeout -k 10 120 "$MPIEXEC" -n 1 "$PROG" map >out 2>err
+rc=$?
+check "a failed open: exit 4 (TF_EMPI)" sh -c "[ $rc -eq 4 ] && grep -q '^FAIL open: ' out"
+check "a failed open: tf_pool_errmsg(NULL) says why" \
+	grep -q "^pool_prog rank -1: cannot open the pool: srun started 2 tasks but MPI sees only this one" err
 run_mode 5 map 4
 run_mode 3 comm 4
 run_mode 3 spread 1

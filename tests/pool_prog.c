@@ -1054,6 +1054,7 @@ int main(int argc, char **argv)
 	}
 	if (rc) {
 		printf("FAIL open: %s\n", tf_strerror(rc));
+		print_errmsg(-1, tf_pool_errmsg(NULL));
 		return 4;
 	}
 	tf_pool_register(pool, "square", square);

@@ -9,6 +9,7 @@
 #include "core/comm.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,13 +73,32 @@ void tf_comm_keep(void *buf)
 	kept[nkept++] = buf;
 }
 
+/* The last failure's message, for tf_comm_errmsg(): the log sink may be
+ * none (a library client), so it is kept as well as logged. */
+static char last_errmsg[MPI_MAX_ERROR_STRING + 128];
+
+static void comm_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(last_errmsg, sizeof(last_errmsg), fmt, ap);
+	va_end(ap);
+	tf_error("%s", last_errmsg);
+}
+
+const char *tf_comm_errmsg(void)
+{
+	return last_errmsg;
+}
+
 static int mpi_fail(const char *what, int rc)
 {
 	char msg[MPI_MAX_ERROR_STRING];
 	int len = 0;
 
 	MPI_Error_string(rc, msg, &len);
-	tf_error("%s failed: %.*s", what, len, msg);
+	comm_error("%s failed: %.*s", what, len, msg);
 	return TF_EMPI;
 }
 
@@ -170,7 +190,7 @@ static int comm_attach(struct tf_comm *c, MPI_Comm comm, const char *what)
 	if (rc != MPI_SUCCESS)
 		return mpi_fail("MPI_Comm_rank/size", rc);
 	if (c->size == 1 && slurm_step_tasks() > 1) {
-		tf_error("srun started %ld tasks but MPI sees only this one, "
+		comm_error("srun started %ld tasks but MPI sees only this one, "
 			 "so each would run the whole %s; use srun "
 			 "--mpi=pmix (or mpirun)",
 			 slurm_step_tasks(), what);
@@ -206,7 +226,7 @@ int tf_comm_send(struct tf_comm *c, int dest, int tag, struct tf_strbuf *buf)
 	data = tf_strbuf_detach(buf, &len);
 	if (len > INT32_MAX) {
 		free(data);
-		tf_error("message of %zu bytes is too large", len);
+		comm_error("message of %zu bytes is too large", len);
 		return TF_EMPI;
 	}
 	if (p->n == p->alloc) {

@@ -78,6 +78,13 @@ int tf_comm_allmax(struct tf_comm *c, int *vals, int n);
  */
 int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm);
 
+/**
+ * The message of this process's last failure in this module (an MPI
+ * call's, with MPI's own text; srun's singletons), as also logged; ""
+ * if none. For clients whose log sink prints nothing (the C API).
+ */
+const char *tf_comm_errmsg(void);
+
 /** Whether the environment shows an MPI launcher (mpirun, srun, hydra). */
 int tf_comm_launcher_detected(void);
 

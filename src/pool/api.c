@@ -83,6 +83,9 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 	tf_registry_init(&p->reg);
 	rc = tf_comm_init_on(&p->comm, p->o.mpi_comm);
 	if (rc) {
+		/* No pool to hold it: tf_pool_errmsg(NULL) gives it. */
+		snprintf(closed_errmsg, sizeof(closed_errmsg),
+			 "cannot open the pool: %s", tf_comm_errmsg());
 		tf_comm_finalize(&p->comm);
 		tf_registry_release(&p->reg);
 		free(p);

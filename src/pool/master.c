@@ -584,8 +584,10 @@ int tf__pool_progress(struct tf_pool *p, int local)
 		events += rc > 0 ? rc : 0;
 		rc = rc > 0 ? 0 : rc;
 	}
-	if (rc == 0)
-		rc = tf_comm_progress(&p->comm) < 0 ? TF_EMPI : 0;
+	if (rc == 0 && tf_comm_progress(&p->comm) < 0) {
+		rc = TF_EMPI;
+		tf__pool_seterr(p, "%s", tf_comm_errmsg());
+	}
 	if (rc < 0) {
 		p->failed = rc;
 		return rc;

@@ -142,7 +142,8 @@ int tf__pool_serve(struct tf_pool *p)
 		pending = tf_comm_progress(&p->comm);
 		if (pending < 0) {
 			rc = TF_EMPI;
-			say_left(p, rc, NULL);
+			tf__pool_seterr(p, "%s", tf_comm_errmsg());
+			say_left(p, rc, tf_comm_errmsg());
 			break;
 		}
 		if (tf_ring_len(&held) && pending == 0) {
