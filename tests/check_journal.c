@@ -1863,10 +1863,10 @@ START_TEST(test_lock_creates_meta)
 				 "\nsource x\nowner ",
 				 24 + 29 + 9 + 6),
 			 0);
-	/* Four lines and not a byte of the longer old contents after
-	 * them. */
-	ck_assert_int_eq(count_lines(data, len), 4);
-	ck_assert_int_eq(data[len - 1], '\n');
+	/* Four lines and the end line, and not a byte of the longer old
+	 * contents after them. */
+	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_int_eq(len > 4 && memcmp(data + len - 4, "end\n", 4), 0);
 	free(data);
 
 	/* Unlocking keeps the file, and a later run reads it back. */
@@ -2017,7 +2017,7 @@ START_TEST(test_meta_escapes_source)
 	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 0);
 	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 12345, name), 0);
 	data = read_file(meta, &len);
-	ck_assert_int_eq(count_lines(data, len), 5);
+	ck_assert_int_eq(count_lines(data, len), 6); /* with "end" */
 	ck_assert_ptr_null(strstr(data, "\nowner evil"));
 	ck_assert_ptr_nonnull(strstr(data, "\ntasks 12345\n"));
 	free(data);
@@ -2079,6 +2079,53 @@ START_TEST(test_meta_garbled)
 	ck_assert_str_eq(m.fingerprint, FP2);
 	ck_assert_uint_eq(m.ntasks, 0);
 	ck_assert_str_eq(m.source, "job file a\\b");
+	tf_journal_unlock(&l);
+}
+END_TEST
+
+/* A rewrite of the meta file that fails (or is killed) part-way leaves a
+ * meta file that still names the job: the old one whole, or the new text
+ * up to its end line. Before, the file was cut to nothing first, and
+ * every --resume after refused the journal ("PATH.meta is missing"). */
+START_TEST(test_meta_rewrite_cut_short)
+{
+	char path[4200], fp[17];
+	struct tf_journal_lock l;
+	struct tf_journal_meta m;
+	char err[4400];
+	static const char killed[] =
+		"taskfarm-journal-meta 1\nfingerprint " FP2
+		"\nsource x\nowner h 2 t\nend\n"
+		/* the old, longer text's tail */
+		"ce a job file with a longer name\nowner h 1 t\n";
+
+	snprintf(path, sizeof(path), "%s", tmppath("j.tsv"));
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	ck_assert_int_eq(tf_journal_meta_write(&l, FP1, 12,
+					       "a job file with a longer name"),
+			 0);
+	/* The next write fails after its first 30 bytes (EFBIG: a full
+	 * disk would do the same), which are the same as the old ones. */
+	ck_assert(signal(SIGXFSZ, SIG_IGN) != SIG_ERR);
+	limit_file_size(30);
+	ck_assert_int_lt(tf_journal_meta_write(&l, FP2, 0, "x"), 0);
+	unlimit_file_size();
+	ck_assert(signal(SIGXFSZ, SIG_DFL) != SIG_ERR);
+	ck_assert_int_eq(tf_journal_meta_read(&l, &m, err, sizeof(err)), 1);
+	ck_assert_str_eq(m.fingerprint, FP1);
+	ck_assert_uint_eq(m.ntasks, 12);
+	tf_journal_unlock(&l);
+
+	/* Killed between the write and the cut: the new text, its end line,
+	 * the old tail. */
+	write_file("j.tsv.meta", killed, sizeof(killed) - 1);
+	ck_assert_int_eq(tf_journal_lock(&l, path, NULL, 0), 0);
+	err[0] = '\0';
+	ck_assert_msg(tf_journal_meta_read(&l, &m, err, sizeof(err)) == 1,
+		      "%s", err);
+	ck_assert_str_eq(m.fingerprint, FP2);
+	ck_assert_str_eq(m.source, "x");
+	ck_assert_int_eq(tf_journal_meta_fingerprint(&l, fp), 1);
 	tf_journal_unlock(&l);
 }
 END_TEST
@@ -2187,6 +2234,7 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_lock_symlink_refused);
 	tcase_add_test(tc, test_meta_escapes_source);
 	tcase_add_test(tc, test_meta_garbled);
+	tcase_add_test(tc, test_meta_rewrite_cut_short);
 	tcase_add_test(tc, test_other_users_files_refused);
 	suite_add_tcase(s, tc);
 

@@ -767,6 +767,10 @@ int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
 				 val.buf ? val.buf : "");
 		} else if (len > 6 && !memcmp(p, "owner ", 6)) {
 			; /* read by tf_journal_lock() for its message */
+		} else if (len == 3 && !memcmp(p, "end", 3)) {
+			/* What follows is a longer old text's tail, left by a
+			 * rewrite that was killed before it cut the file. */
+			break;
 		} else {
 			why = "a line this version does not write";
 		}
@@ -822,15 +826,23 @@ int tf_journal_meta_write(struct tf_journal_lock *l, const char *fingerprint,
 	tf_strbuf_addstr(&sb, "\nowner ");
 	tf_journal_escape(&sb, host, strlen(host));
 	tf_strbuf_addf(&sb, " %ld %s\n", (long)getpid(), when);
-	if (ftruncate(l->fd, 0) < 0) {
-		ret = -errno;
-	} else {
-		ret = 0;
+	/* The new text goes over the old in one write, and only then is
+	 * the file cut to its length: killed in between, the file holds the
+	 * new text, its end line, and a tail of the old that the reader
+	 * ignores. (Cut first, a kill left it empty, and every --resume
+	 * after refused the journal as one without a meta file.) The file
+	 * is the lock, so it cannot be replaced by a rename. */
+	tf_strbuf_addstr(&sb, "end\n");
+	{
 		ssize_t n = pwrite(l->fd, sb.buf, sb.len, 0);
+
 		if (n != (ssize_t)sb.len)
 			ret = n < 0 ? -errno : -EIO;
-		else if (fsync(l->fd) < 0)
+		else if (ftruncate(l->fd, (off_t)sb.len) < 0 ||
+			 fsync(l->fd) < 0)
 			ret = -errno;
+		else
+			ret = 0;
 	}
 	tf_strbuf_release(&sb);
 	return ret;
