@@ -153,6 +153,51 @@ static int set_resume_failed(struct tf_farm_opts *o, const char *arg)
 	return 0;
 }
 
+/*
+ * -j/--jobs, GNU parallel's forms: N; +N and -N, this rank's online
+ * cores plus or minus N; P%, P percent of them, rounded up. A relative
+ * form that comes to less than 1 gives 1, so that ranks with fewer cores
+ * do not refuse what others accept. 0 (parallel: no limit) and a file
+ * name are refused.
+ */
+static int set_jobs(struct tf_farm_opts *o, const char *arg)
+{
+	long cores = tf__ncores(), v;
+	size_t len = strlen(arg);
+
+	if (len > 1 && arg[len - 1] == '%') {
+		char num[32];
+
+		if (len - 1 >= sizeof(num))
+			return TF_EINVAL;
+		memcpy(num, arg, len - 1);
+		num[len - 1] = '\0';
+		if (tf_parse_long(num, 1, 100000, &v) < 0)
+			return TF_EINVAL;
+		v = (cores * v + 99) / 100;
+	} else if (arg[0] == '+' || arg[0] == '-') {
+		if (tf_parse_long(arg + 1, 0, 100000, &v) < 0)
+			return TF_EINVAL;
+		v = arg[0] == '+' ? cores + v : cores - v;
+		if (v < 1)
+			v = 1;
+	} else if (tf_parse_long(arg, 1, 100000, &v) < 0) {
+		return TF_EINVAL;
+	}
+	o->slots = (int)(v > 100000 ? 100000 : v);
+	return 0;
+}
+
+/* --joblog FILE, or +FILE to append (parallel's spelling). */
+static int set_joblog(struct tf_farm_opts *o, const char *arg)
+{
+	o->joblog_append = arg[0] == '+';
+	o->joblog = arg + o->joblog_append;
+	if (!*o->joblog || strcmp(o->joblog, "-") == 0)
+		return TF_EINVAL;
+	return 0;
+}
+
 static const struct opt opts[] = {
 	{ "slots", 's', OPT_INT, FIELD(slots), 1, 100000, NULL, "N",
 	  "--slots takes a whole number from 1 to 100000, not '%s'", NULL,
@@ -182,7 +227,7 @@ static const struct opt opts[] = {
 	  "its MaxRSS is its own, not at least this rank's\n"
 	  "peak (done anyway past a 64 MiB peak; costs a\n"
 	  "round trip per task)" },
-	{ "journal", 'j', OPT_STRING, FIELD(journal), 0, 0, NULL, "FILE",
+	{ "journal", 0, OPT_STRING, FIELD(journal), 0, 0, NULL, "FILE",
 	  "--journal needs a file name", NULL,
 	  "the journal (default: JOBFILE's name without its\n"
 	  "extension + .journal.tsv, or taskfarm.journal.tsv)" },
@@ -191,6 +236,21 @@ static const struct opt opts[] = {
 	{ "journal-sync", 0, OPT_SECONDS, FIELD(journal_sync), 0, 0, NULL,
 	  "SEC", "--journal-sync takes seconds, not '%s'", NULL,
 	  "seconds between journal fsyncs (default 1)" },
+	{ "jobs", 'j', OPT_CUSTOM, 0, 0, 0, set_jobs, "N",
+	  "--jobs takes N (1 to 100000), +N, -N or P%% (of this rank's "
+	  "cores), not '%s'",
+	  NULL,
+	  "tasks at once per rank, as GNU parallel's -j: N,\n"
+	  "or +N, -N, P% of the rank's online cores (at\n"
+	  "least 1); the same as --slots" },
+	{ "joblog", 0, OPT_CUSTOM, 0, 0, 0, set_joblog, "FILE",
+	  "--joblog needs a file name (+FILE appends; standard output is "
+	  "not supported), not '%s'",
+	  NULL,
+	  "also write GNU parallel's joblog to FILE (emptied\n"
+	  "first unless --resume or +FILE): one line per\n"
+	  "task, for parallel's --resume, --resume-failed,\n"
+	  "--retry-failed" },
 	{ "results", 0, OPT_STRING, FIELD(results_dir), 0, 0, NULL, "DIR",
 	  "--results needs a directory", NULL,
 	  "write each task's output to DIR/ID.out, DIR/ID.err" },

@@ -299,6 +299,59 @@ static int init_journal(struct master *m, uint64_t trim)
 	return 0;
 }
 
+/*
+ * Opens --joblog beside the journal: appended to under --resume (and for
+ * +FILE), else begun afresh, as parallel does. It must not be the journal
+ * itself. Returns 0 or an exit code, with the error logged.
+ */
+static int init_joblog(struct master *m)
+{
+	const struct tf_farm_opts *o = m->o;
+	struct stat a, b;
+	int ret;
+
+	if (!o->joblog)
+		return 0;
+	if (m->journal_path && stat(o->joblog, &a) == 0 &&
+	    stat(m->journal_path, &b) == 0 && a.st_dev == b.st_dev &&
+	    a.st_ino == b.st_ino) {
+		tf_error("--joblog %s is the journal; give it a file of its "
+			 "own",
+			 o->joblog);
+		return TF_EXIT_USAGE;
+	}
+	ret = tf_joblog_open(&m->joblog, o->joblog,
+			     o->resume || o->joblog_append);
+	if (ret < 0) {
+		tf_error("cannot open --joblog %s: %s", o->joblog,
+			 ret == -ELOOP ? "it is a symbolic link"
+			 : ret == -EINVAL ? "not a regular file"
+			 : ret == -EPERM ? "it belongs to another user"
+					 : tf_strerror(ret));
+		return TF_EXIT_USAGE;
+	}
+	m->have_joblog = 1;
+	return 0;
+}
+
+/* Writes the --joblog lines so far (closing it at the end); a failure is
+ * said once, and makes the exit status 4. */
+static void joblog_write(struct master *m, int close)
+{
+	int ret = close ? tf_joblog_close(&m->joblog)
+			: tf_joblog_flush(&m->joblog);
+
+	if (ret < 0 && !m->joblog_failed) {
+		tf_report_clear(&m->report);
+		tf_error("cannot write --joblog %s: %s; it is incomplete",
+			 m->o->joblog, tf_strerror(ret));
+		m->joblog_failed = 1;
+		m->failed_io = 1;
+	}
+	if (close)
+		m->have_joblog = 0;
+}
+
 /* The local executor (it also waits on signals when it has no slots).
  * Returns 0 or an exit code, with the error logged. */
 static int init_exec(struct master *m, struct tf_guard *guard,
@@ -358,10 +411,14 @@ static int master_init(struct master *m, const struct tf_farm_opts *o,
 	if (!code)
 		code = init_journal(m, journal_trim);
 	if (!code)
+		code = init_joblog(m);
+	if (!code)
 		code = init_exec(m, guard, local_slots);
 	if (code) {
 		if (m->have_journal)
 			tf_journal_close(&m->journal);
+		if (m->have_joblog)
+			tf_joblog_close(&m->joblog);
 		tf__master_control_all(m, TF_CTL_STOP, 0);
 		master_release(m);
 		return code;
@@ -453,6 +510,8 @@ static void turn_housekeeping(struct master *m, double now, int quiet)
 		tf__master_check_workers(m, now);
 	if (m->have_journal)
 		journal_tick(m, now, m->journal_path);
+	if (m->have_joblog)
+		joblog_write(m, 0);
 	m->report.skipped = m->resumed->skipped;
 	if (now - m->last_count >= 0.1) {
 		/* O(workers), and only the status line reads it. */
@@ -605,6 +664,8 @@ static int master_finish(struct master *m)
 			m->failed_io = 1;
 		}
 	}
+	if (m->have_joblog)
+		joblog_write(m, 1);
 	tf_report_summary(&m->report, tf_now(), m->journal_path, not_run);
 	if (m->output_lost)
 		tf__log_plain(TF_LOG_WARN,

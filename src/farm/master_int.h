@@ -13,6 +13,7 @@
 #include "core/idle.h"
 #include "farm/exec.h"
 #include "farm/exit.h"
+#include "farm/joblog.h"
 #include "farm/journal.h"
 #include "farm/limits.h"
 #include "farm/master.h"
@@ -54,6 +55,9 @@ struct master {
 	struct tf_queue queue;
 	struct tf_journal journal;
 	int have_journal;
+	struct tf_joblog joblog; /* --joblog, GNU parallel's format */
+	int have_joblog;
+	int joblog_failed;  /* a --joblog write failed (said once) */
 	struct tf_exec exec;
 	int have_exec;
 	struct tf_report report;

@@ -21,6 +21,8 @@ struct tf_farm_opts {
 	const char *journal;   /* NULL: the default path */
 	int no_journal;
 	double journal_sync;   /* seconds between journal fsyncs */
+	const char *joblog;    /* --joblog: GNU parallel's joblog; NULL: none */
+	int joblog_append;     /* --joblog +FILE: append even without --resume */
 	const char *results_dir;
 	int tag;
 	int dry_run;

@@ -299,6 +299,9 @@ static void finish_result(struct master *m, struct tf_writer_job *j)
 		tf__writer_job_free(j);
 		return;
 	}
+	if (m->have_joblog) /* the task's final attempt */
+		tf_joblog_add(&m->joblog, r, host, f->task.cmd,
+			      f->task.cmd_len);
 	switch (r->status) {
 	case TF_STATUS_OK:
 		m->report.ok++;
@@ -356,6 +359,9 @@ void tf__master_lose_task(void *ctx, struct tf_inflight *f)
 		m->report.interrupted++;
 	else
 		m->report.failed++;
+	if (m->have_joblog && !m->draining) /* given up: failed */
+		tf_joblog_add(&m->joblog, &r, m->report.ranks[rank].host,
+			      f->task.cmd, f->task.cmd_len);
 	tf_queue_done(&m->queue, f);
 	check_halt(m);
 }
