@@ -1437,6 +1437,74 @@ START_TEST(test_replay_damaged_vs_torn)
 }
 END_TEST
 
+/*
+ * A journal that GNU parallel appended to (parallel --resume-failed
+ * --joblog JOURNAL): its 9-column lines, padded JobRuntime, maybe a NUL
+ * for a newline and tabs in the command, are read by Seq: a success
+ * marks the task done whatever its command, a failure leaves it failed.
+ */
+START_TEST(test_replay_parallel_lines)
+{
+	const struct attempt a[] = { { 1, 1, TF_STATUS_FAILED, "one" },
+				     { 2, 1, TF_STATUS_FAILED, "two" },
+				     { 3, 1, TF_STATUS_OK, "three" } };
+	static const char appended[] =
+		"1\t:\t1796216045.393\t     0.001\t0\t7\t0\t0\techo 'o'\"'\"'ne\n"
+		"2\t:\t1796216045.413\t     0.020\t0\t7\t1\t0\ta\tb\t1\t2\t3\t4\t5\t6\t7\t8\t9\n"
+		"4\t:\t1796216045.433\t123456.000\t0\t7\t0\t0\tx\0y\n";
+	const char *path = tmppath("j.tsv");
+	const struct tf_history_entry *e;
+	struct tf_history h;
+	char err[1024] = "";
+	FILE *fp;
+
+	write_journal(path, a, 3);
+	fp = fopen(path, "ab");
+	ck_assert_ptr_nonnull(fp);
+	ck_assert_uint_eq(fwrite(appended, 1, sizeof(appended) - 1, fp),
+			  sizeof(appended) - 1);
+	ck_assert_int_eq(fclose(fp), 0);
+	ck_assert_msg(tf_history_load(&h, path, err, sizeof(err)) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(h.lines, 6);
+	e = tf_history_find(&h, 1);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->state, TF_HIST_OK);
+	ck_assert_int_eq(e->any_cmd, 1);
+	ck_assert_uint_eq(e->attempts, 1);
+	e = tf_history_find(&h, 2);
+	ck_assert_int_eq(e->state, TF_HIST_FAILED);
+	e = tf_history_find(&h, 3);
+	ck_assert_int_eq(e->state, TF_HIST_OK);
+	ck_assert_int_eq(e->any_cmd, 0);
+	e = tf_history_find(&h, 4); /* no padding, but a NUL */
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(e->state, TF_HIST_OK);
+	tf_history_release(&h);
+}
+END_TEST
+
+/* A GNU parallel joblog is refused with a message saying what to do. */
+START_TEST(test_replay_parallel_joblog_refused)
+{
+	static const char jl[] =
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval"
+		"\tSignal\tCommand\n"
+		"1\t:\t1796216045.393\t     0.001\t0\t7\t0\t0\techo one\n";
+	const char *path = write_file("jl", jl, sizeof(jl) - 1);
+	struct tf_history h;
+	char err[1024] = "";
+
+	ck_assert_int_eq(tf_history_load(&h, path, err, sizeof(err)),
+			 TF_EPARSE);
+	ck_assert_msg(strstr(err, "GNU parallel joblog") &&
+			      strstr(err, "parallel --resume"),
+		      "%s", err);
+	check_hist_empty(&h);
+	tf_history_release(&h);
+}
+END_TEST
+
 START_TEST(test_replay_not_a_journal)
 {
 	static const char *const heads[] = {
@@ -2218,6 +2286,8 @@ static Suite *journal_suite(void)
 	tcase_add_test(tc, test_replay_seq_overflow);
 	tcase_add_test(tc, test_replay_damaged_vs_torn);
 	tcase_add_test(tc, test_replay_not_a_journal);
+	tcase_add_test(tc, test_replay_parallel_lines);
+	tcase_add_test(tc, test_replay_parallel_joblog_refused);
 	tcase_add_test(tc, test_replay_16_columns);
 	tcase_add_test(tc, test_replay_16_columns_damaged);
 	tcase_add_test(tc, test_trim_then_append);

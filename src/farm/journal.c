@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "farm/journal.h"
+#include "farm/joblog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -378,7 +379,7 @@ static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
 	struct tf_history_slot *d = NULL;
 	uint64_t *cmd_hash;
 	uint32_t *attempts;
-	uint8_t *st;
+	uint8_t *st, *any_cmd;
 
 	if (id < h->dense_len && h->dense[id].state)
 		d = &h->dense[id];
@@ -392,25 +393,63 @@ static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
 		cmd_hash = &d->cmd_hash;
 		attempts = &d->attempts;
 		st = &d->state;
+		any_cmd = &d->any_cmd;
 	} else {
 		cmd_hash = &e->cmd_hash;
 		attempts = &e->attempts;
 		st = &e->state;
+		any_cmd = &e->any_cmd;
 	}
 	if (!*st) {
 		h->n++;
 		if (e)
 			h->ntab++;
 	}
-	if (!*st || *cmd_hash != hash) {
+	if (!*st || (*cmd_hash != hash && !*any_cmd)) {
 		/* New, or the job changed this line: start afresh. */
 		*cmd_hash = hash;
 		*st = (uint8_t)state;
+		*any_cmd = 0;
 	} else if (*st != TF_HIST_OK) {
 		*st = (uint8_t)state;
 	}
 	if (attempt > *attempts)
 		*attempts = attempt;
+}
+
+/*
+ * Takes in a line GNU parallel wrote for task id: a success marks it done
+ * whatever its command, as parallel's --resume-failed matches by Seq; a
+ * failure leaves a success before it standing. The attempts are not
+ * counted (parallel does not number them).
+ */
+static void hist_note_parallel(struct tf_history *h, uint64_t id, int state)
+{
+	struct tf_history_entry *e = NULL;
+	struct tf_history_slot *d = NULL;
+
+	if (id < h->dense_len && h->dense[id].state)
+		d = &h->dense[id];
+	else if (h->ntab && (e = tab_get(h, id, 0)))
+		;
+	else if (dense_admits(h, id))
+		d = dense_get(h, id);
+	else
+		e = tab_get(h, id, 1);
+	if (d ? !d->state : !e->state) {
+		h->n++;
+		if (e)
+			h->ntab++;
+	}
+	if (d) {
+		if (d->state != TF_HIST_OK)
+			d->state = (uint8_t)state;
+		d->any_cmd = 1;
+	} else {
+		if (e->state != TF_HIST_OK)
+			e->state = (uint8_t)state;
+		e->any_cmd = 1;
+	}
 }
 
 const struct tf_history_entry *tf_history_find(struct tf_history *h,
@@ -425,6 +464,7 @@ const struct tf_history_entry *tf_history_find(struct tf_history *h,
 		h->found.cmd_hash = h->dense[id].cmd_hash;
 		h->found.attempts = h->dense[id].attempts;
 		h->found.state = h->dense[id].state;
+		h->found.any_cmd = h->dense[id].any_cmd;
 		return &h->found;
 	}
 	if (!h->ntab || !(e = tab_get(h, id, 0)))
@@ -477,6 +517,47 @@ static int field_is_number(const char *s, size_t len)
 
 #define JOURNAL_FIELDS 17
 
+/*
+ * A line GNU parallel appended (parallel --resume --joblog JOURNAL): its
+ * JobRuntime is padded with spaces (%10.3f, below 100000 s), or its
+ * Command holds a NUL (a newline), which the journal never writes. Only Seq
+ * and the outcome count, as for parallel itself: Exitval and Signal both
+ * "0" is a success, anything else a failure; the command is not
+ * compared (parallel quotes otherwise). Returns 1 if it was taken in, 0
+ * if it is not parallel's either.
+ */
+static int replay_parallel_line(struct tf_history *h, const char *line,
+				size_t len)
+{
+	const char *f[8];
+	size_t flen[8], i, nf = 0, start = 0;
+	uint64_t id;
+	int ok;
+
+	for (i = 0; i < len && nf < 8; i++) {
+		if (line[i] != '\t')
+			continue;
+		f[nf] = line + start;
+		flen[nf++] = i - start;
+		start = i + 1;
+	}
+	if (nf < 8 || field_u64(f[0], flen[0], &id) < 0)
+		return 0;
+	if ((flen[3] == 0 || f[3][0] != ' ') && !memchr(line, '\0', len))
+		return 0;
+	for (i = 1; i < 6; i++)
+		if (flen[i] == 0)
+			return 0;
+	while (flen[3] && f[3][0] == ' ')
+		f[3]++, flen[3]--;
+	if (!field_is_number(f[2], flen[2]) || !field_is_number(f[3], flen[3]) ||
+	    !field_is_number(f[6], flen[6]) || !field_is_number(f[7], flen[7]))
+		return 0;
+	ok = flen[6] == 1 && f[6][0] == '0' && flen[7] == 1 && f[7][0] == '0';
+	hist_note_parallel(h, id, ok ? TF_HIST_OK : TF_HIST_FAILED);
+	return 1;
+}
+
 /* Takes in one journal line (without its newline); a journal with a
  * 16-column header (columns) may hold lines of 16 or 17 fields. Returns
  * 0, or a static description of what is wrong with it. */
@@ -490,6 +571,8 @@ static const char *replay_line(struct tf_history *h, char *line, size_t len,
 	size_t i, nf = 0, start = 0;
 	int st, state;
 
+	if (replay_parallel_line(h, line, len))
+		return NULL;
 	for (i = 0; i <= len; i++) {
 		if (i < len && line[i] != '\t')
 			continue;
@@ -603,6 +686,20 @@ int tf_history_load(struct tf_history *h, const char *path, char *err,
 		line[--n] = '\0';
 		if (lineno == 1) {
 			h->columns = header_columns(line, (size_t)n);
+			if (!h->columns && (size_t)n + 1 == strlen(TF_JOBLOG_HEADER) &&
+			    memcmp(line, TF_JOBLOG_HEADER, (size_t)n) == 0) {
+				snprintf(err, errlen,
+					 "%s:1: a GNU parallel joblog, not a "
+					 "taskfarm journal; taskfarm resumes "
+					 "from its own journal only: continue "
+					 "with parallel --resume --joblog %s, "
+					 "or start afresh without --resume "
+					 "(give --joblog %s to write that file "
+					 "again and --journal for the journal)",
+					 path, path, path);
+				ret = TF_EPARSE;
+				break;
+			}
 			if (!h->columns) {
 				snprintf(err, errlen,
 					 "%s:1: not a taskfarm journal (the "

@@ -1,7 +1,12 @@
 /*
- * The journal: one append-only TSV line per finished attempt. Its first
- * nine columns are GNU parallel's --joblog columns, so tools made for
- * those read it; taskfarm's own columns follow. Lines are buffered and
+ * The journal: one append-only TSV line per finished attempt, for
+ * taskfarm's own --resume. Its first nine columns are named and ordered
+ * as GNU parallel's --joblog columns, but it is not a joblog: taskfarm's
+ * own columns follow the Command, which is escaped, so parallel's
+ * --retry-failed would run the wrong commands from it. GNU parallel is
+ * to read --joblog (joblog.h). Replay accepts lines parallel appended to
+ * a journal (matched by Seq) and refuses a joblog with a message saying
+ * what to do. Lines are buffered and
  * written in groups, with an fsync() on an interval and at close. No MPI.
  *
  * Columns: Seq Host Starttime JobRuntime Send Receive Exitval Signal
@@ -102,6 +107,8 @@ struct tf_history_entry {
 	uint64_t cmd_hash;  /* tf_hash() of the command */
 	uint32_t attempts;  /* the highest attempt number seen */
 	uint8_t state;      /* enum tf_history_state; 0: unused slot */
+	uint8_t any_cmd;    /* GNU parallel wrote a line for it: matched by
+			     * id only, whatever its command */
 };
 
 /* What is kept of one task, indexed by its id: 16 bytes. */
@@ -109,6 +116,7 @@ struct tf_history_slot {
 	uint64_t cmd_hash;
 	uint32_t attempts;
 	uint8_t state;      /* 0: no line for this id */
+	uint8_t any_cmd;    /* as in tf_history_entry */
 };
 
 /*

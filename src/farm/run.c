@@ -463,7 +463,8 @@ static int resume_next(void *ctx, struct tf_task *t)
 		if (!e)
 			return 1;
 		t->attempt = e->attempts + 1;
-		if (e->cmd_hash != tf_hash(TF_HASH_INIT, t->cmd, t->cmd_len))
+		if (!e->any_cmd &&
+		    e->cmd_hash != tf_hash(TF_HASH_INIT, t->cmd, t->cmd_len))
 			return 1; /* the line changed: run it again */
 		if (e->state == TF_HIST_OK ||
 		    (e->state == TF_HIST_FAILED && !rs->resume_failed)) {
