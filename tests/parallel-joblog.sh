@@ -125,6 +125,14 @@ check "job file: Seq is the line number" \
 check "job file: parallel --resume -a leaves only the blank and comment lines" \
 	sh -c "[ \"\$(par --dry-run -k --resume --joblog Q -a seq.tasks | tr '\n' '|')\" = '|# c|' ]"
 
+printf 'echo L1\necho L2 \\\n  cont3\n' >cont.tasks
+tf --joblog C cont.tasks
+check "job file with a continuation: warned, naming the line" \
+	grep -q "cont.tasks:2 continues on the next line.*taskfarm --resume" err
+tf --joblog Q2 seq.tasks
+check "job file without one: no such warning" \
+	sh -c "! grep -q 'continues on the next' err"
+
 # --- 10. taskfarm --resume after parallel appended to the journal
 tf --journal jr.tsv -- 'echo {} >>ledger; test -e flag.{}' ::: a b
 check "appended: the first run fails" rc_is 1

@@ -397,6 +397,8 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 	}
 	if (jf->scanned && jf->nread_tasks >= jf->ntasks)
 		return changed(jf, "it holds more tasks");
+	if (jf->scanning && jf->lineno != start && !jf->first_continued)
+		jf->first_continued = start;
 	jf->nread_tasks++;
 	memset(task, 0, sizeof(*task));
 	task->avoid_rank = -1;
@@ -430,6 +432,7 @@ int tf_jobfile_scan(struct tf_jobfile *jf)
 	rewind_reader(jf);
 	jf->scanned = 0;
 	jf->scanning = 1;
+	jf->first_continued = 0;
 	jf->nblocks = 0;
 	jf->fingerprint = TF_HASH_INIT;
 	while ((r = tf_jobfile_next(jf, &t)) > 0) {

@@ -49,6 +49,8 @@ struct tf_jobfile {
 	uint64_t lineno;  /* physical lines read so far */
 	uint64_t ntasks;  /* known after tf_jobfile_scan() */
 	uint64_t fingerprint; /* of every task's id and command, likewise */
+	uint64_t first_continued; /* likewise: the id of the first task
+				   * continued over lines (0: none) */
 	struct tf_strbuf line;
 	struct tf_strbuf phys;
 	/* The block reader: buf holds the bytes [off - len, off). */

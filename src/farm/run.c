@@ -537,6 +537,15 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 			stop_workers(comm);
 			return TF_EXIT_USAGE;
 		}
+		if (o->joblog && jf.first_continued)
+			tf_warn("--joblog %s: %s:%llu continues on the next "
+				"line; GNU parallel takes every line as a job, "
+				"so its --resume and --resume-failed would run "
+				"the continuation as a job of its own (its "
+				"--retry-failed is right): resume this job "
+				"with taskfarm --resume",
+				o->joblog, o->jobfile,
+				(unsigned long long)jf.first_continued);
 		src.next = jobfile_next;
 		src.errmsg = jobfile_errmsg;
 		src.ctx = &jf;
