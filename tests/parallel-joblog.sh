@@ -166,6 +166,20 @@ check "--resume appends to the joblog, one header" \
 tf --joblog e.tsv --journal e.tsv -- true ::: 1
 check "--joblog onto the journal itself: refused" rc_is 2
 
+# --- 11b. under the launcher: the workers' lines name their host
+if have_mpiexec; then
+	mpi 3 -s 1 --joblog M -- 'echo {}; exit {}' ::: 0 1 2 3
+	check "mpi: the run exits 1" rc_is 1
+	check "mpi: one line per task" \
+		sh -c "[ \$(tail -n +2 M | cut -f1 | sort -u | wc -l) -eq 4 ]"
+	check "mpi: workers' lines carry a host, not ':'" \
+		sh -c "tail -n +2 M | cut -f2 | grep -vqx ':'"
+	check "mpi: parallel --resume-failed reruns the three failures" \
+		sh -c "[ \"\$(par --dry-run -k --resume-failed --joblog M 'echo {}; exit {}' ::: 0 1 2 3 | tr '\n' '|')\" = 'echo 1; exit 1|echo 2; exit 2|echo 3; exit 3|' ]"
+else
+	ok "# SKIP no $MPIEXEC"
+fi
+
 # --- 12. -j N: tasks at once, and no file named N
 tf -j 4 --no-journal -- ': {}; sleep 0.5; echo $TASKFARM_SLOT' ::: 1 2 3 4 5 6 7 8
 check "-j 4: the run succeeds" rc_is 0
