@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs the Debian 12 packages taskfarm needs to build, test and run
-# its examples: a C toolchain, autotools, Open MPI, Check and pkg-config.
+# its examples: a C toolchain, autotools, Open MPI, Check, pkg-config, and
+# GNU parallel (tests/parallel-joblog.sh checks against it).
 # Run as root (or through sudo). Safe to run again.
 set -eu
 SUDO=
@@ -9,5 +10,5 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool autoconf-archive pkg-config \
-	openmpi-bin libopenmpi-dev check procps time ca-certificates >/dev/null
+	openmpi-bin libopenmpi-dev check procps time parallel ca-certificates >/dev/null
 echo "tools/debian-deps.sh: build dependencies installed"
