@@ -693,9 +693,9 @@ int tf_history_load(struct tf_history *h, const char *path, char *err,
 					 "taskfarm journal; taskfarm resumes "
 					 "from its own journal only: continue "
 					 "with parallel --resume --joblog %s, "
-					 "or start afresh without --resume "
-					 "(give --joblog %s to write that file "
-					 "again and --journal for the journal)",
+					 "or run afresh without --resume, with "
+					 "--joblog %s and the journal elsewhere "
+					 "(--journal FILE)",
 					 path, path, path);
 				ret = TF_EPARSE;
 				break;
