@@ -11,6 +11,7 @@
 
 #include "check_util.h"
 
+#include <fcntl.h>
 #include <signal.h>
 
 #include "farm/joblog.h"
@@ -203,6 +204,30 @@ START_TEST(test_refuses_links_and_dirs)
 }
 END_TEST
 
+/* A write that fails is an error that stays: the rest is given up. */
+START_TEST(test_write_error_sticks)
+{
+	const char *path = tmppath("jl");
+	struct tf_joblog l;
+	struct tf_result r;
+	int ro;
+
+	sample(&r, 1, TF_STATUS_OK);
+	ck_assert_int_eq(tf_joblog_open(&l, path, 0), 0);
+	ro = open(path, O_RDONLY);
+	ck_assert_int_ge(ro, 0);
+	ck_assert_int_ge(dup2(ro, l.fd), 0); /* writes now fail: EBADF */
+	close(ro);
+	tf_joblog_add(&l, &r, "h", "one", 3);
+	ck_assert_int_eq(tf_joblog_flush(&l), -EBADF);
+	tf_joblog_add(&l, &r, "h", "two", 3); /* dropped */
+	ck_assert_uint_eq(l.pending.len, 0);
+	ck_assert_int_eq(tf_joblog_flush(&l), -EBADF);
+	ck_assert_int_eq(tf_joblog_close(&l), -EBADF);
+	tf_result_release(&r);
+}
+END_TEST
+
 static Suite *joblog_suite(void)
 {
 	Suite *s = suite_create("joblog");
@@ -220,6 +245,7 @@ static Suite *joblog_suite(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_open_and_append);
 	tcase_add_test(tc, test_refuses_links_and_dirs);
+	tcase_add_test(tc, test_write_error_sticks);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -116,6 +116,13 @@ check "signal: Exitval 0 and Signal 15, as parallel" \
 check "timeout and signal: parallel --resume-failed reruns both" \
 	sh -c "[ \"\$(par --dry-run -k --resume-failed --joblog S -a sig.tasks | tr '\n' '|')\" = 'sleep 5|kill -TERM \$\$|' ]"
 
+# --- 8b. --halt now: the tasks it kills get no line, as in parallel
+printf 'sleep 5\nsleep 0.3; exit 3\n' >halt.tasks
+tf -s 2 --halt now,fail=1 --joblog H halt.tasks
+check "--halt now: exit 1" rc_is 1
+check "--halt now: only the failure is in the joblog" \
+	sh -c "[ \"\$(tail -n +2 H | cut -f1,7)\" = \"\$(printf '2\t3')\" ]"
+
 # --- 9. a job file: Seq is the line number
 printf 'echo L1\n\n# c\necho L4\n' >seq.tasks
 tf --joblog Q seq.tasks
