@@ -21,6 +21,7 @@
 static const char usage_head[] =
 	"usage: taskfarm [OPTIONS] JOBFILE\n"
 	"       taskfarm [OPTIONS] -- COMMAND [ARGS...] ::: VALUES... [::: VALUES...] [:::: FILE...]\n"
+	"       taskfarm [OPTIONS] -a FILE [-a FILE...] COMMAND [ARGS...] [::: VALUES...]\n"
 	"       mpirun -n N taskfarm [OPTIONS] JOBFILE\n"
 	"\n"
 	"Runs every line of JOBFILE (\"-\" for standard input) as a shell command,\n"
@@ -31,9 +32,13 @@ static const char usage_head[] =
 
 static const char usage_tail[] =
 	"\n"
-	"Template mode: {} all arguments, {1} {2}... one per input source, {#} the\n"
-	"task id, {%} the slot; arguments are shell-quoted; with no replacement\n"
-	"string, the arguments are appended.\n"
+	"Template mode: {} all arguments, {1} {2}... one per input source ({-1}: the\n"
+	"last), {#} the task id, {%} the slot; {.} {/} {//} {/.} (and {1.} {1/}...)\n"
+	"the argument without its extension, its base name, its directory, its\n"
+	"base name without extension, as in GNU parallel; arguments are\n"
+	"shell-quoted; with no replacement string, the arguments are appended.\n"
+	":::+ and ::::+ link a source to the one before: they advance together,\n"
+	"and the shortest sets the count.\n"
 	"\n"
 	"Every task runs as /bin/sh -c COMMAND with TASKFARM_TASK_ID, TASKFARM_ATTEMPT,\n"
 	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST (SLURMD_NODENAME under Slurm)\n"
@@ -198,6 +203,19 @@ static int set_joblog(struct tf_farm_opts *o, const char *arg)
 	return 0;
 }
 
+/* -a FILE, given again for every file. */
+static int set_arg_file(struct tf_farm_opts *o, const char *arg)
+{
+	static size_t alloc; /* o is the program's one set of options */
+
+	if (!*arg)
+		return TF_EINVAL;
+	tf__grow((void **)&o->arg_files, &alloc, o->narg_files + 1,
+		 sizeof(*o->arg_files));
+	o->arg_files[o->narg_files++] = (char *)arg;
+	return 0;
+}
+
 static const struct opt opts[] = {
 	{ "slots", 's', OPT_INT, FIELD(slots), 1, 100000, NULL, "N",
 	  "--slots takes a whole number from 1 to 100000, not '%s'", NULL,
@@ -324,6 +342,17 @@ static const struct opt opts[] = {
 	  "write the exit status to FILE at the end, for\n"
 	  "launchers that lose it (mpirun --enable-recovery,\n"
 	  "srun after a lost rank)" },
+	{ "arg-file", 'a', OPT_CUSTOM, 0, 0, 0, set_arg_file, "FILE",
+	  "--arg-file needs a file name", NULL,
+	  "an input source, as :::: FILE, before those after\n"
+	  "the command (which then needs no :::); repeat it\n"
+	  "for more files" },
+	{ "colsep", 0, OPT_STRING, FIELD(colsep), 0, 0, NULL, "REGEX",
+	  "--colsep needs a regular expression", NULL,
+	  "split every template argument into columns at\n"
+	  "REGEX (POSIX extended, with Perl's \\t \\s \\d \\w):\n"
+	  "{1} {2}... are the columns, numbered on across\n"
+	  "the sources, as in GNU parallel" },
 	{ "mpi", 0, OPT_FLAG, FIELD(comm_mode), TF_COMM_MPI, 0, NULL, NULL,
 	  NULL, "--mpi, --no-mpi",
 	  "force MPI on or off (default: on under a launcher)" },
@@ -462,7 +491,32 @@ static int apply_opt(const struct opt *p, struct tf_farm_opts *o,
 
 static int is_sep(const char *s)
 {
-	return strcmp(s, ":::") == 0 || strcmp(s, "::::") == 0;
+	return strcmp(s, ":::") == 0 || strcmp(s, "::::") == 0 ||
+	       strcmp(s, ":::+") == 0 || strcmp(s, "::::+") == 0;
+}
+
+/* Whether the word s gives -a (--arg-file, an abbreviation of it, or a
+ * cluster of short flags with -a in it): the command then follows the
+ * options, and option parsing must stop there. */
+static int gives_arg_file(const char *s)
+{
+	const struct opt *p;
+	size_t n;
+
+	if (strncmp(s, "--", 2) == 0) {
+		n = strcspn(s + 2, "=");
+		return n > 0 && strncmp(s + 2, "arg-file", n) == 0;
+	}
+	if (s[0] != '-')
+		return 0;
+	for (s++; *s; s++) {
+		if (*s == 'a')
+			return 1;
+		p = find_opt((unsigned char)*s);
+		if (!p || p->metavar)
+			return 0; /* the rest is that option's value */
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -479,7 +533,7 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0)
 			break;
-		if (is_sep(argv[i]))
+		if (is_sep(argv[i]) || gives_arg_file(argv[i]))
 			has_sep = 1;
 	}
 	build_getopt(longs, shorts, has_sep);
@@ -519,6 +573,19 @@ int main(int argc, char **argv)
 	/* "--" announces a command template, even one missing its ":::". */
 	if (optind > 1 && strcmp(argv[optind - 1], "--") == 0)
 		has_sep = 1;
+	/* With -a, the words left are the command. */
+	if (o.narg_files && rest == 0)
+		return usage_error(&argc, &argv, "%s",
+				   "--arg-file needs a command after the "
+				   "options (to run a file's lines as "
+				   "commands, give it as the job file)");
+	if (o.narg_files)
+		has_sep = 1;
+	if (o.colsep && !has_sep)
+		return usage_error(&argc, &argv, "%s",
+				   "--colsep splits template arguments (-a, "
+				   ":::, ::::); a job file's lines are "
+				   "commands");
 	if (has_sep) {
 		o.tmpl_argc = rest;
 		o.tmpl_argv = argv + optind;
@@ -534,5 +601,7 @@ int main(int argc, char **argv)
 				   ":::; got '%s' and more",
 				   argv[optind]);
 	}
-	return tf_farm_run(&o, &argc, &argv);
+	c = tf_farm_run(&o, &argc, &argv);
+	free(o.arg_files);
+	return c;
 }

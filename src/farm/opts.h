@@ -5,12 +5,19 @@
 #ifndef TF_OPTS_H
 #define TF_OPTS_H
 
+#include <stddef.h>
+
 #include "farm/limits.h"
 
 struct tf_farm_opts {
 	const char *jobfile;   /* NULL in template mode */
 	int tmpl_argc;         /* template mode: the words after "--" */
 	char **tmpl_argv;
+	char **arg_files;      /* -a FILE...: template sources before the
+			        * others; the strings are not owned */
+	size_t narg_files;
+	const char *colsep;    /* --colsep REGEX: template arguments split
+			        * into columns; NULL: not split */
 	int slots;             /* tasks at once per worker rank; 0: default
 			        * (Slurm's CPUs, else 1; alone: the cores) */
 	int master_slots;      /* tasks the master runs itself; -1: default

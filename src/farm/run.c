@@ -557,7 +557,11 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 		job.ntasks = jf.ntasks;
 		job.jobfile = o->jobfile;
 	} else {
-		ret = tf_template_init(&tmpl, o->tmpl_argc, o->tmpl_argv);
+		struct tf_template_opts to = { o->arg_files, o->narg_files,
+					       o->colsep };
+
+		ret = tf_template_init_with(&tmpl, o->tmpl_argc, o->tmpl_argv,
+					    &to);
 		if (ret < 0) {
 			tf_error("%s", tmpl.errmsg);
 			stop_workers(comm);
