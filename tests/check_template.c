@@ -545,6 +545,409 @@ START_TEST(test_error_replacement_out_of_range)
 }
 END_TEST
 
+/* GNU parallel's replacement strings ({.} {/} {//} {/.} and {N...}),
+ * linked sources, -a files and --colsep. The expected values are what
+ * parallel 20221122 printed for the same input (docs: the research notes
+ * of issue 12), in taskfarm's quoting. */
+
+/* Renders "{.}|{/}|{//}|{/.}" for one argument. */
+static void expect_edits(const char *arg, const char *noext, const char *base,
+			 const char *dir, const char *base_noext)
+{
+	char *args[] = { (char *)arg };
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s|%s|%s|%s", noext, base, dir,
+		 base_noext);
+	expect_render("{.}|{/}|{//}|{/.}", args, 1, 1, want, 1);
+	/* {1.} and the others are the same edits of one source. */
+	expect_render("{1.}|{1/}|{1//}|{1/.}", args, 1, 1, want, 1);
+}
+
+START_TEST(test_render_edits)
+{
+	expect_edits("a.b/c", "a.b/c", "c", "a.b", "c");
+	/* A name that is only an extension loses all of it. */
+	expect_edits(".bashrc", "''", ".bashrc", ".", "''");
+	expect_edits("dir/.bashrc", "dir/", ".bashrc", "dir", "''");
+	expect_edits("foo.", "foo", "foo.", ".", "foo");
+	expect_edits("a..b", "a.", "a..b", ".", "a.");
+	expect_edits("file.tar.gz", "file.tar", "file.tar.gz", ".",
+		     "file.tar");
+	expect_edits("/abs/path/x.y", "/abs/path/x", "x.y", "/abs/path", "x");
+	expect_edits("noslash", "noslash", "noslash", ".", "noslash");
+	/* dirname() takes "dir/" as the name dir; {/} is what follows the
+	 * last slash: nothing. */
+	expect_edits("dir/", "dir/", "''", ".", "''");
+	expect_edits("/", "/", "''", "/", "''");
+	expect_edits("", "''", "''", ".", "''");
+	expect_edits("a b/c d.e", "'a b/c d'", "'c d.e'", "'a b'", "'c d'");
+	expect_edits("it's.x", "'it'\\''s'", "'it'\\''s.x'", ".",
+		     "'it'\\''s'");
+	expect_edits("./x", "./x", "x", ".", "x");
+	expect_edits("../x.y", "../x", "x.y", "..", "x");
+	expect_edits("a.b.c/", "a.b.c/", "''", ".", "''");
+	/* Repeated slashes, as Perl's dirname() treats them. */
+	expect_edits("a//b", "a//b", "b", "a", "b");
+	expect_edits("a/b//", "a/b//", "''", "a", "''");
+	expect_edits("//x", "//x", "x", "/", "x");
+}
+END_TEST
+
+START_TEST(test_render_edits_of_every_source)
+{
+	char *args[] = { "x.y/a.b", "p/q.r" };
+
+	/* {} and its edits apply to every argument, joined by spaces. */
+	expect_render("echo {.} {/} {//} {/.}", args, 2, 1,
+		      "echo x.y/a p/q a.b q.r x.y p a q", 1);
+	expect_render("echo {1.} {2/} {2//} {2/.}", args, 2, 1,
+		      "echo x.y/a q.r p q", 1);
+	/* Negative: counted from the last source; blanks after N. */
+	expect_render("echo {-1} {-2/} {-1.}", args, 2, 1,
+		      "echo p/q.r a.b p/q", 1);
+	expect_render("echo {1 .} {1  /} {2 }", args, 2, 1,
+		      "echo x.y/a a.b p/q.r", 1);
+}
+END_TEST
+
+START_TEST(test_render_missing_argument_is_nothing)
+{
+	char *args[] = { "a", "" };
+
+	/* An argument that is not there (a --colsep column missing from
+	 * one line) is nothing, not an empty word; an empty one is ''. */
+	expect_render("echo [{2}][{3}][{3.}][{-3}]", args, 2, 1,
+		      "echo [''][][][]", 1);
+}
+END_TEST
+
+START_TEST(test_render_edits_count_as_replacement)
+{
+	char *args[] = { "a.jpg" };
+
+	/* The issue's example: {.} is a replacement string, so nothing
+	 * is appended and each task writes its own file. */
+	expect_render("convert {} {.}.png", args, 1, 1,
+		      "convert a.jpg a.png", 1);
+	expect_render("echo {/.}", args, 1, 1, "echo a", 1);
+}
+END_TEST
+
+static void expect_walk_with(int argc, char **argv,
+			     const struct tf_template_opts *to,
+			     uint64_t ntasks, const char *want)
+{
+	struct tf_template t;
+	char *got;
+	int r = tf_template_init_with(&t, argc, argv, to);
+
+	ck_assert_msg(r == 0, "init: %d (%s)", r, t.errmsg);
+	ck_assert_uint_eq(t.ntasks, ntasks);
+	got = walk(&t);
+	ck_assert_str_eq(got, want);
+	free(got);
+	tf_template_release(&t);
+}
+
+START_TEST(test_link_shortest_wins)
+{
+	char *same[] = { "echo", ":::", "a", "b", "c", ":::+", "1", "2", "3" };
+	char *shorter[] = { "echo", ":::", "a", "b", "c", ":::+", "1", "2" };
+	char *longer[] = { "echo", ":::", "a", "b", ":::+", "1", "2", "3" };
+
+	expect_walk(ARRAY_SIZE(same), same, 3, "echo a 1|echo b 2|echo c 3");
+	expect_walk(ARRAY_SIZE(shorter), shorter, 2, "echo a 1|echo b 2");
+	expect_walk(ARRAY_SIZE(longer), longer, 2, "echo a 1|echo b 2");
+}
+END_TEST
+
+START_TEST(test_link_to_the_source_before)
+{
+	char *after[] = { "echo", ":::", "a", "b", ":::", "x", "y",
+			  ":::+", "1", "2" };
+	char *before[] = { "echo", ":::", "a", "b", ":::+", "1", "2",
+			   ":::", "x", "y" };
+	char *leading[] = { "echo", ":::+", "a", "b", ":::", "1", "2" };
+	char *chain[] = { "echo", ":::", "a", "b", "c", ":::+", "1", "2",
+			  ":::+", "X", "Y", "Z", "W" };
+
+	expect_walk(ARRAY_SIZE(after), after, 4,
+		    "echo a x 1|echo a y 2|echo b x 1|echo b y 2");
+	expect_walk(ARRAY_SIZE(before), before, 4,
+		    "echo a 1 x|echo a 1 y|echo b 2 x|echo b 2 y");
+	/* A leading :::+ has nothing to link to: it is :::. */
+	expect_walk(ARRAY_SIZE(leading), leading, 4,
+		    "echo a 1|echo a 2|echo b 1|echo b 2");
+	expect_walk(ARRAY_SIZE(chain), chain, 2, "echo a 1 X|echo b 2 Y");
+}
+END_TEST
+
+START_TEST(test_link_files)
+{
+	char f3[4200], g2[4200], h4[4200];
+	char *one[] = { "echo", ":::", "a", "b", "c", "::::+", f3 };
+	char *two[] = { "echo", ":::", "a", "b", "c", "::::+", g2, h4 };
+	char *files[] = { "echo", "{2}-{1}", "::::", f3, "::::+", g2 };
+
+	snprintf(f3, sizeof(f3), "%s", write_file("f3", "f1\nf2\nf3\n", 9));
+	snprintf(g2, sizeof(g2), "%s", write_file("g2", "g1\ng2\n", 6));
+	snprintf(h4, sizeof(h4), "%s",
+		 write_file("h4", "h1\nh2\nh3\nh4\n", 12));
+	expect_walk(ARRAY_SIZE(one), one, 3, "echo a f1|echo b f2|echo c f3");
+	/* Every file after ::::+ is linked. */
+	expect_walk(ARRAY_SIZE(two), two, 2, "echo a g1 h1|echo b g2 h2");
+	expect_walk(ARRAY_SIZE(files), files, 2, "echo g1-f1|echo g2-f2");
+}
+END_TEST
+
+START_TEST(test_link_changes_the_fingerprint)
+{
+	char *product[] = { "echo", ":::", "a", "b", ":::", "1", "2" };
+	char *linked[] = { "echo", ":::", "a", "b", ":::+", "1", "2" };
+	struct tf_template t;
+	uint64_t fp;
+
+	/* --resume must not take one for the other. */
+	ck_assert_int_eq(tf_template_init(&t, 7, product), 0);
+	fp = t.fingerprint;
+	tf_template_release(&t);
+	ck_assert_int_eq(tf_template_init(&t, 7, linked), 0);
+	ck_assert_uint_ne(t.fingerprint, fp);
+	tf_template_release(&t);
+}
+END_TEST
+
+START_TEST(test_error_unknown_replacement)
+{
+	static const char *const unknown[] = {
+		"{..}", "{...}", "{+.}", "{+/}", "{/..}", "{1//.}", "{##}",
+		"{0#}", "{2#}", "{1%}", "{%%}", "{+}", "{1 ..}"
+	};
+	static const char *const perl[] = { "{= 1 =}", "{==}",
+					    "{= $_=uc($_) =}" };
+	size_t i;
+
+	/* parallel's --plus strings and Perl expressions are refused by
+	 * name rather than left in the command. */
+	for (i = 0; i < ARRAY_SIZE(unknown); i++) {
+		char *argv[] = { "echo", (char *)unknown[i], ":::", "a" };
+		char want[64];
+
+		snprintf(want, sizeof(want), "unknown replacement string %s",
+			 unknown[i]);
+		expect_init_error(4, argv, TF_EINVAL, want);
+	}
+	for (i = 0; i < ARRAY_SIZE(perl); i++) {
+		char *argv[] = { "echo", (char *)perl[i], ":::", "a" };
+
+		expect_init_error(4, argv, TF_EINVAL, perl[i]);
+		expect_init_error(4, argv, TF_EINVAL, "Perl");
+	}
+}
+END_TEST
+
+START_TEST(test_literal_braces_stay_literal)
+{
+	static const char *const literal[] = {
+		"{1..3}", "{a..c}", "{a,b}", "{1,2}", "awk '{print $1}'",
+		"${HOME}", "${1%/}", "${x//a/b}", "${#x}", "{=}", "{ 1}",
+		"{1x}", "{/x}", "{1.x}", "{%x}", "{ cmd; }", "{\"a\":1}",
+		"{\\}", "{1:2}", "{", "}", "{-}"
+	};
+	size_t i;
+
+	/* Brace expansion, shell and awk code, and JSON: the braces are
+	 * text, there is no replacement string, the argument is
+	 * appended. */
+	for (i = 0; i < ARRAY_SIZE(literal); i++) {
+		char *argv[] = { "echo", (char *)literal[i], ":::", "a" };
+		char want[64];
+
+		snprintf(want, sizeof(want), "echo %s a", literal[i]);
+		expect_walk(4, argv, 1, want);
+	}
+}
+END_TEST
+
+START_TEST(test_error_edit_out_of_range)
+{
+	char *three[] = { "echo", "{3.}", ":::", "a", ":::", "b" };
+	char *neg[] = { "echo", "{-3}", ":::", "a", ":::", "b" };
+	char *negzero[] = { "echo", "{-0}", ":::", "a" };
+
+	expect_init_error(ARRAY_SIZE(three), three, TF_EINVAL,
+			  "{3.} in 'echo {3.}' names no input source");
+	expect_init_error(ARRAY_SIZE(neg), neg, TF_EINVAL, "{-3}");
+	expect_init_error(ARRAY_SIZE(negzero), negzero, TF_EINVAL, "{-0}");
+}
+END_TEST
+
+START_TEST(test_arg_files_come_first)
+{
+	char a[4200], n[4200];
+	char *files[] = { a, n };
+	struct tf_template_opts to = { files, 1, NULL };
+	char *cmd_only[] = { "echo" };
+	char *product[] = { "echo", ":::", "x", "y" };
+	char *plus[] = { "echo", ":::+", "x", "y" };
+	char *numbered[] = { "echo", "{1}-{2}", "::::", n };
+
+	snprintf(a, sizeof(a), "%s", write_file("A", "a\nb\n", 4));
+	snprintf(n, sizeof(n), "%s", write_file("N", "1\n2\n", 4));
+	/* -a A echo: the file is the only source, no ::: needed. */
+	expect_walk_with(1, cmd_only, &to, 2, "echo a|echo b");
+	/* -a A echo ::: x y: a product, the file first. */
+	expect_walk_with(4, product, &to, 4,
+			 "echo a x|echo a y|echo b x|echo b y");
+	/* A :::+ after the command does not link to an -a file, as in
+	 * parallel. */
+	expect_walk_with(4, plus, &to, 4,
+			 "echo a x|echo a y|echo b x|echo b y");
+	expect_walk_with(4, numbered, &to, 4,
+			 "echo a-1|echo a-2|echo b-1|echo b-2");
+	to.narg_files = 2;
+	expect_walk_with(1, cmd_only, &to, 4,
+			 "echo a 1|echo a 2|echo b 1|echo b 2");
+}
+END_TEST
+
+START_TEST(test_arg_file_errors)
+{
+	char missing[4200], empty[4200];
+	char *files[] = { missing };
+	struct tf_template_opts to = { files, 1, NULL };
+	char *argv[] = { "echo" };
+	struct tf_template t;
+
+	snprintf(missing, sizeof(missing), "%s", tmppath("no-such"));
+	ck_assert_int_eq(tf_template_init_with(&t, 1, argv, &to), -ENOENT);
+	ck_assert_ptr_nonnull(strstr(t.errmsg, missing));
+	snprintf(empty, sizeof(empty), "%s", write_file("E", "", 0));
+	files[0] = empty;
+	ck_assert_int_eq(tf_template_init_with(&t, 1, argv, &to), TF_EPARSE);
+	ck_assert_ptr_nonnull(strstr(t.errmsg, "argument file is empty"));
+	/* Without -a files, the command still needs a source. */
+	ck_assert_int_eq(tf_template_init_with(&t, 1, argv, NULL), TF_EINVAL);
+	ck_assert_ptr_nonnull(strstr(t.errmsg, "no ::: or ::::"));
+}
+END_TEST
+
+START_TEST(test_colsep_columns)
+{
+	char tsv[4200];
+	char *argv[] = { "echo", "[{}] [{1}] [{2}] [{3}] [{2.}] [{2/}] "
+				 "[{2//}] [{2/.}] [{#}]",
+			 "::::", tsv };
+	char *appended[] = { "echo", "::::", tsv };
+	struct tf_template_opts to = { NULL, 0, "\\t" };
+
+	snprintf(tsv, sizeof(tsv), "%s",
+		 write_file("T", "a.x\tb/c.d\tz\nq\tr\n", 16));
+	/* parallel --colsep '\t': a column missing from a line is
+	 * nothing; \t is Perl's, and means a tab here too. */
+	expect_walk_with(ARRAY_SIZE(argv), argv, &to, 2,
+			 "echo [a.x b/c.d z] [a.x] [b/c.d] [z] [b/c] [c.d] "
+			 "[b] [c] [1]|"
+			 "echo [q r] [q] [r] [] [r] [r] [.] [r] [2]");
+	expect_walk_with(ARRAY_SIZE(appended), appended, &to, 2,
+			 "echo a.x b/c.d z|echo q r");
+}
+END_TEST
+
+START_TEST(test_colsep_numbering_runs_on)
+{
+	char csv[4200];
+	char *argv[] = { "echo", "[{1}][{2}][{3}][{4}][{-1}]", "::::", csv,
+			 ":::", "u,v" };
+	char *args[] = { "echo", "[{1}][{2}][{3}]", ":::", "u,v", "u,v,w" };
+	struct tf_template_opts comma = { NULL, 0, "," };
+	struct tf_template_opts commas = { NULL, 0, ",+" };
+
+	snprintf(csv, sizeof(csv), "%s", write_file("C", "a,,b\n", 5));
+	/* The columns of the next source follow the last of the one
+	 * before; ::: arguments are split too; an empty column is ''. */
+	expect_walk_with(ARRAY_SIZE(argv), argv, &comma, 1,
+			 "echo [a][''][b][u][v]");
+	expect_walk_with(ARRAY_SIZE(args), args, &comma, 2,
+			 "echo [u][v][]|echo [u][v][w]");
+	expect_walk_with(ARRAY_SIZE(argv), argv, &commas, 1,
+			 "echo [a][b][u][v][v]");
+}
+END_TEST
+
+START_TEST(test_colsep_edges)
+{
+	char *blanks[] = { "echo", "[{1}][{2}][{3}][{4}]", ":::", " a  b " };
+	char *empty[] = { "echo", "[{1}][{2}]", ":::", "", "a b" };
+	char *stars[] = { "echo", "[{1}][{2}][{3}]", ":::", "axxb", "ab" };
+	struct tf_template_opts spaces = { NULL, 0, " +" };
+	struct tf_template_opts ws = { NULL, 0, "\\s+" };
+	struct tf_template_opts xs = { NULL, 0, "x*" };
+
+	/* A separator at either end makes an empty first or last column. */
+	expect_walk_with(ARRAY_SIZE(blanks), blanks, &spaces, 1,
+			 "echo [''][a][b]['']");
+	expect_walk_with(ARRAY_SIZE(blanks), blanks, &ws, 1,
+			 "echo [''][a][b]['']");
+	/* An empty line is one empty column. */
+	expect_walk_with(ARRAY_SIZE(empty), empty, &spaces, 2,
+			 "echo [''][]|echo [a][b]");
+	/* A separator that can match nothing splits between characters
+	 * and at the end, but not at the start (Perl's split). */
+	expect_walk_with(ARRAY_SIZE(stars), stars, &xs, 2,
+			 "echo [a][b]['']|echo [a][b]['']");
+}
+END_TEST
+
+START_TEST(test_colsep_errors)
+{
+	char *argv[] = { "echo", "{5}", ":::", "a,b", "c", ":::", "d,e" };
+	struct tf_template_opts comma = { NULL, 0, "," };
+	struct tf_template_opts bad = { NULL, 0, "(" };
+	struct tf_template t;
+
+	/* {N} may name a column some line has; none has a fifth. */
+	ck_assert_int_eq(tf_template_init_with(&t, ARRAY_SIZE(argv), argv,
+					       &comma),
+			 TF_EINVAL);
+	ck_assert_msg(strstr(t.errmsg, "{5} in 'echo {5}' names no column "
+				       "(there are at most 4)"),
+		      "errmsg '%s'", t.errmsg);
+	ck_assert_int_eq(tf_template_init_with(&t, ARRAY_SIZE(argv), argv,
+					       &bad),
+			 TF_EINVAL);
+	ck_assert_msg(strstr(t.errmsg, "--colsep '('"), "errmsg '%s'",
+		      t.errmsg);
+	ck_assert_ptr_null(t.lists);
+}
+END_TEST
+
+START_TEST(test_colsep_too_long)
+{
+	/* A line of commas is short, but each of its empty columns
+	 * renders as '' and a space: the limit is on the rendered
+	 * command, found before any task starts. */
+	const size_t n = TF_MAX_LINE / 3 + 10;
+	char *line = malloc(n + 1);
+	char *argv[] = { "echo", "{}", ":::", line };
+	struct tf_template_opts comma = { NULL, 0, "," };
+	struct tf_template t;
+
+	ck_assert_ptr_nonnull(line);
+	memset(line, ',', n);
+	line[n] = '\0';
+	ck_assert_int_eq(tf_template_init_with(&t, ARRAY_SIZE(argv), argv,
+					       &comma),
+			 TF_ETOOLONG);
+	ck_assert_ptr_nonnull(strstr(t.errmsg, "task 1: command longer"));
+	/* Without --colsep it is one safe word. */
+	ck_assert_int_eq(tf_template_init(&t, ARRAY_SIZE(argv), argv), 0);
+	tf_template_release(&t);
+	free(line);
+}
+END_TEST
+
 static Suite *template_suite(void)
 {
 	Suite *s = suite_create("template");
@@ -596,6 +999,29 @@ static Suite *template_suite(void)
 	tcase_add_test(tc, test_error_no_separator);
 	tcase_add_test(tc, test_error_nothing_after_separator);
 	tcase_add_test(tc, test_error_replacement_out_of_range);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("parallel");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_render_edits);
+	tcase_add_test(tc, test_render_edits_of_every_source);
+	tcase_add_test(tc, test_render_missing_argument_is_nothing);
+	tcase_add_test(tc, test_render_edits_count_as_replacement);
+	tcase_add_test(tc, test_link_shortest_wins);
+	tcase_add_test(tc, test_link_to_the_source_before);
+	tcase_add_test(tc, test_link_files);
+	tcase_add_test(tc, test_link_changes_the_fingerprint);
+	tcase_add_test(tc, test_error_unknown_replacement);
+	tcase_add_test(tc, test_literal_braces_stay_literal);
+	tcase_add_test(tc, test_error_edit_out_of_range);
+	tcase_add_test(tc, test_arg_files_come_first);
+	tcase_add_test(tc, test_arg_file_errors);
+	tcase_add_test(tc, test_colsep_columns);
+	tcase_add_test(tc, test_colsep_numbering_runs_on);
+	tcase_add_test(tc, test_colsep_edges);
+	tcase_add_test(tc, test_colsep_errors);
+	tcase_add_test(tc, test_colsep_too_long);
 	suite_add_tcase(s, tc);
 
 	return s;

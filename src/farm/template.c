@@ -408,8 +408,8 @@ static void colsep_to_ere(const char *re, struct tf_strbuf *out)
 /*
  * Splits s at the matches of re as parallel's split /re/, $line, -1
  * does: empty fields are kept, also at the end; an empty line is one
- * empty field; an empty match at the start or the end of s, or where
- * the last match ended, splits nothing. Appends the fields to *fields
+ * empty field; an empty match at the start of s, or where the last
+ * match ended, splits nothing (one at the end does). Appends the fields to *fields
  * (malloc'd strings). Returns how many.
  */
 static size_t split_columns(const regex_t *re, const char *s, char ***fields,
@@ -423,8 +423,7 @@ static size_t split_columns(const regex_t *re, const char *s, char ***fields,
 	       regexec(re, s + from, 1, &m, from ? REG_NOTBOL : 0) == 0) {
 		size_t ms = from + (size_t)m.rm_so, me = from + (size_t)m.rm_eo;
 
-		if (ms == me &&
-		    (ms == 0 || ms == len || (long)ms == last_end)) {
+		if (ms == me && (ms == 0 || (long)ms == last_end)) {
 			from = ms + 1;
 			continue;
 		}
