@@ -55,6 +55,48 @@ tf -- 'touch started; echo {1} {1}' :::: big.args
 check "an over-long rendered command exits 2 before any task starts" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'task 2: command longer than' err && [ ! -e started ]"
 
+# GNU parallel's replacement strings, linking, -a and --colsep in real
+# runs (tests/parallel-template.sh compares them with parallel itself).
+mkdir -p sub.dir
+tf --no-journal -- touch {.}.png ::: a.jpg sub.dir/b.jpg
+check "{.} is the argument without its extension (convert {} {.}.png)" \
+	sh -c "[ $rc -eq 0 ] && [ -e a.png ] && [ -e sub.dir/b.png ] && [ ! -e '{.}.png' ]"
+tf --no-journal -- touch {//}/{/.}.txt ::: sub.dir/b.jpg
+check "{//} and {/.}: the directory and the base name without extension" \
+	sh -c "[ $rc -eq 0 ] && [ -e sub.dir/b.txt ]"
+
+tf --journal link.tsv -- echo {1}{2} ::: a b c :::+ 1 2
+check ":::+ links two sources; the shorter sets the count" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(sort out | tr '\n' ' ')\" = 'a1 b2 ' ]"
+check "linked tasks are numbered 1..N" ids_once link.tsv "1 2"
+
+tf -- echo {..} ::: a
+check "an unknown replacement string is a usage error naming it" \
+	sh -c "[ $rc -eq 2 ] && grep -qF 'unknown replacement string {..}' err && [ ! -s out ]"
+tf --no-journal -- echo '{1..3}' ::: a
+check "brace expansion is not a replacement string" \
+	sh -c "[ $rc -eq 0 ] && grep -qxF '{1..3} a' out"
+
+printf 'x.c,1\ny.c,2\n' >pairs.csv
+tf --no-journal -a pairs.csv --colsep , echo {1.}={2}
+check "-a FILE --colsep: columns as {1} {2}, the command after the options" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(sort out | tr '\n' ' ')\" = 'x=1 y=2 ' ]"
+tf --no-journal -a pairs.csv printf "'%s|%s\n'" -n
+check "after -a, the command's own options are not taskfarm's (-n)" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(sort out | tr '\n' ' ')\" = '-n|x.c,1 -n|y.c,2 ' ]"
+tf --no-journal --arg-file pairs.csv -- printf "'%s|%s\n'" -n
+check "--arg-file with --" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(sort out | tr '\n' ' ')\" = '-n|x.c,1 -n|y.c,2 ' ]"
+tf -a no-such-file echo
+check "a missing -a file exits 2 naming it" \
+	sh -c "[ $rc -eq 2 ] && grep -q no-such-file err"
+tf -a pairs.csv
+check "-a without a command exits 2" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'needs a command' err"
+tf --colsep , "$JOBS/hello.tasks"
+check "--colsep with a job file exits 2" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'colsep' err"
+
 tf --no-journal -- ./examples/mcpi --seed {1} --samples {2} ::: 1 2 ::: 1000 2000
 check "a template runs the example simulation" \
 	sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^seed=' out) -eq 4 ] && grep -q 'seed=2 samples=2000' out"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian 12 packages taskfarm needs to build, test and run
-# its examples: a C toolchain, autotools, Open MPI, Check, pkg-config, and
-# GNU parallel (tests/parallel-joblog.sh checks against it).
+# its examples: a C toolchain, autotools, Open MPI, Check and pkg-config,
+# and GNU parallel, which the tests compare taskfarm with.
 # Run as root (or through sudo). Safe to run again.
 set -eu
 SUDO=
