@@ -8,7 +8,9 @@
  * that strictly increase, a command never holds a newline or a NUL nor
  * ends in an odd number of backslashes, every error message names the
  * file, and every argument comes back unchanged through the shell
- * quoting. A broken promise aborts, which libFuzzer reports as a crash.
+ * quoting. The input is also a template command (replacement strings
+ * checked, :::+ linking) and a value split by --colsep. A broken promise
+ * aborts, which libFuzzer reports as a crash.
  * Built and run by tools/fuzz.sh.
  */
 #include "config.h"
@@ -288,6 +290,49 @@ static void fuzz_render(const uint8_t *data, size_t size)
 	free(cmd);
 }
 
+/* The input as a template command (its replacement strings checked),
+ * and as a value split by --colsep separators that can match nothing. */
+static void fuzz_template(const uint8_t *data, size_t size)
+{
+	char *in = tf__xstrndup((const char *)data, size);
+	char *as_cmd[] = { in, ":::", "a.b/c d", "", ":::+", "x,y", "z" };
+	char *as_arg[] = { "echo", "{}", "{-1}", "{1/.}", ":::", in, "::::",
+			   "/dev/null", ":::+", "q" };
+	struct tf_template_opts colsep = { NULL, 0, "[,;]+|x*" };
+	struct tf_template t;
+	struct tf_task task;
+	int r;
+
+	r = tf_template_init(&t, 7, as_cmd);
+	if (r == 0) {
+		REQUIRE(t.ntasks == 2, "%llu linked tasks",
+			(unsigned long long)t.ntasks);
+		while ((r = tf_template_next(&t, &task)) > 0) {
+			REQUIRE(strlen(task.cmd) == task.cmd_len, "NUL in task");
+			tf_task_release(&task);
+		}
+		REQUIRE(r == 0, "template stream failed: %d (%s)", r,
+			t.errmsg);
+		tf_template_release(&t);
+	} else {
+		REQUIRE(r == TF_EINVAL || r == TF_ETOOLONG, "init %d (%s)", r,
+			t.errmsg);
+	}
+	/* /dev/null is an empty argument file: an error, then the same
+	 * without it. */
+	r = tf_template_init_with(&t, 10, as_arg, &colsep);
+	REQUIRE(r == TF_EPARSE, "empty argument file: %d (%s)", r, t.errmsg);
+	r = tf_template_init_with(&t, 6, as_arg, &colsep);
+	REQUIRE(r == 0 || r == TF_ETOOLONG, "colsep init %d (%s)", r,
+		t.errmsg);
+	if (r == 0) {
+		REQUIRE(tf_template_next(&t, &task) == 1, "%s", t.errmsg);
+		tf_task_release(&task);
+		tf_template_release(&t);
+	}
+	free(in);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	size_t nlines = count_lines(data, size);
@@ -297,5 +342,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_jobfile(nlines);
 	fuzz_argfile();
 	fuzz_render(data, size);
+	fuzz_template(data, size);
 	return 0;
 }
