@@ -1,8 +1,11 @@
 /*
  * Template mode: a command with replacement strings and argument lists,
  * expanded lazily into the cartesian product of the lists, as GNU
- * parallel's ":::" and "::::" do. Arguments are always shell-quoted, so
- * they reach the command as data and are never run by the shell.
+ * parallel's ":::" and "::::" do (linked lists, ":::+", step together;
+ * --colsep splits arguments into columns). The replacement strings and
+ * their edits are parallel 20221122's, checked against it by
+ * tests/parallel-template.sh. Arguments are always shell-quoted, so they
+ * reach the command as data and are never run by the shell.
  */
 #include "config.h"
 
