@@ -53,6 +53,56 @@ START_TEST(test_status_long_eta_and_unknown_total)
 }
 END_TEST
 
+/* The live line fits every width, from 1 to 200 columns, never
+ * reaching the last one; the bar comes as soon as there is room. */
+START_TEST(test_line_fits_width)
+{
+	struct tf_report rp;
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	int w;
+
+	tf_report_init(&rp, 1, 1, 0, 0);
+	rp.ntasks = 100000;
+	rp.ok = 42000;
+	rp.failed = 123;
+	rp.running = 64;
+	for (w = 1; w <= 200; w++) {
+		tf_strbuf_reset(&sb);
+		tf_report_line(&rp, rp.t0 + 3600, w, &sb);
+		ck_assert_msg(sb.len <= (size_t)(w > 1 ? w - 1 : 0) ||
+				      (w == 1 && sb.len == 0) || w == 1,
+			      "width %d: %zu bytes: %s", w, sb.len, sb.buf);
+		ck_assert_ptr_null(strchr(sb.buf, '\n'));
+		if (w >= 40) {
+			ck_assert_msg(strstr(sb.buf, "42%") &&
+					      strstr(sb.buf, "[#"),
+				      "width %d: %s", w, sb.buf);
+			ck_assert_ptr_nonnull(strstr(sb.buf, "123 failed"));
+		}
+		if (w >= 120)
+			ck_assert_ptr_nonnull(strstr(sb.buf, "ETA "));
+	}
+	tf_strbuf_release(&sb);
+	tf_report_release(&rp);
+}
+END_TEST
+
+START_TEST(test_timestamp_iso8601)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	int y, mo, d, h, mi, sec, oh, om;
+	char sign;
+
+	tf_report_timestamp(1780000000.5, &sb);
+	ck_assert_int_eq(sscanf(sb.buf, "%4d-%2d-%2dT%2d:%2d:%2d%c%2d:%2d", &y,
+				&mo, &d, &h, &mi, &sec, &sign, &oh, &om),
+			 9);
+	ck_assert(sign == '+' || sign == '-');
+	ck_assert_uint_eq(sb.len, 25);
+	tf_strbuf_release(&sb);
+}
+END_TEST
+
 /* Sends stderr to the file at path until capture_end(), which returns
  * what was written (the caller frees it). */
 static int capture_begin(const char *path)
@@ -189,6 +239,8 @@ static Suite *report_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_status_counts_and_eta);
 	tcase_add_test(tc, test_status_long_eta_and_unknown_total);
+	tcase_add_test(tc, test_line_fits_width);
+	tcase_add_test(tc, test_timestamp_iso8601);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("summary");

@@ -274,6 +274,12 @@ static const struct opt opts[] = {
 	  "write each task's output to DIR/ID.out, DIR/ID.err" },
 	{ "tag", 0, OPT_FLAG, FIELD(tag), 1, 0, NULL, NULL, NULL, NULL,
 	  "prefix every output line with the task id and a tab" },
+	{ "bar", 0, OPT_FLAG, FIELD(bar), 1, 0, NULL, NULL, NULL, NULL,
+	  "the progress line with its bar, even when standard\n"
+	  "error is no terminal (then 80 columns or $COLUMNS)" },
+	{ "eta", 0, OPT_FLAG, FIELD(eta), 1, 0, NULL, NULL, NULL, NULL,
+	  "the progress line (as --progress), whose ETA is\n"
+	  "the tasks left over the rate so far" },
 	{ "dry-run", 'n', OPT_FLAG, FIELD(dry_run), 1, 0, NULL, NULL, NULL,
 	  NULL, "print the commands that would run, run nothing" },
 	{ "progress", 0, OPT_FLAG, FIELD(progress), 1, 0, NULL, NULL, NULL,

@@ -227,9 +227,10 @@ static void init_state(struct master *m, const struct tf_farm_opts *o,
 	tf_runtimes_init(&m->runtimes);
 	tf_strbuf_init(&m->msg);
 	tf_report_init(&m->report, comm->size,
-		       o->progress == 1 ||
+		       o->progress == 1 || o->eta ||
 			       (o->progress < 0 && isatty(STDERR_FILENO)),
 		       o->quiet, o->status_interval);
+	m->report.bar = o->bar && !o->quiet;
 	m->report.ntasks = m->ntasks;
 	snprintf(m->report.ranks[0].host, sizeof(m->report.ranks[0].host),
 		 "%s", comm->host);

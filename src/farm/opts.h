@@ -32,6 +32,13 @@ struct tf_farm_opts {
 	int joblog_append;     /* --joblog +FILE: append even without --resume */
 	const char *results_dir;
 	int tag;
+	/* Output and progress as GNU parallel's options: */
+	const char *tagstring; /* --tagstring: rendered per task, prefixes
+				* every output line */
+	int keep_order;        /* -k: output in task order */
+	int line_buffer;       /* --line-buffer */
+	int bar;               /* --bar: the bar even off a terminal */
+	int eta;               /* --eta: the live line, with its ETA */
 	int dry_run;
 	int quiet;
 	int progress;          /* -1: on a TTY only; 0 off; 1 on */

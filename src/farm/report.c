@@ -1,6 +1,7 @@
 /*
  * Progress and summary. On a terminal a single line is redrawn in place
- * at most four times a second; in a batch log a status line is printed
+ * at most four times a second, cut to the terminal's width as it is at
+ * each redraw; in a batch log a status line with a timestamp is printed
  * every status interval, so a long run shows it is alive.
  */
 #include "config.h"
@@ -11,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 void tf_report_init(struct tf_report *rp, int nranks, int tty, int quiet,
@@ -64,6 +67,111 @@ void tf_report_status(const struct tf_report *rp, double now,
 	}
 }
 
+void tf_report_timestamp(double t, struct tf_strbuf *sb)
+{
+	time_t sec = (time_t)t;
+	struct tm tm;
+	char buf[64];
+	long off;
+
+	if (!localtime_r(&sec, &tm) ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		tf_strbuf_addf(sb, "@%lld", (long long)sec);
+		return;
+	}
+	tf_strbuf_addstr(sb, buf);
+	off = tm.tm_gmtoff / 60;
+	tf_strbuf_addf(sb, "%c%02ld:%02ld", off < 0 ? '-' : '+',
+		       (off < 0 ? -off : off) / 60, (off < 0 ? -off : off) % 60);
+}
+
+/* The narrowest bar worth drawing, brackets included, and the widest. */
+#define BAR_MIN 7
+#define BAR_MAX 42
+
+/*
+ * One form of the live line, in the parts around the bar: form 0 says
+ * everything; 1 drops the name and the running count; 2 the rate too;
+ * 3, for narrow terminals, keeps only the percentage, the failures and
+ * the ETA.
+ */
+static void line_parts(const struct tf_report *rp, double now, int form,
+		       struct tf_strbuf *head, struct tf_strbuf *tail)
+{
+	uint64_t ran = rp->ok + rp->failed, done = ran + rp->skipped;
+	double el = now - rp->t0, rate = el > 0 ? (double)ran / el : 0;
+
+	tf_strbuf_reset(head);
+	tf_strbuf_reset(tail);
+	if (form == 0)
+		tf_strbuf_addstr(head, "taskfarm: ");
+	if (rp->ntasks) {
+		tf_strbuf_addf(head, "%3d%%",
+			       (int)(100 * (done > rp->ntasks ? rp->ntasks
+							       : done) /
+				     rp->ntasks));
+		if (form < 3)
+			tf_strbuf_addf(tail, " %llu/%llu%s,",
+				       (unsigned long long)done,
+				       (unsigned long long)rp->ntasks,
+				       form == 0 ? " done" : "");
+	} else {
+		tf_strbuf_addf(tail, " %llu done,", (unsigned long long)done);
+	}
+	tf_strbuf_addf(tail, " %llu failed", (unsigned long long)rp->failed);
+	if (form == 0)
+		tf_strbuf_addf(tail, ", %llu running",
+			       (unsigned long long)rp->running);
+	if (form < 2 || !rp->ntasks)
+		tf_strbuf_addf(tail, ", %.1f/s", rate);
+	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
+		tf_strbuf_addstr(tail, ", ETA ");
+		fmt_duration(tail, (double)(rp->ntasks - done) / rate);
+	}
+}
+
+void tf_report_line(const struct tf_report *rp, double now, int width,
+		    struct tf_strbuf *sb)
+{
+	struct tf_strbuf head = TF_STRBUF_INIT, tail = TF_STRBUF_INIT;
+	uint64_t done = rp->ok + rp->failed + rp->skipped;
+	size_t room = width > 1 ? (size_t)width - 1 : 0, start = sb->len;
+	int form, bar = 0;
+
+	/* The first form that leaves room for a bar; with no total (no
+	 * percentage, no bar), the first that fits. */
+	for (form = 0; form < 4; form++) {
+		line_parts(rp, now, form, &head, &tail);
+		if (!rp->ntasks) {
+			if (head.len + tail.len <= room)
+				break;
+			continue;
+		}
+		bar = (int)room - (int)head.len - (int)tail.len - 1;
+		if (bar >= BAR_MIN)
+			break;
+	}
+	/* Nothing fits: the shortest form, cut. */
+	tf_strbuf_add(sb, head.buf, head.len);
+	if (rp->ntasks && bar >= BAR_MIN) {
+		int inner = (bar > BAR_MAX ? BAR_MAX : bar) - 2, i;
+		uint64_t d = done > rp->ntasks ? rp->ntasks : done;
+		int fill = (int)((uint64_t)inner * d / rp->ntasks);
+
+		tf_strbuf_addstr(sb, " [");
+		for (i = 0; i < inner; i++)
+			tf_strbuf_addch(sb, i < fill ? '#' : '.');
+		tf_strbuf_addch(sb, ']');
+	}
+	tf_strbuf_add(sb, tail.buf, tail.len);
+	if (room && sb->len > start + room) {
+		sb->len = start + room;
+		sb->buf[sb->len] = '\0';
+	}
+	tf_strbuf_release(&head);
+	tf_strbuf_release(&tail);
+}
+
 /*
  * The live line shares the terminal with the tasks' standard error, which
  * the writer thread may be writing (writer.h): both go under this lock,
@@ -72,13 +180,52 @@ void tf_report_status(const struct tf_report *rp, double now,
  * terminal, which does not stall.
  */
 static pthread_mutex_t screen_lock = PTHREAD_MUTEX_INITIALIZER;
-static int screen_line; /* a live line is on the screen */
+static int screen_line;  /* a live line is on the screen */
+static size_t screen_len; /* its length */
+
+/* The terminal's width now (asked at every redraw, so a resize needs no
+ * SIGWINCH handler), else $COLUMNS, else 80. */
+static int screen_width(void)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	if (cols && atoi(cols) > 0)
+		return atoi(cols);
+	return 80;
+}
+
+/*
+ * Appends what takes the live line off the screen. The line never
+ * reached the last column when drawn, but a terminal made narrower since
+ * may have rewrapped it (tmux, VTE and most emulators reflow) over
+ * several rows, with the cursor on the last: go up to its first row and
+ * clear to the end of the screen. NEEDSWORK: a terminal that cuts lines
+ * instead of reflowing them (xterm) loses the rows above on a shrink.
+ */
+static void append_clear(struct tf_strbuf *sb, int width)
+{
+	size_t rows = width > 0 ? (screen_len + (size_t)width - 1) /
+					  (size_t)width
+				: 1;
+
+	if (rows > 1)
+		tf_strbuf_addf(sb, "\r\033[%zuA\033[J", rows - 1);
+	else
+		tf_strbuf_addstr(sb, "\r\033[K");
+}
 
 void tf__screen_take(void)
 {
 	pthread_mutex_lock(&screen_lock);
 	if (screen_line) {
-		(void)!write(STDERR_FILENO, "\r\033[K", 4);
+		struct tf_strbuf sb = TF_STRBUF_INIT;
+
+		append_clear(&sb, screen_width());
+		(void)!write(STDERR_FILENO, sb.buf, sb.len);
+		tf_strbuf_release(&sb);
 		screen_line = 0;
 	}
 }
@@ -103,22 +250,37 @@ void tf_report_tick(struct tf_report *rp, double now)
 
 	if (rp->quiet)
 		return;
-	if (rp->tty) {
+	if (rp->tty || rp->bar) {
+		struct tf_strbuf line = TF_STRBUF_INIT;
+		int width;
+
 		if (now - rp->last_draw < 0.25)
 			return;
 		rp->last_draw = now;
-		tf_strbuf_addstr(&sb, "\r\033[Ktaskfarm: ");
-		tf_report_status(rp, now, &sb);
 		pthread_mutex_lock(&screen_lock);
+		width = screen_width();
+		if (screen_line)
+			append_clear(&sb, width);
+		else
+			tf_strbuf_addch(&sb, '\r');
+		tf_report_line(rp, now, width, &line);
+		tf_strbuf_add(&sb, line.buf, line.len);
+		if (!screen_line || line.len < screen_len)
+			tf_strbuf_addstr(&sb, "\033[K");
 		(void)!write(STDERR_FILENO, sb.buf, sb.len);
 		screen_line = 1;
+		screen_len = line.len;
 		pthread_mutex_unlock(&screen_lock);
+		tf_strbuf_release(&line);
 		rp->line_shown = 1;
 	} else if (rp->status_interval > 0 &&
 		   now - rp->last_status >= rp->status_interval) {
 		rp->last_status = now;
+		tf_strbuf_addstr(&sb, "taskfarm: ");
+		tf_report_timestamp(tf_wallclock(), &sb);
+		tf_strbuf_addstr(&sb, " status: ");
 		tf_report_status(rp, now, &sb);
-		fprintf(stderr, "taskfarm: status: %s\n", sb.buf);
+		fprintf(stderr, "%s\n", sb.buf);
 		fflush(stderr);
 	}
 	tf_strbuf_release(&sb);

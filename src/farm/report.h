@@ -19,6 +19,8 @@ struct tf_rank_stats {
 
 struct tf_report {
 	int tty;               /* draw a live line on stderr */
+	int bar;               /* --bar: the line has a bar even when
+				* stderr is no terminal */
 	int quiet;
 	double status_interval;
 	double t0;
@@ -52,6 +54,16 @@ void tf_report_clear(struct tf_report *rp);
  * next tick draws it again); give() releases it. */
 void tf__screen_take(void);
 void tf__screen_give(void);
+/**
+ * Formats the live line into sb for a terminal width columns wide: "P%
+ * [bar] done/total, failed, running, rate, ETA", never longer than
+ * width - 1 bytes (the bar shrinks, then goes, then the text is cut), so
+ * the line never reaches the last column and never wraps.
+ */
+void tf_report_line(const struct tf_report *rp, double now, int width,
+		    struct tf_strbuf *sb);
+/** Formats local time t as ISO 8601 (2026-12-02T13:45:08+01:00) into sb. */
+void tf_report_timestamp(double t, struct tf_strbuf *sb);
 /** Formats "done/total, failed, rate, ETA" into sb. */
 void tf_report_status(const struct tf_report *rp, double now,
 		      struct tf_strbuf *sb);
