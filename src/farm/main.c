@@ -274,6 +274,11 @@ static const struct opt opts[] = {
 	  "write each task's output to DIR/ID.out, DIR/ID.err" },
 	{ "tag", 0, OPT_FLAG, FIELD(tag), 1, 0, NULL, NULL, NULL, NULL,
 	  "prefix every output line with the task id and a tab" },
+	{ "tagstring", 0, OPT_STRING, FIELD(tagstring), 0, 0, NULL, "STR",
+	  NULL, NULL,
+	  "prefix every output line with STR and a tab,\n"
+	  "rendered per task as the command is ({} {1} {#}\n"
+	  "{%}; from a job file only {#} and {%})" },
 	{ "bar", 0, OPT_FLAG, FIELD(bar), 1, 0, NULL, NULL, NULL, NULL,
 	  "the progress line with its bar, even when standard\n"
 	  "error is no terminal (then 80 columns or $COLUMNS)" },

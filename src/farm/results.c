@@ -56,6 +56,12 @@ static void deliver(struct master *m, struct tf_writer_job *j)
 		if (f && (f->task.retries_left == 0 || m->draining))
 			j->early = EARLY_FAILED;
 	}
+	if (m->o->tagstring) {
+		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+
+		if (f && f->task.tag)
+			j->tag = tf__xstrdup(f->task.tag);
+	}
 	early = j->early;
 	count_early(m, j, 0);
 	if (!m->writer_threaded && (j->r.out.len || j->r.err.len))

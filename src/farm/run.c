@@ -20,6 +20,7 @@
 #include "farm/exec.h"
 #include "farm/guard.h"
 #include "farm/jobfile.h"
+#include "farm/tagstring.h"
 #include "farm/template.h"
 #include "farm/journal.h"
 #include "farm/master.h"
@@ -515,6 +516,7 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	struct tf_jobfile jf;
 	struct tf_template tmpl;
 	struct resume_source rs;
+	struct tf_tag_source tags;
 	struct tf_journal_lock lock = { -1, NULL };
 	struct tf_history hist;
 	struct job_identity job;
@@ -578,6 +580,9 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 		job.ntasks = tmpl.ntasks;
 		job.jobfile = NULL;
 	}
+	if (o->tagstring)
+		tf_tag_source_wrap(&tags, &src, o->jobfile ? NULL : &tmpl,
+				   o->tagstring);
 	if (o->dry_run) {
 		stop_workers(comm);
 		code = dry_run(&src);

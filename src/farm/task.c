@@ -19,7 +19,9 @@
 void tf_task_release(struct tf_task *t)
 {
 	free(t->cmd);
+	free(t->tag);
 	t->cmd = NULL;
+	t->tag = NULL;
 	t->cmd_len = 0;
 }
 
@@ -27,6 +29,7 @@ void tf_task_copy(struct tf_task *dst, const struct tf_task *src)
 {
 	*dst = *src;
 	dst->cmd = tf__xstrndup(src->cmd, src->cmd_len);
+	dst->tag = src->tag ? tf__xstrdup(src->tag) : NULL;
 }
 
 void tf_output_init(struct tf_output *o)

@@ -20,6 +20,7 @@ struct tf_task {
 	uint32_t retries_left; /* failed attempts it may still retry */
 	int32_t avoid_rank;    /* retry elsewhere than this rank; -1: any */
 	uint32_t lost;         /* attempts lost with their rank */
+	char *tag;             /* --tagstring's, rendered; NULL: none */
 };
 
 /** How an attempt ended. */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "farm/report.h"
+#include "farm/tagstring.h"
 #include "core/util.h"
 
 struct tf_writer {
@@ -61,14 +62,18 @@ static void deliver_stream(struct tf_writer *w, struct tf_writer_job *j,
 			   const struct tf_output *o, int fd, int *failed,
 			   int where)
 {
-	char prefix[32];
+	struct tf_strbuf prefix = TF_STRBUF_INIT;
 	int ret;
 
 	if (o->len == 0)
 		return;
-	snprintf(prefix, sizeof(prefix), "%llu\t", (unsigned long long)j->r.id);
+	if (j->tag)
+		tf_tag_prefix(&prefix, j->tag, j->r.slot);
+	else if (w->tag)
+		tf_strbuf_addf(&prefix, "%llu\t", (unsigned long long)j->r.id);
 	ret = *failed ? *failed
-		      : tf_output_write(o, fd, w->tag ? prefix : NULL);
+		      : tf_output_write(o, fd, prefix.len ? prefix.buf : NULL);
+	tf_strbuf_release(&prefix);
 	if (ret < 0) {
 		*failed = ret;
 		job_fail(j, where, ret, NULL);
@@ -331,6 +336,7 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 					tf__xcalloc(1, sizeof(*copy));
 
 				*copy = **pp;
+				copy->tag = NULL; /* the thread's */
 				tf_output_init(&copy->r.out);
 				tf_output_init(&copy->r.err);
 				w->current->next = NULL;
@@ -362,6 +368,7 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 void tf__writer_job_free(struct tf_writer_job *j)
 {
 	tf_result_release(&j->r);
+	free(j->tag);
 	free(j);
 }
 

@@ -38,6 +38,7 @@ struct tf_writer_job {
 	int refused;   /* a --results path that is no regular file */
 	char name[48]; /* the --results file of error, e.g. "7.out" */
 	int early;     /* the master's: outcome counted ahead for --halt */
+	char *tag;     /* --tagstring's, or NULL; owned by the job */
 	/* The writer's: */
 	int done;
 	uint64_t mem;
