@@ -409,6 +409,7 @@ START_TEST(test_task_copy)
 	static const char cmd[] = "echo a\0hidden";
 	struct tf_task src, dst;
 
+	memset(&src, 0, sizeof(src));
 	src.id = 123;
 	src.attempt = 2;
 	src.cmd_len = sizeof(cmd) - 1;

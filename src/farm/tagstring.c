@@ -38,7 +38,6 @@ static int tag_next(void *ctx, struct tf_task *t)
 			tf_strbuf_reset(&out);
 			tf_strbuf_addstr(&out, ts->fmt);
 		}
-		free(t->tag);
 		t->tag = tf_strbuf_detach(&out, NULL);
 	}
 	tf_strbuf_release(&out);
