@@ -279,6 +279,11 @@ static const struct opt opts[] = {
 	  "prefix every output line with STR and a tab,\n"
 	  "rendered per task as the command is ({} {1} {#}\n"
 	  "{%}; from a job file only {#} and {%})" },
+	{ "keep-order", 'k', OPT_FLAG, FIELD(keep_order), 1, 0, NULL, NULL,
+	  NULL, NULL,
+	  "output in task order, not as tasks finish (held\n"
+	  "output counts against the writer's bound, which\n"
+	  "pauses new tasks)" },
 	{ "bar", 0, OPT_FLAG, FIELD(bar), 1, 0, NULL, NULL, NULL, NULL,
 	  "the progress line with its bar, even when standard\n"
 	  "error is no terminal (then 80 columns or $COLUMNS)" },

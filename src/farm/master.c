@@ -269,6 +269,8 @@ static int init_output(struct master *m)
 		return TF_EXIT_INTERNAL;
 	}
 	m->results_fd = -1; /* the writer's now */
+	if (o->keep_order)
+		tf__writer_keep_order(m->writer);
 	return 0;
 }
 
@@ -484,6 +486,39 @@ static void turn_fill(struct master *m)
 	check_deadline(m);
 }
 
+/*
+ * -k: lets the held output go that no earlier task can still add to. At
+ * the writer's bound no task starts; the running ones finish and release
+ * what waits behind them. Only when nothing runs and the earliest task
+ * waits to start (a retry, or a task of a lost rank, put back) would the
+ * run stall: then the held output is written out of order, with a
+ * warning, rather than waiting for ever or growing without bound.
+ */
+static void turn_keep_order(struct master *m)
+{
+	int force = 0;
+
+	if (!m->o->keep_order || !tf__writer_held(m->writer))
+		return;
+	if (!m->draining && tf__writer_full(m->writer) &&
+	    tf_queue_min_pending(&m->queue, 0) == UINT64_MAX) {
+		force = 1;
+		if (!m->warned_keep_order) {
+			m->warned_keep_order = 1;
+			tf_report_clear(&m->report);
+			tf_warn("-k: %zu finished tasks' output waits for task "
+				"%llu, which waits to start while no task may "
+				"start; written out of order",
+				tf__writer_held(m->writer),
+				(unsigned long long)tf_queue_min_pending(
+					&m->queue, 1));
+		}
+	}
+	/* Draining, the tasks that are ready will not run. */
+	tf__writer_release(m->writer,
+			   tf_queue_min_pending(&m->queue, !m->draining), force);
+}
+
 /* Hands tasks out, and takes some back for idle slots. Returns whether
  * anything was sent. */
 static int turn_dispatch(struct master *m)
@@ -591,6 +626,7 @@ static int master_turn(struct master *m)
 	n = turn_receive(m);
 	did = n > 0;
 	turn_fill(m);
+	turn_keep_order(m);
 	delivered = tf__master_collect_delivered(m) > 0;
 	did |= delivered;
 	did |= turn_dispatch(m);

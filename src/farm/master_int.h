@@ -93,6 +93,7 @@ struct master {
 	uint64_t early_ok, early_failed;
 	int warned[4]; /* enum tf_writer_where: a write error reported */
 	int warned_spill;
+	int warned_keep_order; /* -k gave up the order once */
 	struct tf_strbuf msg;
 };
 

@@ -64,7 +64,11 @@ int tf_queue_fill(struct tf_queue *q)
 	while (!q->src_done &&
 	       tf_ring_len(&q->ready) + q->ninflight < q->window) {
 		struct tf_task t;
-		int r = q->src.next(q->src.ctx, &t);
+		int r;
+
+		/* What a source leaves unset (its tag) is none. */
+		memset(&t, 0, sizeof(t));
+		r = q->src.next(q->src.ctx, &t);
 
 		if (r <= 0) {
 			q->src_done = 1;
@@ -162,6 +166,24 @@ void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f)
 	unlink_entry(q, f);
 	/* The ring has room: ready + in flight never exceeds the window. */
 	*(struct tf_task *)tf_ring_push_front(&q->ready) = t;
+}
+
+uint64_t tf_queue_min_pending(const struct tf_queue *q, int with_ready)
+{
+	uint64_t min = UINT64_MAX;
+	size_t i, n = tf_ring_len(&q->ready);
+
+	for (i = 0; with_ready && i < n; i++) {
+		const struct tf_task *t = tf_ring_at(&q->ready, i);
+
+		if (t->id < min)
+			min = t->id;
+	}
+	for (i = 0; i < q->tab_cap; i++)
+		if (q->tab[i].used && !q->tab[i].delivering &&
+		    q->tab[i].task.id < min)
+			min = q->tab[i].task.id;
+	return min;
 }
 
 void tf_queue_foreach_rank(struct tf_queue *q, int rank,

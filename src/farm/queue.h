@@ -31,6 +31,7 @@ struct tf_inflight {
 	struct tf_task task;
 	struct tf_output out; /* streamed output arrives here */
 	struct tf_output err;
+	int delivering;       /* its result waits for the output writer */
 };
 
 struct tf_queue {
@@ -100,6 +101,13 @@ void tf_queue_putback(struct tf_queue *q, struct tf_inflight *f);
 void tf_queue_foreach_rank(struct tf_queue *q, int rank,
 			   void (*fn)(void *ctx, struct tf_inflight *f),
 			   void *ctx);
+
+/**
+ * The lowest id of a task that may still give output: in flight and not
+ * delivering, or (with_ready) ready. Tasks not read yet come later in
+ * the source, with higher ids. UINT64_MAX if there is none. O(window).
+ */
+uint64_t tf_queue_min_pending(const struct tf_queue *q, int with_ready);
 
 /** Whether every task has been read, dispatched and finished. */
 static inline int tf_queue_empty(const struct tf_queue *q)

@@ -66,9 +66,17 @@ static void deliver(struct master *m, struct tf_writer_job *j)
 	count_early(m, j, 0);
 	if (!m->writer_threaded && (j->r.out.len || j->r.err.len))
 		tf_report_clear(&m->report);
-	if (tf__writer_add(m->writer, j))
+	if (tf__writer_add(m->writer, j)) {
 		finish_result(m, j); /* frees j */
-	else if (early)
+		return;
+	}
+	if (m->o->keep_order) {
+		struct tf_inflight *f = tf_queue_find(&m->queue, j->r.id);
+
+		if (f)
+			f->delivering = 1; /* -k: no longer holds others */
+	}
+	if (early)
 		check_halt(m);
 }
 

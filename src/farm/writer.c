@@ -6,6 +6,13 @@
  * output costs one error, not one per task. --results files are opened
  * under the directory's fd, never through a symbolic link, never blocking
  * on a FIFO, and only if they are regular files.
+ *
+ * Under -k the caller's side holds finished jobs back in a list sorted by
+ * task id, and hands them to the thread only once no earlier task can
+ * still give output. They count for tf__writer_full() while held, so the
+ * master starts no new task while the held output is at the bound; the
+ * tasks already running still finish, and the earliest of them releases
+ * what waits behind it.
  */
 #include "config.h"
 
@@ -42,6 +49,9 @@ struct tf_writer {
 	int stderr_error;
 	int stderr_tty; /* shared with the live line: under its lock */
 	/* The caller's: */
+	int keep_order;
+	struct tf_writer_job *held; /* -k: finished, by id, not handed on */
+	size_t nheld;
 	size_t njobs;
 	uint64_t mem;
 	int fds;
@@ -249,23 +259,35 @@ int tf__writer_new(struct tf_writer **wp, int results_fd, int tag,
 	return 0;
 }
 
-int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j)
+/* Counts j in what waits. */
+static void account(struct tf_writer *w, struct tf_writer_job *j)
 {
 	const struct tf_result *r = &j->r;
 
-	j->next = NULL;
-	j->done = 0;
-	if (!w->threaded ||
-	    (w->results_fd < 0 && r->out.len == 0 && r->err.len == 0)) {
-		/* Nothing that could stall. */
-		deliver(w, j);
-		return 1;
-	}
 	j->mem = r->out.mem_len + r->err.mem_len;
 	j->fds = (r->out.spill_fd >= 0) + (r->err.spill_fd >= 0);
 	w->njobs++;
 	w->mem += j->mem;
 	w->fds += j->fds;
+}
+
+/* -k: keeps j back, in id order (most come in about that order: the
+ * search starts from the list's head, which is short when they do). */
+static void hold(struct tf_writer *w, struct tf_writer_job *j)
+{
+	struct tf_writer_job **pp = &w->held;
+
+	while (*pp && (*pp)->r.id <= j->r.id)
+		pp = &(*pp)->next;
+	j->next = *pp;
+	*pp = j;
+	w->nheld++;
+}
+
+/* Appends j, counted already, to the thread's list. */
+static void enqueue(struct tf_writer *w, struct tf_writer_job *j)
+{
+	j->next = NULL;
 	pthread_mutex_lock(&w->lock);
 	if (w->tail)
 		w->tail->next = j;
@@ -276,7 +298,91 @@ int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j)
 		w->next = j;
 	pthread_cond_signal(&w->wake);
 	pthread_mutex_unlock(&w->lock);
+}
+
+int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j)
+{
+	const struct tf_result *r = &j->r;
+
+	j->next = NULL;
+	j->done = 0;
+	if (w->results_fd < 0 && r->out.len == 0 && r->err.len == 0) {
+		/* Nothing to write, nothing to keep in order. */
+		deliver(w, j);
+		return 1;
+	}
+	if (w->keep_order) {
+		account(w, j);
+		hold(w, j);
+		return 0;
+	}
+	if (!w->threaded) {
+		/* Nothing that could stall. */
+		deliver(w, j);
+		return 1;
+	}
+	account(w, j);
+	enqueue(w, j);
 	return 0;
+}
+
+void tf__writer_keep_order(struct tf_writer *w)
+{
+	/* --results files have no order to keep. */
+	w->keep_order = w->results_fd < 0;
+}
+
+size_t tf__writer_held(const struct tf_writer *w)
+{
+	return w->nheld;
+}
+
+/* -k, unthreaded: delivers j now, and leaves it done for
+ * tf__writer_collect(). */
+static void deliver_now(struct tf_writer *w, struct tf_writer_job *j)
+{
+	int screen = isatty(STDERR_FILENO);
+
+	if (screen)
+		tf__screen_take();
+	deliver(w, j);
+	if (screen)
+		tf__screen_give();
+	j->done = 1;
+	j->next = NULL;
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+}
+
+size_t tf__writer_release(struct tf_writer *w, uint64_t horizon, int force)
+{
+	struct tf_writer_job *j;
+	size_t n = 0;
+
+	/* An attempt on its way out that may run again holds back every
+	 * higher id: its next attempt's output comes first. */
+	for (j = w->head; j; j = j->next)
+		if (!j->early && j->r.id < horizon)
+			horizon = j->r.id;
+	while ((j = w->held) != NULL) {
+		if (!force && j->r.id > horizon)
+			break;
+		if (!force && j->r.id == horizon && j->early)
+			break; /* a lower attempt of its id is not done */
+		w->held = j->next;
+		w->nheld--;
+		if (!j->early && j->r.id < horizon)
+			horizon = j->r.id;
+		if (w->threaded)
+			enqueue(w, j);
+		else
+			deliver_now(w, j);
+		n++;
+	}
+	return n;
 }
 
 struct tf_writer_job *tf__writer_collect(struct tf_writer *w)
@@ -285,7 +391,8 @@ struct tf_writer_job *tf__writer_collect(struct tf_writer *w)
 
 	if (!w->njobs)
 		return NULL;
-	pthread_mutex_lock(&w->lock);
+	if (w->threaded)
+		pthread_mutex_lock(&w->lock);
 	while (w->head && w->head->done) {
 		*end = w->head;
 		end = &w->head->next;
@@ -294,7 +401,8 @@ struct tf_writer_job *tf__writer_collect(struct tf_writer *w)
 	*end = NULL;
 	if (!w->head)
 		w->tail = NULL;
-	pthread_mutex_unlock(&w->lock);
+	if (w->threaded)
+		pthread_mutex_unlock(&w->lock);
 	for (j = done; j; j = j->next) {
 		w->njobs--;
 		w->mem -= j->mem;
@@ -317,10 +425,14 @@ int tf__writer_full(const struct tf_writer *w)
 struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 {
 	struct tf_writer *w = *wp, *fresh;
-	struct tf_writer_job *left;
+	struct tf_writer_job *left, *held = w->held, **end;
 
 	int tag = w->tag, threaded = w->threaded;
 
+	/* -k: what is held back was never handed on; it comes last, as it
+	 * would have been written. */
+	w->held = NULL;
+	w->nheld = 0;
 	if (threaded) {
 		struct tf_writer_job **pp;
 		pthread_t thread = w->thread;
@@ -350,8 +462,11 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 		/* From here w is the thread's, which frees it as it leaves. */
 		pthread_detach(thread);
 	} else {
-		left = w->head; /* none: unthreaded jobs never wait */
+		left = w->head; /* -k's delivered, not collected */
 	}
+	for (end = &left; *end; end = &(*end)->next)
+		;
+	*end = held;
 	if (!threaded) {
 		/* No thread, and no job waits. */
 		if (w->results_fd >= 0)
@@ -390,6 +505,10 @@ void tf__writer_free(struct tf_writer **wp)
 	}
 	while ((j = w->head) != NULL) {
 		w->head = j->next;
+		tf__writer_job_free(j);
+	}
+	while ((j = w->held) != NULL) {
+		w->held = j->next;
 		tf__writer_job_free(j);
 	}
 	if (w->results_fd >= 0)

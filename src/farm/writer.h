@@ -62,6 +62,25 @@ int tf__writer_new(struct tf_writer **wp, int results_fd, int tag,
  * tf__writer_collect().
  */
 int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j);
+/**
+ * -k: from now on tf__writer_add() holds each job back (it still counts
+ * for tf__writer_full()) until tf__writer_release() lets it go, in task
+ * id order. Jobs with early 0 are taken to be attempts that may be run
+ * again, whose next attempt must come before any higher id.
+ */
+void tf__writer_keep_order(struct tf_writer *w);
+/**
+ * -k: hands on, in id order, the held jobs that no task still to give
+ * output comes before: ids below horizon (the lowest id that may still
+ * give output, tf_queue_min_pending()) and below any attempt that may be
+ * run again, and such an attempt itself at horizon. force hands on every
+ * held job. Unthreaded, they are delivered here, under the terminal's
+ * lock when standard error is a terminal. They come back from
+ * tf__writer_collect(). Returns how many were handed on.
+ */
+size_t tf__writer_release(struct tf_writer *w, uint64_t horizon, int force);
+/** -k: jobs held back. */
+size_t tf__writer_held(const struct tf_writer *w);
 /** Jobs delivered since the last call, in the order they were added, as a
  * list the caller owns; NULL if none. */
 struct tf_writer_job *tf__writer_collect(struct tf_writer *w);
