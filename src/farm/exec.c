@@ -581,6 +581,10 @@ static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 			 * the attempt, not the run. */
 			(void)tf_output_append(o, buf, (size_t)n,
 					       ex->spill_threshold);
+			if (ex->on_output)
+				ex->on_output(ex->on_output_ctx,
+					      (int)(sl - ex->slots), which, buf,
+					      (size_t)n);
 			total += (size_t)n;
 			continue;
 		}

@@ -57,6 +57,12 @@ struct tf_exec {
 	struct tf_orphans orphans; /* what tasks left behind, adopted */
 	int sweep_due;             /* a child ended since the last sweep */
 	double last_sweep;
+	/* Told of each read from a running task's pipe (which: 0 stdout,
+	 * 1 stderr), after it was appended to the slot's result; NULL:
+	 * nobody. The output stays the slot's. */
+	void (*on_output)(void *ctx, int slot, int which, const char *data,
+			  size_t len);
+	void *on_output_ctx;
 };
 
 /**

@@ -284,6 +284,10 @@ static const struct opt opts[] = {
 	  "output in task order, not as tasks finish (held\n"
 	  "output counts against the writer's bound, which\n"
 	  "pauses new tasks)" },
+	{ "line-buffer", 0, OPT_FLAG, FIELD(line_buffer), 1, 0, NULL, NULL,
+	  NULL, NULL,
+	  "write output a whole line at a time, never half\n"
+	  "lines mixed" },
 	{ "bar", 0, OPT_FLAG, FIELD(bar), 1, 0, NULL, NULL, NULL, NULL,
 	  "the progress line with its bar, even when standard\n"
 	  "error is no terminal (then 80 columns or $COLUMNS)" },

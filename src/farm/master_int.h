@@ -94,6 +94,7 @@ struct master {
 	int warned[4]; /* enum tf_writer_where: a write error reported */
 	int warned_spill;
 	int warned_keep_order; /* -k gave up the order once */
+	struct tf_linebuf_slot *linebuf; /* --line-buffer: per local slot */
 	struct tf_strbuf msg;
 };
 
@@ -143,5 +144,14 @@ void tf__master_abandon_output(struct master *m);
 /** A task's attempt on a lost rank (tf_queue_foreach_rank()'s callback,
  * ctx the master): journaled lost, then queued again or given up. */
 void tf__master_lose_task(void *ctx, struct tf_inflight *f);
+
+/* linebuf.c */
+
+/** --line-buffer: local tasks' whole lines go to the writer as they come
+ * (when asked for, without -k or --results, and with local slots). */
+void tf__master_linebuf_init(struct master *m, int local_slots);
+/** Cuts what went ahead as lines off the front of a local result. */
+void tf__master_linebuf_trim(struct master *m, struct tf_result *r);
+void tf__master_linebuf_release(struct master *m);
 
 #endif

@@ -52,6 +52,7 @@ struct tf_writer {
 	int keep_order;
 	struct tf_writer_job *held; /* -k: finished, by id, not handed on */
 	size_t nheld;
+	size_t nchunks; /* --line-buffer chunks not yet collected */
 	size_t njobs;
 	uint64_t mem;
 	int fds;
@@ -306,8 +307,10 @@ int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j)
 
 	j->next = NULL;
 	j->done = 0;
-	if (w->results_fd < 0 && r->out.len == 0 && r->err.len == 0) {
-		/* Nothing to write, nothing to keep in order. */
+	if (w->results_fd < 0 && r->out.len == 0 && r->err.len == 0 &&
+	    !w->nchunks) {
+		/* Nothing to write, nothing to keep in order, and no line
+		 * of a task's may still be on its way. */
 		deliver(w, j);
 		return 1;
 	}
@@ -322,6 +325,7 @@ int tf__writer_add(struct tf_writer *w, struct tf_writer_job *j)
 		return 1;
 	}
 	account(w, j);
+	w->nchunks += j->chunk;
 	enqueue(w, j);
 	return 0;
 }
@@ -408,6 +412,16 @@ struct tf_writer_job *tf__writer_collect(struct tf_writer *w)
 		w->mem -= j->mem;
 		w->fds -= j->fds;
 	}
+	/* Chunks are nobody's results: they end here. */
+	for (end = &done; (j = *end) != NULL;) {
+		if (j->chunk) {
+			*end = j->next;
+			w->nchunks--;
+			tf__writer_job_free(j);
+		} else {
+			end = &j->next;
+		}
+	}
 	return done;
 }
 
@@ -467,6 +481,17 @@ struct tf_writer_job *tf__writer_abandon(struct tf_writer **wp)
 	for (end = &left; *end; end = &(*end)->next)
 		;
 	*end = held;
+	/* Chunks are nobody's results: dropped with the rest. */
+	for (end = &left; *end;) {
+		struct tf_writer_job *j = *end;
+
+		if (j->chunk) {
+			*end = j->next;
+			tf__writer_job_free(j);
+		} else {
+			end = &j->next;
+		}
+	}
 	if (!threaded) {
 		/* No thread, and no job waits. */
 		if (w->results_fd >= 0)

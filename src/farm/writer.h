@@ -39,6 +39,8 @@ struct tf_writer_job {
 	char name[48]; /* the --results file of error, e.g. "7.out" */
 	int early;     /* the master's: outcome counted ahead for --halt */
 	char *tag;     /* --tagstring's, or NULL; owned by the job */
+	int chunk;     /* --line-buffer: whole lines of a running task, no
+			* result: the writer frees it once written */
 	/* The writer's: */
 	int done;
 	uint64_t mem;
