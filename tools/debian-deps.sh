@@ -10,5 +10,6 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool autoconf-archive pkg-config \
-	openmpi-bin libopenmpi-dev check procps time parallel ca-certificates >/dev/null
+	openmpi-bin libopenmpi-dev check procps time parallel ca-certificates tmux \
+	>/dev/null
 echo "tools/debian-deps.sh: build dependencies installed"

@@ -1,0 +1,91 @@
+#!/bin/sh
+# GNU parallel's output options: -k (task order, whatever order tasks
+# finish in, locally and under mpirun -n 3, retries included),
+# --line-buffer (lines as they come, never half lines mixed) and
+# --tagstring (a rendered prefix on every line).
+. "$top_srcdir/tests/lib.sh"
+
+# Tasks 1..9 finish in reverse order: task N sleeps (10-N)/10 s.
+order_cmd='sleep 0.$((10 - {})); echo "task {} a"; echo "task {} b"'
+
+# in_order FILE: lines are task 1 a, task 1 b, ..., task 9 b.
+in_order() {
+	for i in 1 2 3 4 5 6 7 8 9; do
+		echo "task $i a"
+		echo "task $i b"
+	done >want
+	cmp -s want "$1"
+}
+
+tf --no-journal -s 3 -- "$order_cmd" ::: 1 2 3 4 5 6 7 8 9
+check "local: the run exits 0" rc_is 0
+check "local: without -k, tasks that finish first print first" \
+	sh -c 'head -1 out | grep -qv "task 1 a"'
+tf --no-journal -s 3 -k -- "$order_cmd" ::: 1 2 3 4 5 6 7 8 9
+check "local -k: exits 0" rc_is 0
+check "local -k: output in task order" in_order out
+
+if have_mpiexec; then
+	mpi 3 --no-journal -s 2 -k -- "$order_cmd" ::: 1 2 3 4 5 6 7 8 9
+	check "mpirun -n 3 -k: exits 0" rc_is 0
+	check "mpirun -n 3 -k: output in task order" in_order out
+	mpi 3 --no-journal -s 2 -- "$order_cmd" ::: 1 2 3 4 5 6 7 8 9
+	check "mpirun -n 3 without -k: the first line is not task 1's" \
+		sh -c 'head -1 out | grep -qv "task 1 a"'
+fi
+
+# A failed attempt and its retry print in task 2's place, before task 3.
+tf --no-journal -s 3 -k -r 2 -- 'if [ {} = 2 ] && [ "$TASKFARM_ATTEMPT" -lt 3 ]; then echo "try $TASKFARM_ATTEMPT"; exit 1; fi; sleep 0.$((5 - {})); echo "task {}"' ::: 1 2 3 4
+check "-k -r: exits 0" rc_is 0
+printf 'task 1\ntry 1\ntry 2\ntask 2\ntask 3\ntask 4\n' >want.r
+check "-k -r: a retried task's attempts print in its place" cmp -s want.r out
+
+# --line-buffer: task 1's first line comes before task 2's line, which
+# comes while task 1 still runs; half lines wait for their newline.
+cat >lb.sh <<'EOS'
+case $1 in
+1) echo early; sleep 1.2; printf 'late-'; sleep 0.4; echo end ;;
+2) sleep 0.5; printf 'mid-'; sleep 0.4; echo end ;;
+esac
+EOS
+tf --no-journal -s 2 --line-buffer -- sh lb.sh ::: 1 2
+check "--line-buffer: exits 0" rc_is 0
+printf 'early\nmid-end\nlate-end\n' >want.lb
+check "--line-buffer: lines as they come, half lines held" cmp -s want.lb out
+tf --no-journal -s 2 -- sh lb.sh ::: 1 2
+printf 'mid-end\nearly\nlate-end\n' >want.group
+check "without --line-buffer: each task's output whole at its end" \
+	cmp -s want.group out
+
+# Many tasks writing half lines at once: every line is whole.
+tf --no-journal -s 4 --line-buffer -- 'for k in 1 2 3 4 5; do printf "T{} "; sleep 0.0{}; printf "line $k\n"; done' ::: 1 2 3 4 5 6 7 8
+check "--line-buffer: 40 lines" sh -c '[ $(wc -l <out) -eq 40 ]'
+check "--line-buffer: never a half line mixed with another task's" \
+	sh -c '! grep -Ev "^T[1-8] line [1-5]$" out'
+check "--line-buffer: the journal rule holds (all ok)" rc_is 0
+
+tf --journal lb.tsv -s 2 --line-buffer -- sh lb.sh ::: 1 2
+journal_ok() {
+	[ "$(journal_rows "$1" | grep -c "$(printf '\tok\t')")" -eq "$2" ]
+}
+check "--line-buffer: both tasks journaled ok" journal_ok lb.tsv 2
+
+# --tagstring: rendered per task, a tab, every line (the last one ended).
+tf --no-journal --tagstring '{#}:{1}:{%}' -s 1 -- 'echo one; printf "two"' ::: x y
+check "--tagstring: exits 0" rc_is 0
+printf '1:x:1\tone\n1:x:1\ttwo\n2:y:1\tone\n2:y:1\ttwo\n' >want.tag
+check "--tagstring: {#} {1} {%} on every line" cmp -s want.tag out
+tf --no-journal --tagstring 'plain' -- 'echo {}' ::: a
+check "--tagstring: no replacement string, nothing appended" \
+	sh -c "[ \"\$(cat out)\" = \"\$(printf 'plain\ta')\" ]"
+printf 'echo j1\necho j2\n' >tag.tasks
+tf --no-journal --tagstring 'L{#}' -k tag.tasks
+check "--tagstring with a job file: {#} is the line, with -k" \
+	sh -c "[ \"\$(cat out)\" = \"\$(printf 'L1\tj1\nL2\tj2')\" ]"
+if have_mpiexec; then
+	mpi 3 --no-journal --tagstring 't{1}' -- 'echo hi; : {}' ::: a b c
+	check "mpirun -n 3 --tagstring: every line tagged" \
+		sh -c "[ \"\$(sort out)\" = \"\$(printf 'ta\thi\ntb\thi\ntc\thi')\" ]"
+fi
+
+finish
