@@ -149,13 +149,13 @@ static void expect_decode_fails(const void *buf, size_t len, decode_fn decode)
 /* A string literal as a task's cmd_len and cmd, NULs included. */
 #define CMD(lit) sizeof(lit) - 1, lit
 
-/* The last four fields: the time limit travels, the master's own
- * bookkeeping (retries left, rank to avoid, losses) does not. */
+/* The last five fields: the time limit travels, the master's own
+ * bookkeeping (retries left, rank to avoid, losses, the tag) does not. */
 static const struct tf_task sample_tasks[] = {
-	{ 1, 1, CMD("echo a"), 0, 0, -1, 0 },
-	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'"), 2.5, 3, 4, 0 },
-	{ 5, 2, CMD("x\0y\xff"), 86400, 0, -1, 0 },
-	{ 9, 1, CMD(""), 1e-3, 1, 1, 0 },
+	{ 1, 1, CMD("echo a"), 0, 0, -1, 0, NULL },
+	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'"), 2.5, 3, 4, 0, NULL },
+	{ 5, 2, CMD("x\0y\xff"), 86400, 0, -1, 0, NULL },
+	{ 9, 1, CMD(""), 1e-3, 1, 1, 0, NULL },
 };
 
 static void pack_sample_tasks(struct tf_strbuf *sb)
