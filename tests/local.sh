@@ -92,8 +92,8 @@ check "a status line appears every --status-interval when not on a TTY" \
 # place with a carriage return, and cleared before the summary.
 printf 'sleep 0.6\nsleep 0.6\n' >prog.tasks
 tf --progress --slots 1 --no-journal prog.tasks
-check "--progress draws a live line with done/total" \
-	sh -c "grep -q \"\$(printf '\r\033\\[K')taskfarm: 1/2 done\" err"
+check "--progress draws a live line with percentage, bar and done/total" \
+	sh -c "grep -q \"\$(printf '\r\033\\[K')taskfarm:  50% \\[[#.]*\\] 1/2 done\" err"
 check "--progress clears its line before the summary" \
 	sh -c "grep -q \"\$(printf '\r\033\\[K')taskfarm: 2 tasks in\" err"
 
