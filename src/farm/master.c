@@ -272,6 +272,9 @@ static int init_output(struct master *m)
 	m->results_fd = -1; /* the writer's now */
 	if (o->keep_order)
 		tf__writer_keep_order(m->writer);
+	/* A line forced off a terminal is on standard error all the same. */
+	if (m->report.tty || m->report.bar)
+		tf__writer_share_stderr(m->writer);
 	return 0;
 }
 

@@ -336,6 +336,12 @@ void tf__writer_keep_order(struct tf_writer *w)
 	w->keep_order = w->results_fd < 0;
 }
 
+void tf__writer_share_stderr(struct tf_writer *w)
+{
+	if (w->threaded)
+		w->stderr_tty = 1;
+}
+
 size_t tf__writer_held(const struct tf_writer *w)
 {
 	return w->nheld;

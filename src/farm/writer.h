@@ -81,6 +81,10 @@ void tf__writer_keep_order(struct tf_writer *w);
  * tf__writer_collect(). Returns how many were handed on.
  */
 size_t tf__writer_release(struct tf_writer *w, uint64_t horizon, int force);
+/** --bar or --progress off a terminal: standard error carries the
+ * progress line all the same, so task output written there takes it off first (threaded
+ * writers; unthreaded, the caller does). */
+void tf__writer_share_stderr(struct tf_writer *w);
 /** -k: jobs held back. */
 size_t tf__writer_held(const struct tf_writer *w);
 /** Jobs delivered since the last call, in the order they were added, as a
