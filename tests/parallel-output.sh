@@ -40,6 +40,22 @@ check "-k -r: exits 0" rc_is 0
 printf 'task 1\ntry 1\ntry 2\ntask 2\ntask 3\ntask 4\n' >want.r
 check "-k -r: a retried task's attempts print in its place" cmp -s want.r out
 
+# The bound: while task 1 runs (5 s), the 1,499 others finish at once; -k holds
+# at most the writer's 1024 results, then starts no task until task 1 is
+# done and lets them out.
+seq 1500 >want.bound
+tf --journal bound.tsv -s 4 -k -- '[ {} != 1 ] || sleep 5; echo {}' ::: $(seq 1500)
+check "-k bound: exits 0" rc_is 0
+check "-k bound: 1500 lines in order" cmp -s want.bound out
+started_before_task1_ended() {
+	awk -F'\t' 'NR > 1 && $1 == 1 { end = $3 + $4 } NR > 1 { s[NR] = $3 }
+		END { for (i in s) if (s[i] < end) n++; print n + 0 }' bound.tsv
+}
+n=$(started_before_task1_ended)
+diag "-k bound: $n tasks started while task 1 ran"
+check "-k bound: no more than the bound (1024) and the slots started meanwhile" \
+	[ "$n" -le 1040 ]
+
 # --line-buffer: task 1's first line comes before task 2's line, which
 # comes while task 1 still runs; half lines wait for their newline.
 cat >lb.sh <<'EOS'
