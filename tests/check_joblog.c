@@ -62,6 +62,14 @@ START_TEST(test_line_exact)
 	line = line_of(&r, "", "true", NULL);
 	ck_assert_ptr_nonnull(strstr(line, "7\t:\t"));
 	free(line);
+	/* Bytes --line-buffer wrote ahead count as received. */
+	r.rank = 0;
+	r.ahead_out = 10;
+	line = line_of(&r, "node0", "true", NULL);
+	ck_assert_str_eq(line, "7\t:\t1796216011.250\t     0.006\t0\t14\t0\t0"
+			       "\ttrue\n");
+	free(line);
+	r.ahead_out = 0;
 	/* No padding from 100000 s on. */
 	r.runtime = 123456.7891;
 	line = line_of(&r, "h", "x", NULL);

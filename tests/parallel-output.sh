@@ -80,11 +80,20 @@ check "--line-buffer: never a half line mixed with another task's" \
 	sh -c '! grep -Ev "^T[1-8] line [1-5]$" out'
 check "--line-buffer: the journal rule holds (all ok)" rc_is 0
 
-tf --journal lb.tsv -s 2 --line-buffer -- sh lb.sh ::: 1 2
+tf --journal lb.tsv --joblog lb.jl -s 2 --line-buffer -- sh lb.sh ::: 1 2
 journal_ok() {
 	[ "$(journal_rows "$1" | grep -c "$(printf '\tok\t')")" -eq "$2" ]
 }
 check "--line-buffer: both tasks journaled ok" journal_ok lb.tsv 2
+# Column 6 counts the lines written ahead too: task 1 printed "early\n"
+# (ahead) and "late-end\n", task 2 "mid-end\n".
+bytes_are() {
+	[ "$(journal_rows "$1" | cut -f1,6 | sort | tr '\t\n' ':,')" = "$2" ]
+}
+check "--line-buffer: the journal counts the bytes written ahead" \
+	bytes_are lb.tsv '1:15,2:8,'
+check "--line-buffer: the joblog's Receive counts them too" \
+	bytes_are lb.jl '1:15,2:8,'
 
 # --tagstring: rendered per task, a tab, every line (the last one ended).
 tf --no-journal --tagstring '{#}:{1}:{%}' -s 1 -- 'echo one; printf "two"' ::: x y

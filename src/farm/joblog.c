@@ -121,7 +121,8 @@ void tf_joblog_format(struct tf_strbuf *sb, const struct tf_result *r,
 	tf_strbuf_addf(sb, "%llu\t%s\t%.3f\t%10.3f\t0\t%llu\t%d\t%d\t",
 		       (unsigned long long)r->id,
 		       r->rank > 0 && host_fits(host) ? host : ":", r->start,
-		       runtime, (unsigned long long)r->out.len, exitval, sig);
+		       runtime, (unsigned long long)(r->out.len + r->ahead_out),
+		       exitval, sig);
 	tf_strbuf_grow(sb, cmd_len + 1);
 	for (i = 0; i < cmd_len; i++)
 		tf_strbuf_addch(sb, cmd[i] == '\n' ? '\0' : cmd[i]);

@@ -51,7 +51,7 @@ int tf_joblog_logs(int status);
  * Appends to sb the line for a task's final attempt r: Host is ":" for
  * a task run on the master itself, as parallel writes local jobs, else
  * host (":" if empty or holding white space); Receive is the bytes of
- * standard output; a task killed by a signal has Exitval 0 and its
+ * standard output (with those --line-buffer wrote ahead, r->ahead_out); a task killed by a signal has Exitval 0 and its
  * Signal, one stopped for its time limit Exitval -1 and the signal,
  * one given up after its rank was lost Exitval -1 and Signal 0.
  */

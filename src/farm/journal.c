@@ -160,7 +160,8 @@ void tf_journal_add(struct tf_journal *j, const struct tf_result *r,
 	tf_journal_escape(sb, host, strlen(host));
 	tf_strbuf_addf(sb, "\t%.3f\t%.3f\t0\t%llu\t%d\t%d\t", r->start,
 		       r->runtime,
-		       (unsigned long long)(r->out.len + r->err.len),
+		       (unsigned long long)(r->out.len + r->err.len +
+					    r->ahead_out + r->ahead_err),
 		       r->exitval, r->signal);
 	tf_journal_escape(sb, cmd, cmd_len);
 	tf_strbuf_addf(sb, "\t%u\t%d\t%d\t%s\t%lld\t%.3f\t%.3f\t%s\n",

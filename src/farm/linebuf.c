@@ -134,6 +134,10 @@ void tf__master_linebuf_trim(struct master *m, struct tf_result *r)
 			rest.error = -EIO;
 		tf_output_release(o[i]);
 		*o[i] = rest;
+		if (i == 0)
+			r->ahead_out = ls->flushed[0];
+		else
+			r->ahead_err = ls->flushed[1];
 	}
 	memset(ls, 0, sizeof(*ls));
 }

@@ -74,6 +74,11 @@ struct tf_result {
 	int streamed;
 	uint64_t streamed_out;
 	uint64_t streamed_err;
+	/* --line-buffer (master side): bytes already written ahead as
+	 * chunks and cut off the front of out and err; the journal's and
+	 * the joblog's byte counts include them. */
+	uint64_t ahead_out;
+	uint64_t ahead_err;
 };
 
 void tf_task_release(struct tf_task *t);
