@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the Debian 12 packages taskfarm needs to build, test and run
 # its examples: a C toolchain, autotools, Open MPI, Check and pkg-config,
-# and GNU parallel, which the tests compare taskfarm with.
+# GNU parallel, which the tests compare taskfarm with, and tmux, in which
+# tests/progress.sh draws the progress line.
 # Run as root (or through sudo). Safe to run again.
 set -eu
 SUDO=
