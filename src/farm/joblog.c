@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include "farm/joblog.h"
+#include "farm/journal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,26 +26,9 @@ int tf_joblog_open(struct tf_joblog *l, const char *path, int append)
 
 	memset(l, 0, sizeof(*l));
 	l->fd = -1;
-	/* O_NONBLOCK: a FIFO with no reader fails instead of blocking. */
-	fd = open(path,
-		  O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC |
-			  O_NONBLOCK,
-		  0644);
+	fd = tf_log_file_open(path, &st);
 	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto fail;
-	}
-	ret = !S_ISREG(st.st_mode) ? -EINVAL
-	      : st.st_uid != geteuid() ? -EPERM
-				       : 0;
-	if (ret)
-		goto fail;
-	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
-		ret = -errno;
-		goto fail;
-	}
+		return fd;
 	if (!append && st.st_size > 0) {
 		if (ftruncate(fd, 0) < 0) {
 			ret = -errno;

@@ -33,12 +33,10 @@ static char *journal_jobid(void)
 	return tf_strbuf_detach(&sb, NULL);
 }
 
-int tf_journal_open(struct tf_journal *j, const char *path, double interval)
+int tf_log_file_open(const char *path, struct stat *st)
 {
-	struct stat st;
 	int fd, ret;
 
-	memset(j, 0, sizeof(*j));
 	/* O_NONBLOCK: a FIFO with no reader fails (ENXIO) instead of
 	 * blocking; it is cleared again for the regular file we want. */
 	fd = open(path,
@@ -47,26 +45,31 @@ int tf_journal_open(struct tf_journal *j, const char *path, double interval)
 		  0644);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, st) < 0)
 		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
+	else if (!S_ISREG(st->st_mode))
+		ret = -EINVAL;
 	/* Another user's file in a shared directory: they could have
 	 * written lines of their own, so it is not ours to append to. */
-	if (st.st_uid != geteuid()) {
-		close(fd);
-		return -EPERM;
-	}
-	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+	else if (st->st_uid != geteuid())
+		ret = -EPERM;
+	else if (fcntl(fd, F_SETFL, O_APPEND) < 0)
 		ret = -errno;
-		close(fd);
-		return ret;
-	}
+	else
+		return fd;
+	close(fd);
+	return ret;
+}
+
+int tf_journal_open(struct tf_journal *j, const char *path, double interval)
+{
+	struct stat st;
+	int fd, ret;
+
+	memset(j, 0, sizeof(*j));
+	fd = tf_log_file_open(path, &st);
+	if (fd < 0)
+		return fd;
 	j->fd = fd;
 	j->path = tf__xstrdup(path);
 	j->jobid = journal_jobid();
@@ -372,6 +375,23 @@ static struct tf_history_slot *dense_get(struct tf_history *h, uint64_t id)
 	return &h->dense[id];
 }
 
+/* The history's place for task id, made if need be: *d in the dense
+ * array or *e in the table (the other NULL). */
+static void hist_slot(struct tf_history *h, uint64_t id,
+		      struct tf_history_slot **d, struct tf_history_entry **e)
+{
+	*d = NULL;
+	*e = NULL;
+	if (id < h->dense_len && h->dense[id].state)
+		*d = &h->dense[id];
+	else if (h->ntab && (*e = tab_get(h, id, 0)))
+		;
+	else if (dense_admits(h, id))
+		*d = dense_get(h, id);
+	else
+		*e = tab_get(h, id, 1);
+}
+
 /* Takes in one attempt of task id (see replay_line()). */
 static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
 		      int state, uint32_t attempt)
@@ -382,14 +402,7 @@ static void hist_note(struct tf_history *h, uint64_t id, uint64_t hash,
 	uint32_t *attempts;
 	uint8_t *st, *any_cmd;
 
-	if (id < h->dense_len && h->dense[id].state)
-		d = &h->dense[id];
-	else if (h->ntab && (e = tab_get(h, id, 0)))
-		;
-	else if (dense_admits(h, id))
-		d = dense_get(h, id);
-	else
-		e = tab_get(h, id, 1);
+	hist_slot(h, id, &d, &e);
 	if (d) {
 		cmd_hash = &d->cmd_hash;
 		attempts = &d->attempts;
@@ -429,14 +442,7 @@ static void hist_note_parallel(struct tf_history *h, uint64_t id, int state)
 	struct tf_history_entry *e = NULL;
 	struct tf_history_slot *d = NULL;
 
-	if (id < h->dense_len && h->dense[id].state)
-		d = &h->dense[id];
-	else if (h->ntab && (e = tab_get(h, id, 0)))
-		;
-	else if (dense_admits(h, id))
-		d = dense_get(h, id);
-	else
-		e = tab_get(h, id, 1);
+	hist_slot(h, id, &d, &e);
 	if (d ? !d->state : !e->state) {
 		h->n++;
 		if (e)

@@ -50,6 +50,16 @@ struct tf_journal {
 	char *jobid;     /* the JobId column, escaped */
 };
 
+struct stat;
+
+/**
+ * The journal's and the joblog's open: path for appending, created (mode
+ * 0644) without following a symbolic link or blocking on a FIFO, and
+ * only a regular file of this user's (-EINVAL, -EPERM). Fills *st.
+ * Returns the fd (O_APPEND, O_CLOEXEC) or -errno.
+ */
+int tf_log_file_open(const char *path, struct stat *st);
+
 /**
  * Opens path for appending, creating it (mode 0644) without following a
  * symbolic link; a new or empty file gets the header line. The JobId
