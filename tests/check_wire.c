@@ -89,11 +89,11 @@ static int decode_output(const void *buf, size_t len)
 {
 	uint64_t id;
 	uint32_t attempt;
-	int stream;
+	int stream, slot;
 	const void *data;
 	size_t datalen;
 
-	return tf_wire_unpack_output(buf, len, &id, &attempt, &stream, &data,
+	return tf_wire_unpack_output(buf, len, &id, &attempt, &stream, &slot, &data,
 				     &datalen);
 }
 
@@ -578,13 +578,13 @@ START_TEST(test_output_round_trip)
 	const void *got;
 	uint64_t id;
 	uint32_t attempt;
-	int stream;
+	int stream, slot;
 	size_t len;
 
 	fill_pattern(data, sizeof(data), 9);
 	tf_wire_pack_output(&sb, UINT64_MAX, 4, 2, data, sizeof(data));
 	ck_assert_int_eq(tf_wire_unpack_output(sb.buf, sb.len, &id, &attempt,
-					       &stream, &got, &len),
+					       &stream, &slot, &got, &len),
 			 0);
 	ck_assert_uint_eq(id, UINT64_MAX);
 	ck_assert_uint_eq(attempt, 4);
@@ -598,10 +598,26 @@ START_TEST(test_output_round_trip)
 	tf_strbuf_reset(&sb);
 	tf_wire_pack_output(&sb, 1, 1, 1, "", 0);
 	ck_assert_int_eq(tf_wire_unpack_output(sb.buf, sb.len, &id, &attempt,
-					       &stream, &got, &len),
+					       &stream, &slot, &got, &len),
 			 0);
 	ck_assert_int_eq(stream, 1);
+	ck_assert_int_eq(slot, 0);
 	ck_assert_uint_eq(len, 0);
+
+	/* --line-buffer's lines carry their slot after the stream byte. */
+	tf_strbuf_reset(&sb);
+	tf_wire_pack_lines(&sb, 7, 2, 1, 3, "a\nb\n", 4);
+	ck_assert_int_eq(tf_wire_unpack_output(sb.buf, sb.len, &id, &attempt,
+					       &stream, &slot, &got, &len),
+			 0);
+	ck_assert_uint_eq(id, 7);
+	ck_assert_uint_eq(attempt, 2);
+	ck_assert_int_eq(stream, TF_WIRE_LINES_ERR);
+	ck_assert_int_eq(slot, 3);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_int_eq(memcmp(got, "a\nb\n", 4), 0);
+	/* Cut into its slot, it is refused. */
+	expect_truncations_fail(&sb, decode_output, 17);
 	tf_strbuf_release(&sb);
 }
 END_TEST
@@ -609,10 +625,11 @@ END_TEST
 START_TEST(test_output_bad_stream)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
-	int bad[] = { 0, 3, 255 };
+	int bad[] = { 0, 5, 255 };
 	size_t i;
 
-	/* Only stdout (1) and stderr (2) exist. */
+	/* Only stdout (1) and stderr (2), and their --line-buffer lines (3,
+	 * 4), exist. */
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		tf_strbuf_reset(&sb);
 		tf_wire_pack_output(&sb, 1, 1, bad[i], "x", 1);

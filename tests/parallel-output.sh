@@ -64,6 +64,11 @@ case $1 in
 2) sleep 0.5; printf 'mid-'; sleep 0.4; echo end ;;
 esac
 EOS
+seq 1500 >want.1500
+# bytes_are JOURNAL "ID:BYTES,...": column 6 (output bytes) by task.
+bytes_are() {
+	[ "$(journal_rows "$1" | cut -f1,6 | sort | tr '\t\n' ':,')" = "$2" ]
+}
 tf --no-journal -s 2 --line-buffer -- sh lb.sh ::: 1 2
 check "--line-buffer: exits 0" rc_is 0
 printf 'early\nmid-end\nlate-end\n' >want.lb
@@ -72,6 +77,45 @@ tf --no-journal -s 2 -- sh lb.sh ::: 1 2
 printf 'mid-end\nearly\nlate-end\n' >want.group
 check "without --line-buffer: each task's output whole at its end" \
 	cmp -s want.group out
+
+# The same on workers (-s 1: the master runs none): their lines cross MPI
+# as they come, and the journal counts the bytes that went ahead.
+if have_mpiexec; then
+	mpi 3 --journal lbw.tsv -s 1 --line-buffer -- sh lb.sh ::: 1 2
+	check "mpirun -n 3 --line-buffer: exits 0" rc_is 0
+	check "mpirun -n 3 --line-buffer: workers' lines as they come, half lines held" \
+		cmp -s want.lb out
+	ranks_are() {
+		[ "$(journal_rows "$1" | cut -f11 | sort | tr '\n' ' ')" = "$2" ]
+	}
+	check "mpirun -n 3 --line-buffer: both ran on workers" ranks_are lbw.tsv '1 2 '
+	check "mpirun -n 3 --line-buffer: the journal counts the bytes written ahead" \
+		bytes_are lbw.tsv '1:15,2:8,'
+	mpi 3 --no-journal -s 2 --line-buffer -- 'for k in 1 2 3 4 5; do printf "T{} "; sleep 0.0{}; printf "line $k\n"; done' ::: 1 2 3 4 5 6 7 8
+	check "mpirun -n 3 --line-buffer: 40 whole lines from 4 worker slots" \
+		sh -c '[ $(wc -l <out) -eq 40 ] && ! grep -Ev "^T[1-8] line [1-5]$" out'
+	# A stalled stdout: rank 0's goes through a pipe nobody reads for
+	# 10 s (mpirun's own would buffer without bound). More line chunks
+	# than the writer holds (1024) wait in the master, then come out
+	# whole, each task's in order.
+	cat >stall.sh <<'EOS'
+if [ "${OMPI_COMM_WORLD_RANK:-${PMI_RANK:-0}}" = 0 ]; then
+	"$TF" "$@" | { sleep 10; cat; }
+else
+	exec "$TF" "$@"
+fi
+EOS
+	TF=$TF timeout -k 10 180 "$MPIEXEC" -n 3 sh stall.sh -vv --journal lbs.tsv -s 1 --line-buffer -- \
+		'p=$(printf "%0180d" 0); k=0; while [ $k -lt 1500 ]; do k=$((k + 1)); echo "T{} line $k $p"; sleep 0.001; done' ::: 1 2 \
+		>out 2>err
+	check "mpirun -n 3 --line-buffer, stdout stalled: the lines waited in the master" \
+		grep -q "the output writer is full; its lines wait for its result" err
+	check "mpirun -n 3 --line-buffer, stdout stalled: 3000 whole lines, each task's in order" \
+		sh -c '[ $(wc -l <out) -eq 3000 ] &&
+			for t in 1 2; do grep "^T$t line " out | cut -d" " -f3 | cmp -s - want.1500 || exit 1; done'
+	check "mpirun -n 3 --line-buffer, stdout stalled: the journal counts every byte" \
+		bytes_are lbs.tsv "1:$(grep '^T1 ' out | wc -c),2:$(grep '^T2 ' out | wc -c),"
+fi
 
 # Many tasks writing half lines at once: every line is whole.
 tf --no-journal -s 4 --line-buffer -- 'for k in 1 2 3 4 5; do printf "T{} "; sleep 0.0{}; printf "line $k\n"; done' ::: 1 2 3 4 5 6 7 8
@@ -87,9 +131,6 @@ journal_ok() {
 check "--line-buffer: both tasks journaled ok" journal_ok lb.tsv 2
 # Column 6 counts the lines written ahead too: task 1 printed "early\n"
 # (ahead) and "late-end\n", task 2 "mid-end\n".
-bytes_are() {
-	[ "$(journal_rows "$1" | cut -f1,6 | sort | tr '\t\n' ':,')" = "$2" ]
-}
 check "--line-buffer: the journal counts the bytes written ahead" \
 	bytes_are lb.tsv '1:15,2:8,'
 check "--line-buffer: the joblog's Receive counts them too" \

@@ -201,14 +201,19 @@ static int handle_output(struct master *m, int src, const struct tf_strbuf *b)
 	uint64_t id;
 	uint32_t attempt;
 	size_t len;
-	int stream;
+	int stream, slot;
 
 	if (tf_wire_unpack_output(b->buf, b->len, &id, &attempt,
-				  &stream, &data, &len) < 0)
+				  &stream, &slot, &data, &len) < 0)
 		return TF_EPROTO;
 	f = tf_queue_find(&m->queue, id);
 	if (!f || f->rank != src || f->task.attempt != attempt)
 		return TF_EPROTO;
+	if (stream == TF_WIRE_LINES_OUT || stream == TF_WIRE_LINES_ERR) {
+		tf__master_remote_lines(m, f, slot, stream - TF_WIRE_LINES_OUT,
+					data, len);
+		return 0;
+	}
 	/* If it cannot be kept, the output says so, and the attempt
 	 * is failed when its result comes. */
 	(void)tf_output_append(stream == 1 ? &f->out : &f->err, data,

@@ -1,13 +1,18 @@
 /*
- * --line-buffer for the master's own slots: as a local task writes, its
+ * --line-buffer: as a task of the master's own slots writes, its
  * complete lines go to the output writer at once, as chunks; a partial
  * last line waits for its newline or the task's end, so lines of
  * different tasks never mix. What the chunks carried is cut off the
  * front of the task's result, whose rest is delivered (and only then
- * journaled) behind them. Workers' tasks still come whole at their end:
- * their output crosses MPI only then. While the writer is at its bound
- * no chunk is made; the lines wait in the slot's output (which spills to
- * a file past its threshold) and go later, or with the result.
+ * journaled) behind them. While the writer is at its bound no chunk is
+ * made; the lines wait in the slot's output (which spills to a file past
+ * its threshold) and go later, or with the result.
+ *
+ * A worker's tasks do the same on the worker (worker.c): their whole
+ * lines come as OUTPUT messages (TF_WIRE_LINES_OUT/ERR) while they run,
+ * and the result carries the rest. Here those lines go to the writer at
+ * once, or, while it is full, wait in the attempt's in-flight output
+ * and go in front of its result.
  */
 #include "config.h"
 
@@ -37,24 +42,31 @@ static struct tf_linebuf_slot *slot_state(struct master *m, int slot)
 	return ls;
 }
 
-/* Copies bytes [from, to) of src into dst. Returns 0 or -errno. */
-static int copy_range(struct tf_output *dst, const struct tf_output *src,
-		      uint64_t from, uint64_t to, size_t threshold)
+/* A writer job for a chunk of lines of the attempt f holds, run in slot
+ * (1-based) of rank. */
+static struct tf_writer_job *chunk_job(struct tf_inflight *f, uint64_t id,
+				       uint32_t attempt, int slot, int rank)
 {
-	char buf[65536];
+	struct tf_writer_job *j = tf__xcalloc(1, sizeof(*j));
 
-	while (from < to) {
-		size_t want = to - from < sizeof(buf) ? (size_t)(to - from)
-						      : sizeof(buf);
-		long n = tf_output_pread(src, buf, want, from);
+	tf_result_init(&j->r);
+	j->r.id = id;
+	j->r.attempt = attempt;
+	j->r.slot = slot;
+	j->rank = rank;
+	j->chunk = 1;
+	if (f && f->task.tag)
+		j->tag = tf__xstrdup(f->task.tag);
+	return j;
+}
 
-		if (n <= 0)
-			return n < 0 ? (int)n : -EIO;
-		if (tf_output_append(dst, buf, (size_t)n, threshold) < 0)
-			return dst->error;
-		from += (uint64_t)n;
-	}
-	return 0;
+/* Hands j to the writer (it may write it at once). */
+static void write_chunk(struct master *m, struct tf_writer_job *j)
+{
+	if (!m->writer_threaded)
+		tf_report_clear(&m->report);
+	if (tf__writer_add(m->writer, j))
+		tf__writer_job_free(j); /* written at once */
 }
 
 static void on_output(void *ctx, int slot, int which, const char *data,
@@ -76,27 +88,16 @@ static void on_output(void *ctx, int slot, int which, const char *data,
 	end = o->len - len + (uint64_t)(nl - data) + 1;
 	if (end <= ls->flushed[which])
 		return;
-	j = tf__xcalloc(1, sizeof(*j));
-	tf_result_init(&j->r);
-	j->r.id = sl->task.id;
-	j->r.attempt = sl->task.attempt;
-	j->r.slot = slot + 1;
-	j->rank = 0;
-	j->chunk = 1;
 	f = tf_queue_find(&m->queue, sl->task.id);
-	if (f && f->task.tag)
-		j->tag = tf__xstrdup(f->task.tag);
-	if (copy_range(which ? &j->r.err : &j->r.out, o, ls->flushed[which],
-		       end, m->exec.spill_threshold) < 0) {
+	j = chunk_job(f, sl->task.id, sl->task.attempt, slot + 1, 0);
+	if (tf_output_copy(which ? &j->r.err : &j->r.out, o, ls->flushed[which],
+			   end, m->exec.spill_threshold) < 0) {
 		/* Left for the result, which says what was lost. */
 		tf__writer_job_free(j);
 		return;
 	}
 	ls->flushed[which] = end;
-	if (!m->writer_threaded)
-		tf_report_clear(&m->report);
-	if (tf__writer_add(m->writer, j))
-		tf__writer_job_free(j); /* written at once */
+	write_chunk(m, j);
 }
 
 void tf__master_linebuf_init(struct master *m, int local_slots)
@@ -124,22 +125,69 @@ void tf__master_linebuf_trim(struct master *m, struct tf_result *r)
 	if (ls->id != r->id || ls->attempt != r->attempt)
 		return;
 	for (i = 0; i < 2; i++) {
-		struct tf_output rest;
-
 		if (!ls->flushed[i] || o[i]->error)
 			continue;
-		tf_output_init(&rest);
-		if (copy_range(&rest, o[i], ls->flushed[i], o[i]->len,
-			       m->exec.spill_threshold) < 0 && !rest.error)
-			rest.error = -EIO;
-		tf_output_release(o[i]);
-		*o[i] = rest;
+		tf_output_drop_front(o[i], ls->flushed[i],
+				     m->exec.spill_threshold);
 		if (i == 0)
 			r->ahead_out = ls->flushed[0];
 		else
 			r->ahead_err = ls->flushed[1];
 	}
 	memset(ls, 0, sizeof(*ls));
+}
+
+void tf__master_remote_lines(struct master *m, struct tf_inflight *f,
+			     int slot, int which, const void *data,
+			     size_t len)
+{
+	struct tf_writer_job *j;
+
+	f->lines_sent[which] += len;
+	/* Once one chunk waited, the rest wait behind it. */
+	if (f->lines_held[0] || f->lines_held[1] ||
+	    tf__writer_full(m->writer)) {
+		if (!f->lines_held[0] && !f->lines_held[1])
+			tf_debug("task %llu: the output writer is full; its "
+				 "lines wait for its result",
+				 (unsigned long long)f->task.id);
+		/* If it cannot be kept, the output says so, and the
+		 * attempt is failed when its result comes. */
+		(void)tf_output_append(which ? &f->err : &f->out, data, len,
+				       1024 * 1024);
+		f->lines_held[which] += len;
+		return;
+	}
+	j = chunk_job(f, f->task.id, f->task.attempt, slot, f->rank);
+	(void)tf_output_append(which ? &j->r.err : &j->r.out, data, len,
+			       m->exec.spill_threshold);
+	write_chunk(m, j);
+}
+
+void tf__master_remote_lines_result(struct tf_inflight *f,
+				    struct tf_result *r, size_t threshold)
+{
+	struct tf_output *held[2] = { &f->out, &f->err };
+	struct tf_output *mine[2] = { &r->out, &r->err };
+	int i;
+
+	r->ahead_out += f->lines_sent[0] - f->lines_held[0];
+	r->ahead_err += f->lines_sent[1] - f->lines_held[1];
+	/* Streamed, the rest came behind the held lines in f's output,
+	 * which becomes the result's. */
+	if (r->streamed)
+		return;
+	for (i = 0; i < 2; i++) {
+		if (!f->lines_held[i])
+			continue;
+		if (tf_output_copy(held[i], mine[i], 0, mine[i]->len,
+				   threshold) < 0 &&
+		    !held[i]->error)
+			held[i]->error = -EIO;
+		tf_output_release(mine[i]);
+		*mine[i] = *held[i];
+		tf_output_init(held[i]);
+	}
 }
 
 void tf__master_linebuf_release(struct master *m)

@@ -286,9 +286,9 @@ static const struct opt opts[] = {
 	  "pauses new tasks)" },
 	{ "line-buffer", 0, OPT_FLAG, FIELD(line_buffer), 1, 0, NULL, NULL,
 	  NULL, NULL,
-	  "tasks the master runs (all, with no launcher)\n"
-	  "write each whole line as it comes, a partial\n"
-	  "line held; workers' tasks print at their end" },
+	  "write each whole line of a task's output as it\n"
+	  "comes (from worker ranks too), a partial line\n"
+	  "held until its newline or the task's end" },
 	{ "bar", 0, OPT_FLAG, FIELD(bar), 1, 0, NULL, NULL, NULL, NULL,
 	  "the progress line with its bar, even when standard\n"
 	  "error is no terminal (then 80 columns or $COLUMNS)" },

@@ -152,6 +152,16 @@ void tf__master_lose_task(void *ctx, struct tf_inflight *f);
 void tf__master_linebuf_init(struct master *m, int local_slots);
 /** Cuts what went ahead as lines off the front of a local result. */
 void tf__master_linebuf_trim(struct master *m, struct tf_result *r);
+/** A worker's task's whole lines (which: 0 stdout, 1 stderr), sent as
+ * they came: to the writer at once, or held in f's output while the
+ * writer is full (and after that, so that they stay in order). */
+void tf__master_remote_lines(struct master *m, struct tf_inflight *f,
+			     int slot, int which, const void *data,
+			     size_t len);
+/** A worker's result, once its lines went ahead: the held ones go in
+ * front of its output, the written ones count in r->ahead_out/err. */
+void tf__master_remote_lines_result(struct tf_inflight *f,
+				    struct tf_result *r, size_t threshold);
 void tf__master_linebuf_release(struct master *m);
 
 #endif

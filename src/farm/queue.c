@@ -98,6 +98,8 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 	f->task = *ready;
 	tf_output_init(&f->out);
 	tf_output_init(&f->err);
+	memset(f->lines_sent, 0, sizeof(f->lines_sent));
+	memset(f->lines_held, 0, sizeof(f->lines_held));
 	tf_idtable_put(&q->ids, f->task.id, slot);
 	q->ninflight++;
 	return f;

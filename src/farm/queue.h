@@ -31,6 +31,11 @@ struct tf_inflight {
 	struct tf_task task;
 	struct tf_output out; /* streamed output arrives here */
 	struct tf_output err;
+	/* --line-buffer, a worker's task: bytes of whole lines it sent
+	 * (stdout, stderr), and of those the ones held in out/err because
+	 * the writer was full (written with the result, in order). */
+	uint64_t lines_sent[2];
+	uint64_t lines_held[2];
 	int delivering;       /* its result waits for the output writer */
 };
 

@@ -217,11 +217,14 @@ void tf__master_result(struct master *m, int rank, struct tf_result *r)
 		m->dispatched--;
 		return;
 	}
+	/* --line-buffer: what a worker's task wrote ahead as lines. */
+	tf__master_remote_lines_result(f, r, m->exec.spill_threshold);
 	if (r->streamed) {
-		/* The bytes came ahead in OUTPUT chunks. */
+		/* The bytes came ahead in OUTPUT chunks (behind any lines
+		 * held there). */
 		if (!f->out.error && !f->err.error &&
-		    (f->out.len != r->streamed_out ||
-		     f->err.len != r->streamed_err))
+		    (f->out.len - f->lines_held[0] != r->streamed_out ||
+		     f->err.len - f->lines_held[1] != r->streamed_err))
 			tf_warn("task %llu: expected %llu+%llu bytes of "
 				"output, got %llu+%llu",
 				(unsigned long long)r->id,

@@ -124,6 +124,40 @@ long tf_output_pread(const struct tf_output *o, void *buf, size_t len,
 	}
 }
 
+int tf_output_copy(struct tf_output *dst, const struct tf_output *src,
+		   uint64_t from, uint64_t to, size_t spill_threshold)
+{
+	char buf[65536];
+
+	while (from < to) {
+		size_t want = to - from < sizeof(buf) ? (size_t)(to - from)
+						      : sizeof(buf);
+		long n = tf_output_pread(src, buf, want, from);
+
+		if (n <= 0)
+			return n < 0 ? (int)n : -EIO;
+		if (tf_output_append(dst, buf, (size_t)n, spill_threshold) < 0)
+			return dst->error;
+		from += (uint64_t)n;
+	}
+	return 0;
+}
+
+void tf_output_drop_front(struct tf_output *o, uint64_t n,
+			  size_t spill_threshold)
+{
+	struct tf_output rest;
+
+	if (!n || o->error)
+		return;
+	tf_output_init(&rest);
+	if (tf_output_copy(&rest, o, n, o->len, spill_threshold) < 0 &&
+	    !rest.error)
+		rest.error = -EIO;
+	tf_output_release(o);
+	*o = rest;
+}
+
 /* Writes data, inserting prefix at the start of every line. *bol says
  * whether the previous chunk ended a line. */
 static int write_prefixed(int fd, const char *data, size_t len,

@@ -107,6 +107,15 @@ int tf_output_write(const struct tf_output *o, int fd, const char *prefix);
  * or -errno. */
 long tf_output_pread(const struct tf_output *o, void *buf, size_t len,
 		     uint64_t off);
+/** Appends bytes [from, to) of src to dst. Returns 0 or -errno (dst's
+ * error if it could not keep them). */
+int tf_output_copy(struct tf_output *dst, const struct tf_output *src,
+		   uint64_t from, uint64_t to, size_t spill_threshold);
+/** Drops the first n bytes of o (what --line-buffer wrote ahead): o then
+ * holds the rest. A copy that fails leaves o's error set (-EIO if the
+ * read failed). */
+void tf_output_drop_front(struct tf_output *o, uint64_t n,
+			  size_t spill_threshold);
 
 void tf_result_init(struct tf_result *r);
 void tf_result_release(struct tf_result *r);

@@ -242,9 +242,19 @@ void tf_wire_pack_output(struct tf_strbuf *out, uint64_t id, uint32_t attempt,
 	tf_strbuf_add(out, data, len);
 }
 
+void tf_wire_pack_lines(struct tf_strbuf *out, uint64_t id, uint32_t attempt,
+			int which, int slot, const void *data, size_t len)
+{
+	tf_strbuf_add_u64(out, id);
+	tf_strbuf_add_u32(out, attempt);
+	tf_strbuf_add_u8(out, (uint8_t)(TF_WIRE_LINES_OUT + which));
+	tf_strbuf_add_u32(out, (uint32_t)slot);
+	tf_strbuf_add(out, data, len);
+}
+
 int tf_wire_unpack_output(const void *buf, size_t len, uint64_t *id,
-			  uint32_t *attempt, int *stream, const void **data,
-			  size_t *datalen)
+			  uint32_t *attempt, int *stream, int *slot,
+			  const void **data, size_t *datalen)
 {
 	struct tf_reader c;
 
@@ -252,7 +262,12 @@ int tf_wire_unpack_output(const void *buf, size_t len, uint64_t *id,
 	*id = tf_reader_u64(&c);
 	*attempt = tf_reader_u32(&c);
 	*stream = tf_reader_u8(&c);
-	if (tf_reader_failed(&c) || (*stream != 1 && *stream != 2))
+	*slot = 0;
+	if (*stream == TF_WIRE_LINES_OUT || *stream == TF_WIRE_LINES_ERR)
+		*slot = (int)tf_reader_u32(&c);
+	else if (*stream != 1 && *stream != 2)
+		return TF_EPROTO;
+	if (tf_reader_failed(&c) || *slot < 0)
 		return TF_EPROTO;
 	*datalen = tf_reader_left(&c);
 	*data = tf_reader_take(&c, *datalen);

@@ -88,12 +88,22 @@ int tf_wire_output_inline(const struct tf_result *r);
 int tf_wire_unpack_results(const void *buf, size_t len, uint64_t *want_total,
 			   struct tf_result **results, size_t *n);
 
-/** OUTPUT chunk: stream is 1 for stdout, 2 for stderr. */
+/** OUTPUT chunk ahead of a result too large for its batch: stream is 1
+ * for stdout, 2 for stderr. */
 void tf_wire_pack_output(struct tf_strbuf *out, uint64_t id, uint32_t attempt,
 			 int stream, const void *data, size_t len);
+/** OUTPUT with --line-buffer: whole lines of a running task (which: 0
+ * stdout, 1 stderr) from its slot (1-based), to be written at once;
+ * the stream byte is TF_WIRE_LINES_OUT + which, and the slot follows. */
+#define TF_WIRE_LINES_OUT 3
+#define TF_WIRE_LINES_ERR 4
+void tf_wire_pack_lines(struct tf_strbuf *out, uint64_t id, uint32_t attempt,
+			int which, int slot, const void *data, size_t len);
+/** Either kind: *stream 1, 2, TF_WIRE_LINES_OUT or _ERR; *slot 0 for the
+ * first two. Returns 0 or TF_EPROTO. */
 int tf_wire_unpack_output(const void *buf, size_t len, uint64_t *id,
-			  uint32_t *attempt, int *stream, const void **data,
-			  size_t *datalen);
+			  uint32_t *attempt, int *stream, int *slot,
+			  const void **data, size_t *datalen);
 
 /** A control code and its argument (for DRAIN: seconds until running
  * tasks are stopped, negative for never). */

@@ -57,6 +57,14 @@ struct worker {
 	int stop;
 	int fatal;      /* the loop failed: exit TF_EXIT_INTERNAL */
 	int master_lost;
+	/* --line-buffer: per slot, the attempt running there and how many
+	 * bytes of its stdout and stderr went to the master as lines;
+	 * NULL when off. */
+	struct line_state {
+		uint64_t id;
+		uint32_t attempt;
+		uint64_t sent[2];
+	} *lines;
 };
 
 static size_t target_hold(const struct worker *w)
@@ -176,6 +184,86 @@ static void check_master(struct worker *w, double now)
 		send_batch(w);
 }
 
+/* Sends one OUTPUT message. Returns 0, or -1 with the master lost. */
+static int send_output(struct worker *w, struct tf_strbuf *chunk)
+{
+	if (tf_comm_send_wait(w->comm, 0, TF_TAG_OUTPUT, chunk->buf,
+			      chunk->len, w->o->heartbeat) < 0) {
+		/* MPI may still read the chunk. */
+		tf_comm_keep(tf_strbuf_detach(chunk, NULL));
+		master_lost(w, "it did not take output");
+		return -1;
+	}
+	/* It took the chunk: it lives, though nothing it sent was read
+	 * meanwhile. */
+	w->last_heard = tf_now();
+	return 0;
+}
+
+/*
+ * --line-buffer: told of each read from a running task's pipe, sends
+ * the whole lines not sent yet (up to the last newline of what came) as
+ * they come; a partial line waits for its newline or the task's end.
+ */
+static void on_output(void *ctx, int slot, int which, const char *data,
+		      size_t len)
+{
+	struct worker *w = ctx;
+	struct tf_exec_slot *sl = &w->exec.slots[slot];
+	const struct tf_output *o = which ? &sl->result.err : &sl->result.out;
+	struct line_state *ls = &w->lines[slot];
+	const char *nl = memrchr(data, '\n', len);
+	struct tf_strbuf chunk = TF_STRBUF_INIT;
+	uint64_t end, off;
+	char *buf;
+
+	if (ls->id != sl->task.id || ls->attempt != sl->task.attempt) {
+		memset(ls, 0, sizeof(*ls));
+		ls->id = sl->task.id;
+		ls->attempt = sl->task.attempt;
+	}
+	if (!nl || o->error || w->master_lost)
+		return;
+	end = o->len - len + (uint64_t)(nl - data) + 1;
+	off = ls->sent[which];
+	if (end <= off)
+		return;
+	buf = tf__xmalloc(TF_WIRE_CHUNK);
+	while (off < end) {
+		size_t want = end - off < TF_WIRE_CHUNK ? (size_t)(end - off)
+							: TF_WIRE_CHUNK;
+		long n = tf_output_pread(o, buf, want, off);
+
+		if (n <= 0)
+			break; /* left for the result */
+		tf_strbuf_reset(&chunk);
+		tf_wire_pack_lines(&chunk, ls->id, ls->attempt, which,
+				   slot + 1, buf, (size_t)n);
+		if (send_output(w, &chunk) < 0)
+			break;
+		off += (uint64_t)n;
+	}
+	ls->sent[which] = off;
+	free(buf);
+	tf_strbuf_release(&chunk);
+}
+
+/* Cuts what went ahead as lines off the front of r, whose rest goes
+ * with the result. */
+static void trim_lines(struct worker *w, struct tf_result *r)
+{
+	struct line_state *ls;
+
+	if (!w->lines || r->slot < 1 || r->slot > w->exec.nslots)
+		return;
+	ls = &w->lines[r->slot - 1];
+	if (ls->id != r->id || ls->attempt != r->attempt)
+		return;
+	tf_output_drop_front(&r->out, ls->sent[0], w->exec.spill_threshold);
+	tf_output_drop_front(&r->err, ls->sent[1], w->exec.spill_threshold);
+	memset(ls, 0, sizeof(*ls));
+}
+
 static void send_output_chunks(struct worker *w, const struct tf_result *r)
 {
 	const struct tf_output *o[2] = { &r->out, &r->err };
@@ -194,18 +282,10 @@ static void send_output_chunks(struct worker *w, const struct tf_result *r)
 			tf_strbuf_reset(&chunk);
 			tf_wire_pack_output(&chunk, r->id, r->attempt, i + 1,
 					    buf, (size_t)n);
-			if (tf_comm_send_wait(w->comm, 0, TF_TAG_OUTPUT,
-					      chunk.buf, chunk.len,
-					      w->o->heartbeat) < 0) {
-				/* MPI may still read the chunk. */
-				tf_comm_keep(tf_strbuf_detach(&chunk, NULL));
+			if (send_output(w, &chunk) < 0) {
 				free(buf);
-				master_lost(w, "it did not take output");
 				return;
 			}
-			/* It took the chunk: it lives, though nothing it sent
-			 * was read meanwhile. */
-			w->last_heard = tf_now();
 			off += (uint64_t)n;
 		}
 	}
@@ -232,6 +312,7 @@ static void task_done(void *ctx, struct tf_result *r)
 	w->no_ahead = 0;
 	/* Output it could not keep ($TMPDIR) is lost: the master fails
 	 * the attempt. */
+	trim_lines(w, r);
 	if ((r->out.error || r->err.error) &&
 	    r->status != TF_STATUS_INTERRUPTED)
 		r->status = TF_STATUS_OUTPUT_LOST;
@@ -384,6 +465,13 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	}
 	tf_exec_set_grace(&w.exec, o->grace);
 	tf_exec_set_guard(&w.exec, guard);
+	/* As the master's own slots (linebuf.c): not with -k, which holds
+	 * output back, nor --results, which has no lines to mix. */
+	if (o->line_buffer && !o->keep_order && !o->results_dir) {
+		w.lines = tf__xcalloc((size_t)slots, sizeof(*w.lines));
+		w.exec.on_output = on_output;
+		w.exec.on_output_ctx = &w;
+	}
 	if (o->gpu_list &&
 	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0) {
 		/* tf__resolve_slots() fits the slots to the GPUs first, so
@@ -392,6 +480,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_error("--gpus-per-slot: too few GPUs for %d slots", slots);
 		comm->abandoned = 1;
 		tf_exec_release(&w.exec);
+		free(w.lines);
 		tf_ring_release(&w.queue);
 		tf_strbuf_release(&w.batch);
 		return TF_EXIT_INTERNAL;
@@ -480,6 +569,7 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	if (w.nresults && !w.stop && !w.fatal)
 		send_batch(&w);
 	tf_exec_release(&w.exec);
+	free(w.lines);
 	while (tf_ring_len(&w.queue)) {
 		struct tf_task t = queue_pop(&w);
 		tf_task_release(&t);
