@@ -299,6 +299,44 @@ START_TEST(test_pread_offsets)
 }
 END_TEST
 
+/* --line-buffer's cut: what went ahead is dropped from the front; the
+ * rest, spilled or not, stays whole and in memory or spills again by the
+ * threshold given. */
+START_TEST(test_copy_and_drop_front)
+{
+	struct tf_output o, c;
+	char data[1000], buf[1000];
+	int spilled;
+
+	for (spilled = 0; spilled < 2; spilled++) {
+		make_output(&o, data, sizeof(data), spilled);
+		tf_output_init(&c);
+		ck_assert_int_eq(tf_output_copy(&c, &o, 100, 300, 1 << 20), 0);
+		ck_assert_uint_eq(c.len, 200);
+		ck_assert_int_eq(tf_output_pread(&c, buf, sizeof(buf), 0), 200);
+		ck_assert_int_eq(memcmp(buf, data + 100, 200), 0);
+		/* Appends: a second range follows the first. */
+		ck_assert_int_eq(tf_output_copy(&c, &o, 0, 10, 1 << 20), 0);
+		ck_assert_uint_eq(c.len, 210);
+		ck_assert_int_eq(tf_output_pread(&c, buf, 10, 200), 10);
+		ck_assert_int_eq(memcmp(buf, data, 10), 0);
+		tf_output_release(&c);
+
+		tf_output_drop_front(&o, 0, 1 << 20); /* nothing to drop */
+		ck_assert_uint_eq(o.len, 1000);
+		tf_output_drop_front(&o, 640, 100); /* the rest spills */
+		ck_assert_uint_eq(o.len, 360);
+		ck_assert_int_ge(o.spill_fd, 0);
+		ck_assert_int_eq(tf_output_pread(&o, buf, sizeof(buf), 0), 360);
+		ck_assert_int_eq(memcmp(buf, data + 640, 360), 0);
+		tf_output_drop_front(&o, 360, 1 << 20); /* all of it */
+		ck_assert_uint_eq(o.len, 0);
+		ck_assert_int_eq(o.error, 0);
+		tf_output_release(&o);
+	}
+}
+END_TEST
+
 /* Writing output out. */
 
 START_TEST(test_write_plain)
@@ -718,6 +756,7 @@ static Suite *task_suite(void)
 	tcase_add_test(tc, test_spill_to_missing_dir_loses_output);
 	tcase_add_test(tc, test_spill_to_non_directory_loses_output);
 	tcase_add_test(tc, test_pread_offsets);
+	tcase_add_test(tc, test_copy_and_drop_front);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("write");
