@@ -203,6 +203,16 @@ static int set_joblog(struct tf_farm_opts *o, const char *arg)
 	return 0;
 }
 
+/* The -a list, freed at exit whichever way main() returns (a usage
+ * error returns early). */
+static char **arg_files_list;
+
+static void free_arg_files(void)
+{
+	free(arg_files_list);
+	arg_files_list = NULL;
+}
+
 /* -a FILE, given again for every file. */
 static int set_arg_file(struct tf_farm_opts *o, const char *arg)
 {
@@ -210,8 +220,11 @@ static int set_arg_file(struct tf_farm_opts *o, const char *arg)
 
 	if (!*arg)
 		return TF_EINVAL;
+	if (!alloc)
+		atexit(free_arg_files);
 	tf__grow((void **)&o->arg_files, &alloc, o->narg_files + 1,
 		 sizeof(*o->arg_files));
+	arg_files_list = o->arg_files;
 	o->arg_files[o->narg_files++] = (char *)arg;
 	return 0;
 }
@@ -623,6 +636,6 @@ int main(int argc, char **argv)
 				   argv[optind]);
 	}
 	c = tf_farm_run(&o, &argc, &argv);
-	free(o.arg_files);
+	free_arg_files();
 	return c;
 }
