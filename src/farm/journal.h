@@ -52,6 +52,10 @@ struct tf_journal {
 
 struct stat;
 
+/** An unsigned decimal field of a journal or meta line (journal.c,
+ * history.c): 0, or -1 if it is empty, not digits, or past UINT64_MAX. */
+int tf__journal_field_u64(const char *s, size_t len, uint64_t *v);
+
 /**
  * The journal's and the joblog's open: path for appending, created (mode
  * 0644) without following a symbolic link or blocking on a FIFO, and
