@@ -216,6 +216,56 @@ START_TEST(test_ok)
 }
 END_TEST
 
+/* --line-buffer's hook: told of each read that ended a line, with the
+ * offset just past its last newline; reads without a newline say
+ * nothing. */
+struct lines_seen {
+	int n;
+	int which[16];
+	uint64_t end[16];
+};
+
+static void note_lines(void *ctx, int slot, int which, uint64_t end)
+{
+	struct lines_seen *ls = ctx;
+
+	(void)slot;
+	if (ls->n < 16) {
+		ls->which[ls->n] = which;
+		ls->end[ls->n] = end;
+	}
+	ls->n++;
+}
+
+START_TEST(test_on_lines)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	struct lines_seen seen = { 0 };
+	int i;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	ex.on_lines = note_lines;
+	ex.on_lines_ctx = &seen;
+	run(&ex, &c, 1,
+	    "printf 'a\\nb'; sleep 0.3; printf 'half'; sleep 0.3; "
+	    "printf 'c\\n'; sleep 0.3; printf 'e\\n' >&2");
+	check_output(&c.r[0].out, "a\nbhalfc\n");
+	/* "a\nb" (end 2), "half" (none), "c\n" (end 9), stderr "e\n" (2). */
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_int_eq(seen.which[0], 0);
+	ck_assert_uint_eq(seen.end[0], 2);
+	ck_assert_int_eq(seen.which[1], 0);
+	ck_assert_uint_eq(seen.end[1], 9);
+	ck_assert_int_eq(seen.which[2], 1);
+	ck_assert_uint_eq(seen.end[2], 2);
+	for (i = 0; i < seen.n; i++)
+		ck_assert_uint_gt(seen.end[i], 0);
+	collected_release(&c);
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_exit_status)
 {
 	struct tf_exec ex;
@@ -1567,6 +1617,7 @@ static Suite *exec_suite(void)
 	tc = tcase_create("status");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_on_lines);
 	tcase_add_test(tc, test_exit_status);
 	tcase_add_test(tc, test_signaled);
 	tcase_add_test(tc, test_command_not_found);
@@ -1627,6 +1678,7 @@ static Suite *exec_suite(void)
 	tcase_add_checked_fixture(tc, helper_setup, helper_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_on_lines);
 	tcase_add_test(tc, test_exit_status);
 	tcase_add_test(tc, test_signaled);
 	tcase_add_test(tc, test_command_not_found);

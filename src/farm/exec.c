@@ -581,10 +581,15 @@ static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 			 * the attempt, not the run. */
 			(void)tf_output_append(o, buf, (size_t)n,
 					       ex->spill_threshold);
-			if (ex->on_output)
-				ex->on_output(ex->on_output_ctx,
-					      (int)(sl - ex->slots), which, buf,
-					      (size_t)n);
+			if (ex->on_lines) {
+				const char *nl = memrchr(buf, '\n', (size_t)n);
+
+				if (nl)
+					ex->on_lines(ex->on_lines_ctx,
+						     (int)(sl - ex->slots), which,
+						     o->len - (uint64_t)n +
+							     (uint64_t)(nl - buf) + 1);
+			}
 			total += (size_t)n;
 			continue;
 		}

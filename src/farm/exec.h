@@ -58,11 +58,12 @@ struct tf_exec {
 	int sweep_due;             /* a child ended since the last sweep */
 	double last_sweep;
 	/* Told of each read from a running task's pipe (which: 0 stdout,
-	 * 1 stderr), after it was appended to the slot's result; NULL:
-	 * nobody. The output stays the slot's. */
-	void (*on_output)(void *ctx, int slot, int which, const char *data,
-			  size_t len);
-	void *on_output_ctx;
+	 * 1 stderr) that ended a line, once it was appended to the slot's
+	 * result: end is the offset just past the last newline in that
+	 * output (--line-buffer). NULL: nobody. The output stays the
+	 * slot's. */
+	void (*on_lines)(void *ctx, int slot, int which, uint64_t end);
+	void *on_lines_ctx;
 };
 
 /**

@@ -69,8 +69,7 @@ static void write_chunk(struct master *m, struct tf_writer_job *j)
 		tf__writer_job_free(j); /* written at once */
 }
 
-static void on_output(void *ctx, int slot, int which, const char *data,
-		      size_t len)
+static void on_lines(void *ctx, int slot, int which, uint64_t end)
 {
 	struct master *m = ctx;
 	struct tf_exec_slot *sl = &m->exec.slots[slot];
@@ -78,14 +77,10 @@ static void on_output(void *ctx, int slot, int which, const char *data,
 	struct tf_linebuf_slot *ls = slot_state(m, slot);
 	struct tf_inflight *f;
 	struct tf_writer_job *j;
-	const char *nl = memrchr(data, '\n', len);
-	uint64_t end;
 
-	/* Bytes before data hold no newline past flushed: a chunk ends at
-	 * the last newline of what just came. */
-	if (!nl || o->error || tf__writer_full(m->writer))
+	/* A chunk ends at the last newline of what just came. */
+	if (o->error || tf__writer_full(m->writer))
 		return;
-	end = o->len - len + (uint64_t)(nl - data) + 1;
 	if (end <= ls->flushed[which])
 		return;
 	f = tf_queue_find(&m->queue, sl->task.id);
@@ -109,8 +104,8 @@ void tf__master_linebuf_init(struct master *m, int local_slots)
 	    local_slots <= 0)
 		return;
 	m->linebuf = tf__xcalloc((size_t)local_slots, sizeof(*m->linebuf));
-	m->exec.on_output = on_output;
-	m->exec.on_output_ctx = m;
+	m->exec.on_lines = on_lines;
+	m->exec.on_lines_ctx = m;
 }
 
 void tf__master_linebuf_trim(struct master *m, struct tf_result *r)

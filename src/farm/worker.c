@@ -205,16 +205,14 @@ static int send_output(struct worker *w, struct tf_strbuf *chunk)
  * the whole lines not sent yet (up to the last newline of what came) as
  * they come; a partial line waits for its newline or the task's end.
  */
-static void on_output(void *ctx, int slot, int which, const char *data,
-		      size_t len)
+static void on_lines(void *ctx, int slot, int which, uint64_t end)
 {
 	struct worker *w = ctx;
 	struct tf_exec_slot *sl = &w->exec.slots[slot];
 	const struct tf_output *o = which ? &sl->result.err : &sl->result.out;
 	struct line_state *ls = &w->lines[slot];
-	const char *nl = memrchr(data, '\n', len);
 	struct tf_strbuf chunk = TF_STRBUF_INIT;
-	uint64_t end, off;
+	uint64_t off;
 	char *buf;
 
 	if (ls->id != sl->task.id || ls->attempt != sl->task.attempt) {
@@ -222,9 +220,8 @@ static void on_output(void *ctx, int slot, int which, const char *data,
 		ls->id = sl->task.id;
 		ls->attempt = sl->task.attempt;
 	}
-	if (!nl || o->error || w->master_lost)
+	if (o->error || w->master_lost)
 		return;
-	end = o->len - len + (uint64_t)(nl - data) + 1;
 	off = ls->sent[which];
 	if (end <= off)
 		return;
@@ -469,8 +466,8 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	 * output back, nor --results, which has no lines to mix. */
 	if (o->line_buffer && !o->keep_order && !o->results_dir) {
 		w.lines = tf__xcalloc((size_t)slots, sizeof(*w.lines));
-		w.exec.on_output = on_output;
-		w.exec.on_output_ctx = &w;
+		w.exec.on_lines = on_lines;
+		w.exec.on_lines_ctx = &w;
 	}
 	if (o->gpu_list &&
 	    tf_exec_bind_gpus(&w.exec, o->gpu_list, o->gpus_per_slot) < 0) {
