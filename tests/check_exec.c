@@ -216,51 +216,72 @@ START_TEST(test_ok)
 }
 END_TEST
 
-/* --line-buffer's hook: told of each read that ended a line, with the
- * offset just past its last newline; reads without a newline say
- * nothing. */
+/* --line-buffer's hook: offered the whole lines of each read that ended
+ * a line, [from, end) of the output; what it takes (all, or with take 0
+ * nothing) is cut off the front of the result and counted ahead. */
 struct lines_seen {
+	int take;
 	int n;
 	int which[16];
-	uint64_t end[16];
+	uint64_t from[16], end[16];
 };
 
-static void note_lines(void *ctx, int slot, int which, uint64_t end)
+static uint64_t note_lines(void *ctx, int slot, int which, uint64_t from,
+			   uint64_t end)
 {
 	struct lines_seen *ls = ctx;
 
 	(void)slot;
 	if (ls->n < 16) {
 		ls->which[ls->n] = which;
+		ls->from[ls->n] = from;
 		ls->end[ls->n] = end;
 	}
 	ls->n++;
+	return ls->take ? end : from;
 }
 
 START_TEST(test_on_lines)
 {
+	static const char cmd[] =
+		"printf 'a\\nb'; sleep 0.3; printf 'half'; sleep 0.3; "
+		"printf 'c\\nd'; sleep 0.3; printf 'e\\n' >&2";
 	struct tf_exec ex;
 	struct collected c = { 0 };
-	struct lines_seen seen = { 0 };
-	int i;
+	struct lines_seen seen = { .take = 1 };
 
 	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
 	ex.on_lines = note_lines;
 	ex.on_lines_ctx = &seen;
-	run(&ex, &c, 1,
-	    "printf 'a\\nb'; sleep 0.3; printf 'half'; sleep 0.3; "
-	    "printf 'c\\n'; sleep 0.3; printf 'e\\n' >&2");
-	check_output(&c.r[0].out, "a\nbhalfc\n");
-	/* "a\nb" (end 2), "half" (none), "c\n" (end 9), stderr "e\n" (2). */
+	run(&ex, &c, 1, cmd);
+	/* "a\nb" (to 2), "half" (none), "c\nd" (2 to 9), stderr "e\n". */
 	ck_assert_int_eq(seen.n, 3);
 	ck_assert_int_eq(seen.which[0], 0);
+	ck_assert_uint_eq(seen.from[0], 0);
 	ck_assert_uint_eq(seen.end[0], 2);
 	ck_assert_int_eq(seen.which[1], 0);
+	ck_assert_uint_eq(seen.from[1], 2);
 	ck_assert_uint_eq(seen.end[1], 9);
 	ck_assert_int_eq(seen.which[2], 1);
+	ck_assert_uint_eq(seen.from[2], 0);
 	ck_assert_uint_eq(seen.end[2], 2);
-	for (i = 0; i < seen.n; i++)
-		ck_assert_uint_gt(seen.end[i], 0);
+	/* The result carries the rest, and counts what went ahead. */
+	check_output(&c.r[0].out, "d");
+	check_output(&c.r[0].err, "");
+	ck_assert_uint_eq(c.r[0].ahead_out, 9);
+	ck_assert_uint_eq(c.r[0].ahead_err, 2);
+	collected_release(&c);
+
+	/* Taking nothing, it is offered the same lines again, from 0, and
+	 * the result keeps them all. */
+	memset(&seen, 0, sizeof(seen));
+	run(&ex, &c, 2, cmd);
+	ck_assert_int_eq(seen.n, 3);
+	ck_assert_uint_eq(seen.from[1], 0);
+	ck_assert_uint_eq(seen.end[1], 9);
+	check_output(&c.r[0].out, "a\nbhalfc\nd");
+	check_output(&c.r[0].err, "e\n");
+	ck_assert_uint_eq(c.r[0].ahead_out, 0);
 	collected_release(&c);
 	tf_exec_release(&ex);
 }

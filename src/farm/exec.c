@@ -544,6 +544,7 @@ int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 	task->cmd_len = 0;
 	ex->nbusy++;
 	tf_result_init(&sl->result);
+	sl->lines_taken[0] = sl->lines_taken[1] = 0;
 	sl->result.id = sl->task.id;
 	sl->result.attempt = sl->task.attempt;
 	sl->result.rank = ex->rank;
@@ -565,6 +566,25 @@ int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 	return s;
 }
 
+/* --line-buffer: offers on_lines the whole lines the read buf (n bytes,
+ * just appended to the slot's output) completed. */
+static void take_lines(struct tf_exec *ex, struct tf_exec_slot *sl,
+		       int which, const char *buf, size_t n)
+{
+	const struct tf_output *o =
+		which == 0 ? &sl->result.out : &sl->result.err;
+	const char *nl = memrchr(buf, '\n', n);
+	uint64_t end;
+
+	if (!nl || o->error)
+		return;
+	end = o->len - n + (uint64_t)(nl - buf) + 1;
+	if (end > sl->lines_taken[which])
+		sl->lines_taken[which] = ex->on_lines(
+			ex->on_lines_ctx, (int)(sl - ex->slots), which,
+			sl->lines_taken[which], end);
+}
+
 /* Reads what is available on one of a slot's pipes. */
 static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 {
@@ -581,15 +601,8 @@ static void drain_fd(struct tf_exec *ex, struct tf_exec_slot *sl, int which)
 			 * the attempt, not the run. */
 			(void)tf_output_append(o, buf, (size_t)n,
 					       ex->spill_threshold);
-			if (ex->on_lines) {
-				const char *nl = memrchr(buf, '\n', (size_t)n);
-
-				if (nl)
-					ex->on_lines(ex->on_lines_ctx,
-						     (int)(sl - ex->slots), which,
-						     o->len - (uint64_t)n +
-							     (uint64_t)(nl - buf) + 1);
-			}
+			if (ex->on_lines)
+				take_lines(ex, sl, which, buf, (size_t)n);
 			total += (size_t)n;
 			continue;
 		}
@@ -612,6 +625,18 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 {
 	struct tf_result *r = &sl->result;
 	int st = sl->wstatus;
+
+	/* --line-buffer: what went ahead is not the result's to carry. */
+	if (sl->lines_taken[0] && !r->out.error) {
+		tf_output_drop_front(&r->out, sl->lines_taken[0],
+				     ex->spill_threshold);
+		r->ahead_out = sl->lines_taken[0];
+	}
+	if (sl->lines_taken[1] && !r->err.error) {
+		tf_output_drop_front(&r->err, sl->lines_taken[1],
+				     ex->spill_threshold);
+		r->ahead_err = sl->lines_taken[1];
+	}
 
 	r->runtime = sl->end_mono - sl->start_mono;
 	if (st == -1) {

@@ -32,6 +32,7 @@ struct tf_exec_slot {
 	double kill_at;      /* when to send KILL after TERM; 0 if none */
 	double close_by;     /* give up on open pipes after exit; 0 if none */
 	int kill_reason;     /* 0, TF_STATUS_TIMEOUT or TF_STATUS_INTERRUPTED */
+	uint64_t lines_taken[2]; /* stdout, stderr bytes on_lines took */
 	struct tf_result result;
 	char **envp;
 	char env_id[48], env_attempt[40], env_slot[40];
@@ -57,12 +58,15 @@ struct tf_exec {
 	struct tf_orphans orphans; /* what tasks left behind, adopted */
 	int sweep_due;             /* a child ended since the last sweep */
 	double last_sweep;
-	/* Told of each read from a running task's pipe (which: 0 stdout,
-	 * 1 stderr) that ended a line, once it was appended to the slot's
-	 * result: end is the offset just past the last newline in that
-	 * output (--line-buffer). NULL: nobody. The output stays the
-	 * slot's. */
-	void (*on_lines)(void *ctx, int slot, int which, uint64_t end);
+	/* --line-buffer: told of each read from a running task's pipe
+	 * (which: 0 stdout, 1 stderr) that ended a line, once it was
+	 * appended to the slot's result: bytes [from, end) of that output
+	 * are whole lines not taken yet. Returns how far it took them (from:
+	 * none, for now). What was taken is cut off the front of the
+	 * task's result, and counted in its ahead_out/ahead_err. NULL:
+	 * nobody. */
+	uint64_t (*on_lines)(void *ctx, int slot, int which, uint64_t from,
+			     uint64_t end);
 	void *on_lines_ctx;
 };
 

@@ -3,8 +3,8 @@
  * complete lines go to the output writer at once, as chunks; a partial
  * last line waits for its newline or the task's end, so lines of
  * different tasks never mix. What the chunks carried is cut off the
- * front of the task's result, whose rest is delivered (and only then
- * journaled) behind them. While the writer is at its bound no chunk is
+ * front of the task's result by the executor (exec.c, on_lines), whose
+ * rest is delivered (and only then journaled) behind them. While the writer is at its bound no chunk is
  * made; the lines wait in the slot's output (which spills to a file past
  * its threshold) and go later, or with the result.
  *
@@ -21,26 +21,6 @@
 #include <string.h>
 
 #include "farm/master_int.h"
-
-struct tf_linebuf_slot {
-	uint64_t id;
-	uint32_t attempt;
-	uint64_t flushed[2]; /* stdout, stderr bytes handed on as chunks */
-};
-
-/* The slot's state, reset when a new attempt runs there. */
-static struct tf_linebuf_slot *slot_state(struct master *m, int slot)
-{
-	const struct tf_task *t = &m->exec.slots[slot].task;
-	struct tf_linebuf_slot *ls = &m->linebuf[slot];
-
-	if (ls->id != t->id || ls->attempt != t->attempt) {
-		memset(ls, 0, sizeof(*ls));
-		ls->id = t->id;
-		ls->attempt = t->attempt;
-	}
-	return ls;
-}
 
 /* A writer job for a chunk of lines of the attempt f holds, run in slot
  * (1-based) of rank. */
@@ -69,30 +49,27 @@ static void write_chunk(struct master *m, struct tf_writer_job *j)
 		tf__writer_job_free(j); /* written at once */
 }
 
-static void on_lines(void *ctx, int slot, int which, uint64_t end)
+static uint64_t on_lines(void *ctx, int slot, int which, uint64_t from,
+			 uint64_t end)
 {
 	struct master *m = ctx;
 	struct tf_exec_slot *sl = &m->exec.slots[slot];
 	const struct tf_output *o = which ? &sl->result.err : &sl->result.out;
-	struct tf_linebuf_slot *ls = slot_state(m, slot);
-	struct tf_inflight *f;
 	struct tf_writer_job *j;
 
-	/* A chunk ends at the last newline of what just came. */
-	if (o->error || tf__writer_full(m->writer))
-		return;
-	if (end <= ls->flushed[which])
-		return;
-	f = tf_queue_find(&m->queue, sl->task.id);
-	j = chunk_job(f, sl->task.id, sl->task.attempt, slot + 1, 0);
-	if (tf_output_copy(which ? &j->r.err : &j->r.out, o, ls->flushed[which],
-			   end, m->exec.spill_threshold) < 0) {
+	/* At the writer's bound the lines wait in the slot's output. */
+	if (tf__writer_full(m->writer))
+		return from;
+	j = chunk_job(tf_queue_find(&m->queue, sl->task.id), sl->task.id,
+		      sl->task.attempt, slot + 1, 0);
+	if (tf_output_copy(which ? &j->r.err : &j->r.out, o, from, end,
+			   m->exec.spill_threshold) < 0) {
 		/* Left for the result, which says what was lost. */
 		tf__writer_job_free(j);
-		return;
+		return from;
 	}
-	ls->flushed[which] = end;
 	write_chunk(m, j);
+	return end;
 }
 
 void tf__master_linebuf_init(struct master *m, int local_slots)
@@ -103,33 +80,8 @@ void tf__master_linebuf_init(struct master *m, int local_slots)
 	if (!o->line_buffer || o->keep_order || o->results_dir ||
 	    local_slots <= 0)
 		return;
-	m->linebuf = tf__xcalloc((size_t)local_slots, sizeof(*m->linebuf));
 	m->exec.on_lines = on_lines;
 	m->exec.on_lines_ctx = m;
-}
-
-void tf__master_linebuf_trim(struct master *m, struct tf_result *r)
-{
-	struct tf_output *o[2] = { &r->out, &r->err };
-	struct tf_linebuf_slot *ls;
-	int i;
-
-	if (!m->linebuf || r->slot < 1 || r->slot > m->exec.nslots)
-		return;
-	ls = &m->linebuf[r->slot - 1];
-	if (ls->id != r->id || ls->attempt != r->attempt)
-		return;
-	for (i = 0; i < 2; i++) {
-		if (!ls->flushed[i] || o[i]->error)
-			continue;
-		tf_output_drop_front(o[i], ls->flushed[i],
-				     m->exec.spill_threshold);
-		if (i == 0)
-			r->ahead_out = ls->flushed[0];
-		else
-			r->ahead_err = ls->flushed[1];
-	}
-	memset(ls, 0, sizeof(*ls));
 }
 
 void tf__master_remote_lines(struct master *m, struct tf_inflight *f,
@@ -183,10 +135,4 @@ void tf__master_remote_lines_result(struct tf_inflight *f,
 		*mine[i] = *held[i];
 		tf_output_init(held[i]);
 	}
-}
-
-void tf__master_linebuf_release(struct master *m)
-{
-	free(m->linebuf);
-	m->linebuf = NULL;
 }

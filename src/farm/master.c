@@ -43,7 +43,6 @@ static void local_done(void *ctx, struct tf_result *r)
 {
 	struct master *m = ctx;
 
-	tf__master_linebuf_trim(m, r);
 	tf__master_result(m, 0, r);
 	tf_result_release(r);
 }
@@ -389,7 +388,6 @@ static int init_exec(struct master *m, struct tf_guard *guard,
 /* Frees what the master holds, whether or not its loop ran. */
 static void master_release(struct master *m)
 {
-	tf__master_linebuf_release(m);
 	if (m->have_exec)
 		tf_exec_release(&m->exec);
 	if (m->writer)

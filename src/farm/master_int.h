@@ -94,7 +94,6 @@ struct master {
 	int warned[4]; /* enum tf_writer_where: a write error reported */
 	int warned_spill;
 	int warned_keep_order; /* -k gave up the order once */
-	struct tf_linebuf_slot *linebuf; /* --line-buffer: per local slot */
 	struct tf_strbuf msg;
 };
 
@@ -150,8 +149,6 @@ void tf__master_lose_task(void *ctx, struct tf_inflight *f);
 /** --line-buffer: local tasks' whole lines go to the writer as they come
  * (when asked for, without -k or --results, and with local slots). */
 void tf__master_linebuf_init(struct master *m, int local_slots);
-/** Cuts what went ahead as lines off the front of a local result. */
-void tf__master_linebuf_trim(struct master *m, struct tf_result *r);
 /** A worker's task's whole lines (which: 0 stdout, 1 stderr), sent as
  * they came: to the writer at once, or held in f's output while the
  * writer is full (and after that, so that they stay in order). */
@@ -162,6 +159,5 @@ void tf__master_remote_lines(struct master *m, struct tf_inflight *f,
  * front of its output, the written ones count in r->ahead_out/err. */
 void tf__master_remote_lines_result(struct tf_inflight *f,
 				    struct tf_result *r, size_t threshold);
-void tf__master_linebuf_release(struct master *m);
 
 #endif

@@ -57,14 +57,6 @@ struct worker {
 	int stop;
 	int fatal;      /* the loop failed: exit TF_EXIT_INTERNAL */
 	int master_lost;
-	/* --line-buffer: per slot, the attempt running there and how many
-	 * bytes of its stdout and stderr went to the master as lines;
-	 * NULL when off. */
-	struct line_state {
-		uint64_t id;
-		uint32_t attempt;
-		uint64_t sent[2];
-	} *lines;
 };
 
 static size_t target_hold(const struct worker *w)
@@ -201,64 +193,39 @@ static int send_output(struct worker *w, struct tf_strbuf *chunk)
 }
 
 /*
- * --line-buffer: told of each read from a running task's pipe, sends
- * the whole lines not sent yet (up to the last newline of what came) as
- * they come; a partial line waits for its newline or the task's end.
+ * --line-buffer: sends a running task's whole lines not sent yet, bytes
+ * [from, end) of its output, to the master as they come (exec.c cuts
+ * them off the result). Returns how far it sent them.
  */
-static void on_lines(void *ctx, int slot, int which, uint64_t end)
+static uint64_t on_lines(void *ctx, int slot, int which, uint64_t from,
+			 uint64_t end)
 {
 	struct worker *w = ctx;
 	struct tf_exec_slot *sl = &w->exec.slots[slot];
 	const struct tf_output *o = which ? &sl->result.err : &sl->result.out;
-	struct line_state *ls = &w->lines[slot];
 	struct tf_strbuf chunk = TF_STRBUF_INIT;
-	uint64_t off;
 	char *buf;
 
-	if (ls->id != sl->task.id || ls->attempt != sl->task.attempt) {
-		memset(ls, 0, sizeof(*ls));
-		ls->id = sl->task.id;
-		ls->attempt = sl->task.attempt;
-	}
-	if (o->error || w->master_lost)
-		return;
-	off = ls->sent[which];
-	if (end <= off)
-		return;
+	if (w->master_lost)
+		return from;
 	buf = tf__xmalloc(TF_WIRE_CHUNK);
-	while (off < end) {
-		size_t want = end - off < TF_WIRE_CHUNK ? (size_t)(end - off)
-							: TF_WIRE_CHUNK;
-		long n = tf_output_pread(o, buf, want, off);
+	while (from < end) {
+		size_t want = end - from < TF_WIRE_CHUNK ? (size_t)(end - from)
+							 : TF_WIRE_CHUNK;
+		long n = tf_output_pread(o, buf, want, from);
 
 		if (n <= 0)
 			break; /* left for the result */
 		tf_strbuf_reset(&chunk);
-		tf_wire_pack_lines(&chunk, ls->id, ls->attempt, which,
+		tf_wire_pack_lines(&chunk, sl->task.id, sl->task.attempt, which,
 				   slot + 1, buf, (size_t)n);
 		if (send_output(w, &chunk) < 0)
 			break;
-		off += (uint64_t)n;
+		from += (uint64_t)n;
 	}
-	ls->sent[which] = off;
 	free(buf);
 	tf_strbuf_release(&chunk);
-}
-
-/* Cuts what went ahead as lines off the front of r, whose rest goes
- * with the result. */
-static void trim_lines(struct worker *w, struct tf_result *r)
-{
-	struct line_state *ls;
-
-	if (!w->lines || r->slot < 1 || r->slot > w->exec.nslots)
-		return;
-	ls = &w->lines[r->slot - 1];
-	if (ls->id != r->id || ls->attempt != r->attempt)
-		return;
-	tf_output_drop_front(&r->out, ls->sent[0], w->exec.spill_threshold);
-	tf_output_drop_front(&r->err, ls->sent[1], w->exec.spill_threshold);
-	memset(ls, 0, sizeof(*ls));
+	return from;
 }
 
 static void send_output_chunks(struct worker *w, const struct tf_result *r)
@@ -309,7 +276,6 @@ static void task_done(void *ctx, struct tf_result *r)
 	w->no_ahead = 0;
 	/* Output it could not keep ($TMPDIR) is lost: the master fails
 	 * the attempt. */
-	trim_lines(w, r);
 	if ((r->out.error || r->err.error) &&
 	    r->status != TF_STATUS_INTERRUPTED)
 		r->status = TF_STATUS_OUTPUT_LOST;
@@ -465,7 +431,6 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	/* As the master's own slots (linebuf.c): not with -k, which holds
 	 * output back, nor --results, which has no lines to mix. */
 	if (o->line_buffer && !o->keep_order && !o->results_dir) {
-		w.lines = tf__xcalloc((size_t)slots, sizeof(*w.lines));
 		w.exec.on_lines = on_lines;
 		w.exec.on_lines_ctx = &w;
 	}
@@ -477,7 +442,6 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_error("--gpus-per-slot: too few GPUs for %d slots", slots);
 		comm->abandoned = 1;
 		tf_exec_release(&w.exec);
-		free(w.lines);
 		tf_ring_release(&w.queue);
 		tf_strbuf_release(&w.batch);
 		return TF_EXIT_INTERNAL;
@@ -566,7 +530,6 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 	if (w.nresults && !w.stop && !w.fatal)
 		send_batch(&w);
 	tf_exec_release(&w.exec);
-	free(w.lines);
 	while (tf_ring_len(&w.queue)) {
 		struct tf_task t = queue_pop(&w);
 		tf_task_release(&t);
