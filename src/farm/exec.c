@@ -38,90 +38,6 @@ extern char **environ;
  * group was killed (a process that left the group may hold them). */
 #define CLOSE_GRACE 1.0
 
-static int self_pipe[2] = { -1, -1 };
-static volatile sig_atomic_t sigchld_seen;
-static volatile sig_atomic_t stop_count;
-static volatile sig_atomic_t last_signal;
-
-static volatile sig_atomic_t escalated;
-static struct timespec first_stop;
-
-static void on_signal(int sig)
-{
-	int saved = errno;
-	char c = (char)sig;
-
-	if (sig == SIGCHLD) {
-		sigchld_seen = 1;
-	} else {
-		struct timespec now;
-
-		/* clock_gettime is async-signal-safe. */
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (stop_count == 0)
-			first_stop = now;
-		else if (now.tv_sec - first_stop.tv_sec > 1 ||
-			 (now.tv_sec - first_stop.tv_sec == 1 &&
-			  now.tv_nsec >= first_stop.tv_nsec))
-			escalated = 1;
-		stop_count++;
-		last_signal = sig;
-	}
-	if (self_pipe[1] >= 0)
-		(void)!write(self_pipe[1], &c, 1);
-	errno = saved;
-}
-
-int tf_signals_install(void)
-{
-	static const int sigs[] = { SIGCHLD, SIGINT, SIGTERM, SIGUSR1,
-				    SIGUSR2 };
-	struct sigaction sa;
-	size_t i;
-
-	if (self_pipe[0] < 0) {
-		if (pipe2(self_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-			return -errno;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sa.sa_flags = SA_RESTART | (sigs[i] == SIGCHLD ? SA_NOCLDSTOP : 0);
-		if (sigaction(sigs[i], &sa, NULL) < 0)
-			return -errno;
-	}
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = 0;
-	if (sigaction(SIGPIPE, &sa, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
-int tf_signals_escalated(void)
-{
-	return escalated;
-}
-
-int tf_signals_stop_count(void)
-{
-	return stop_count;
-}
-
-int tf_signals_last(void)
-{
-	return last_signal;
-}
-
-void tf_signals_drain(void)
-{
-	char buf[256];
-
-	while (self_pipe[0] >= 0 && read(self_pipe[0], buf, sizeof(buf)) > 0)
-		;
-}
-
 /* Names, or prefixes ending in '_', of the variables that carry an MPI
  * launcher's identity of this rank: which job, which rank, how to reach
  * the launcher's daemon. A task that inherits them and calls MPI_Init
@@ -653,7 +569,7 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 		 * Ctrl-C) also reaches a child that posix_spawn has not yet
 		 * moved to its own group: that task was interrupted by the
 		 * stop, it did not fail, and a resumed run must run it. */
-		if (stop_count > 0 && is_stop_signal(r->signal))
+		if (tf_signals_stop_count() > 0 && is_stop_signal(r->signal))
 			r->status = TF_STATUS_INTERRUPTED;
 	}
 	if (sl->kill_reason && r->status != TF_STATUS_OK)
@@ -725,7 +641,7 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	struct tf_orphans_ops ops;
 	int nfds = 0, s, ret, finished = 0, sweep = 0;
 
-	ex->pfds[nfds].fd = self_pipe[0];
+	ex->pfds[nfds].fd = tf__signals_fd();
 	ex->pfds[nfds].events = POLLIN;
 	ex->pfd_slot[nfds++] = -1;
 	for (s = 0; s < ex->nslots; s++) {
@@ -757,7 +673,7 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	if (ex->sweep_due &&
 	    ex->last_sweep + ORPHAN_SWEEP_EVERY - now < deadline_cap)
 		deadline_cap = ex->last_sweep + ORPHAN_SWEEP_EVERY - now;
-	if (sigchld_seen)
+	if (tf__signals_sigchld(0))
 		deadline_cap = 0;
 	if (deadline_cap < 0)
 		deadline_cap = 0;
@@ -780,8 +696,7 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		}
 	}
 	now = tf_now();
-	if (sigchld_seen) {
-		sigchld_seen = 0;
+	if (tf__signals_sigchld(1)) {
 		reap(ex, now);
 		/* A child died: a task's shell, or an adopted process whose
 		 * end may have left more of them to us. */

@@ -171,5 +171,9 @@ int tf_signals_stop_count(void);
 int tf_signals_last(void);
 /** Empties the self-pipe. */
 void tf_signals_drain(void);
+/** The self-pipe's read end, for tf_exec_wait()'s poll (signals.c). */
+int tf__signals_fd(void);
+/** Whether a SIGCHLD came since it was last taken; take: clear it. */
+int tf__signals_sigchld(int take);
 
 #endif
