@@ -216,16 +216,25 @@ static void fuzz_output(const uint8_t *data, size_t size)
 	size_t chunk_len;
 	uint64_t id;
 	uint32_t attempt;
-	int stream;
+	int stream, slot;
 
-	if (tf_wire_unpack_output(data, size, &id, &attempt, &stream, &chunk,
-				  &chunk_len) < 0)
+	if (tf_wire_unpack_output(data, size, &id, &attempt, &stream, &slot,
+				  &chunk, &chunk_len) < 0)
 		return;
-	REQUIRE(stream == 1 || stream == 2, "stream %d", stream);
+	REQUIRE(stream >= 1 && stream <= TF_WIRE_LINES_ERR, "stream %d",
+		stream);
+	REQUIRE(slot >= 0 && (stream >= TF_WIRE_LINES_OUT || slot == 0),
+		"slot %d with stream %d", slot, stream);
 	REQUIRE((const uint8_t *)chunk >= data &&
 			(const uint8_t *)chunk + chunk_len == data + size,
 		"chunk outside the message");
-	tf_wire_pack_output(&out, id, attempt, stream, chunk, chunk_len);
+	if (stream >= TF_WIRE_LINES_OUT)
+		tf_wire_pack_lines(&out, id, attempt,
+				   stream - TF_WIRE_LINES_OUT, slot, chunk,
+				   chunk_len);
+	else
+		tf_wire_pack_output(&out, id, attempt, stream, chunk,
+				    chunk_len);
 	REQUIRE(same_bytes(out.buf, out.len, data, size),
 		"OUTPUT re-encodes differently");
 	tf_strbuf_release(&out);
@@ -426,6 +435,9 @@ static void write_seeds(const char *dir)
 
 	tf_wire_pack_output(&sb, 3, 1, 1, "chunk of output\n", 16);
 	write_seed(dir, "output", &sb);
+	tf_strbuf_reset(&sb);
+	tf_wire_pack_lines(&sb, 4, 2, 1, 3, "a line\n", 7);
+	write_seed(dir, "output-lines", &sb);
 	tf_strbuf_reset(&sb);
 	tf_wire_pack_control(&sb, TF_CTL_DRAIN, 5.0);
 	write_seed(dir, "control", &sb);
