@@ -318,6 +318,14 @@ static void fuzz_template(const uint8_t *data, size_t size)
 		REQUIRE(r == TF_EINVAL || r == TF_ETOOLONG, "init %d (%s)", r,
 			t.errmsg);
 	}
+	/* An input that is itself a separator word (":::", "::::+") is
+	 * taken as one, as GNU parallel does: the arguments below are then
+	 * another command line, checked above in the command's place. */
+	if (strcmp(in, ":::") == 0 || strcmp(in, "::::") == 0 ||
+	    strcmp(in, ":::+") == 0 || strcmp(in, "::::+") == 0) {
+		free(in);
+		return;
+	}
 	/* /dev/null is an empty argument file: an error, then the same
 	 * without it. */
 	r = tf_template_init_with(&t, 10, as_arg, &colsep);
