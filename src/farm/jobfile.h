@@ -17,6 +17,12 @@
  * each block read afterwards is checked against them, so a file that is
  * truncated, appended to or overwritten during the run stops the reader
  * with an error instead of running text that was never validated.
+ *
+ * An open source (tf_jobfile_open_stream(): standard input or a named
+ * pipe, or with follow a regular file that its producer keeps appending
+ * to) is not validated up front: each line is checked as it arrives,
+ * with the same rules, and tf_jobfile_next() says -EAGAIN while no whole
+ * task has arrived yet. Its fingerprint and count are of what was read.
  */
 #ifndef TF_JOBFILE_H
 #define TF_JOBFILE_H
@@ -64,6 +70,15 @@ struct tf_jobfile {
 	uint64_t size;
 	uint64_t *block_hash;
 	size_t nblocks, blocks_alloc;
+	/* An open source: read as it arrives, never scanned. */
+	int stream;       /* read as it arrives (tf_jobfile_open_stream()) */
+	int follow;       /* a regular file: its end is not the end */
+	int ended;        /* a "#TASKFARM end" line was read */
+	int phys_partial; /* jf->phys holds the start of a line */
+	int next_partial; /* jf->line holds the start of a task */
+	int cont_pending; /* ... which continues on the next line */
+	uint64_t cont_start; /* ... and starts on this line */
+	double follow_idle; /* tf_now() of the last read that found nothing */
 	char errmsg[TF_ERRMSG_MAX];
 };
 
@@ -80,10 +95,39 @@ struct tf_jobfile {
 int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
 
 /**
+ * Opens path ("-" for standard input) as an open source when it is one:
+ * a pipe, FIFO, terminal or device, or with follow any file. Such a
+ * source is read as it arrives (jf->stream set; never call
+ * tf_jobfile_scan() on it): tf_jobfile_next() returns -EAGAIN while no
+ * whole task has arrived (call it again later; tf_jobfile_fd() is the
+ * descriptor to wait on), validates every line as it completes, keeps
+ * jf->fingerprint and jf->nread_tasks of the tasks read (as
+ * tf_jobfile_scan() computes them for a whole file), and ends at the end
+ * of the input or at a "#TASKFARM end" line (jf->ended). With follow, the
+ * end of a regular file is not its end: the reader waits for more, and a
+ * file that shrinks is -ESTALE. A regular file without follow is opened
+ * as tf_jobfile_open() does (jf->stream 0: scan it first). Returns 0 or
+ * a negative code with jf->errmsg set; on failure nothing needs
+ * releasing.
+ */
+int tf_jobfile_open_stream(struct tf_jobfile *jf, const char *path,
+			   int follow);
+
+/** The descriptor an open source is read from. */
+int tf_jobfile_fd(const struct tf_jobfile *jf);
+
+/**
+ * Waits up to timeout seconds for more of an open source to arrive (a
+ * follow'ed regular file: just sleeps). Returns 0 or -errno.
+ */
+int tf_jobfile_wait(struct tf_jobfile *jf, double timeout);
+
+/**
  * Reads the next task into *task (which the caller then owns and releases
  * with tf_task_release()). task->attempt is set to 1.
  * Returns 1 for a task, 0 at the end, or TF_EPARSE / TF_ETOOLONG / -errno
- * with jf->errmsg naming the file and line. After tf_jobfile_scan(), a
+ * with jf->errmsg naming the file and line; for an open source, -EAGAIN
+ * while no whole task has arrived yet (nothing is lost: call again). After tf_jobfile_scan(), a
  * file that no longer holds what was validated (truncated, grown, or a
  * block of it rewritten) gives -ESTALE with "FILE: changed while running"
  * in jf->errmsg; no task past the change is returned.

@@ -26,6 +26,7 @@ static const char usage_head[] =
 	"\n"
 	"Runs every line of JOBFILE (\"-\" for standard input) as a shell command,\n"
 	"spread over the MPI ranks: rank 0 is the master, the others are workers.\n"
+	"Standard input or a pipe streams: each line runs once it has arrived.\n"
 	"Without a launcher, or with one rank, the tasks run on the local cores.\n"
 	"\n"
 	"Options:\n";
@@ -42,13 +43,14 @@ static const char usage_tail[] =
 	"\n"
 	"Every task runs as /bin/sh -c COMMAND with TASKFARM_TASK_ID, TASKFARM_ATTEMPT,\n"
 	"TASKFARM_RANK, TASKFARM_SLOT, TASKFARM_HOST (SLURMD_NODENAME under Slurm)\n"
-	"and TASKFARM_NTASKS set.\n"
+	"and TASKFARM_NTASKS set (unset while the total is unknown: a stream).\n"
 	"\n"
 	"Exit status: 0 all tasks succeeded; 1 some task failed (or --halt on\n"
 	"failures, or --resume skipped failed ones); 2 usage or input error (no\n"
-	"task started); 3 interrupted by a signal or --deadline, or every worker\n"
-	"rank lost (tasks remain; --resume continues); 4 internal error (MPI,\n"
-	"I/O, results not journaled, a task's output lost: output-lost in the\n"
+	"task started; in a stream, a bad line: the tasks before it ran); 3\n"
+	"interrupted by a signal or --deadline, or every worker rank lost (tasks\n"
+	"remain; --resume continues); 4 internal error (MPI, I/O, results not\n"
+	"journaled, a task's output lost: output-lost in the\n"
 	"journal, --resume reruns it). A lost rank alone changes no code.\n"
 	"To survive a lost rank, the launcher must let the others run: mpirun\n"
 	"--enable-recovery (Open MPI), srun --no-kill --kill-on-bad-exit=0 (Slurm).\n";
@@ -308,6 +310,15 @@ static const struct opt opts[] = {
 	{ "eta", 0, OPT_FLAG, FIELD(eta), 1, 0, NULL, NULL, NULL, NULL,
 	  "the progress line (as --progress), whose ETA is\n"
 	  "the tasks left over the rate so far" },
+	{ "follow", 0, OPT_FLAG, FIELD(follow), 1, 0, NULL, NULL, NULL, NULL,
+	  "read JOBFILE as its producer appends to it: each\n"
+	  "line runs once it is whole, until a line\n"
+	  "'#TASKFARM end' (or a signal: exit 3, resumable)" },
+	{ "no-stream", 0, OPT_FLAG, FIELD(no_stream), 1, 0, NULL, NULL, NULL,
+	  NULL,
+	  "read standard input or a pipe whole and validate\n"
+	  "it before any task starts (default: each line\n"
+	  "starts as soon as it arrives and a slot is free)" },
 	{ "dry-run", 'n', OPT_FLAG, FIELD(dry_run), 1, 0, NULL, NULL, NULL,
 	  NULL, "print the commands that would run, run nothing" },
 	{ "progress", 0, OPT_FLAG, FIELD(progress), 1, 0, NULL, NULL, NULL,
@@ -600,6 +611,10 @@ int main(int argc, char **argv)
 		return usage_error(&argc, &argv, "%s",
 				   "--resume needs a journal; it cannot go "
 				   "with --no-journal");
+	if (o.follow && o.no_stream)
+		return usage_error(&argc, &argv, "%s",
+				   "--follow reads the job file as it grows; "
+				   "it cannot go with --no-stream");
 	rest = argc - optind;
 	has_sep = 0;
 	for (i = optind; i < argc; i++)
@@ -620,6 +635,10 @@ int main(int argc, char **argv)
 				   "--colsep splits template arguments (-a, "
 				   ":::, ::::); a job file's lines are "
 				   "commands");
+	if (has_sep && o.follow)
+		return usage_error(&argc, &argv, "%s",
+				   "--follow reads a job file; a command "
+				   "template has none");
 	if (has_sep) {
 		o.tmpl_argc = rest;
 		o.tmpl_argv = argv + optind;

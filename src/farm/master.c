@@ -480,12 +480,27 @@ static void turn_fill(struct master *m)
 {
 	if (m->draining)
 		return;
-	if (tf_queue_fill(&m->queue) < 0) {
-		/* Validated up front, so this is I/O. */
+	int r = tf_queue_fill(&m->queue);
+
+	if (r < 0) {
+		tf_report_clear(&m->report);
 		tf_error("%s", m->src->errmsg(m->src->ctx));
-		m->src_err = 1;
-		tf__master_start_drain(m, 0, m->o->drain_grace, STOP_ERROR,
-				       "cannot read the tasks");
+		/* A closed source was validated up front, so this is I/O;
+		 * an open one's bad line (or a resume that does not match)
+		 * is an input error: what runs finishes, nothing starts. */
+		if (r == TF_EPARSE || r == TF_ETOOLONG || r == TF_EINVAL) {
+			m->src_input_err = 1;
+			tf__master_start_drain(m, 0, -1, STOP_ERROR,
+					       r == TF_EINVAL
+						       ? "the job is not the "
+							 "journal's"
+						       : "a bad task line");
+		} else {
+			m->src_err = 1;
+			tf__master_start_drain(m, 0, m->o->drain_grace,
+					       STOP_ERROR,
+					       "cannot read the tasks");
+		}
 	}
 	check_deadline(m);
 }
@@ -647,12 +662,16 @@ static int exit_code(const struct master *m, uint64_t not_run)
 {
 	if (m->failed_io || m->src_err || m->failed_internal)
 		return TF_EXIT_INTERNAL;
+	if (m->src_input_err)
+		return TF_EXIT_USAGE;
 	if (m->stop_reason == STOP_HALT_FAIL)
 		return TF_EXIT_FAILED;
+	/* An open source that has not ended has tasks to come. */
 	if ((m->stop_reason == STOP_SIGNAL ||
 	     m->stop_reason == STOP_DEADLINE ||
 	     m->stop_reason == STOP_NO_WORKERS) &&
-	    (not_run || m->report.interrupted))
+	    (not_run || m->report.interrupted ||
+	     (!m->ntasks && !m->queue.src_done)))
 		return TF_EXIT_INTERRUPTED; /* resumable: wins over 1 */
 	if (m->report.failed || m->report.failed_before)
 		return TF_EXIT_FAILED;

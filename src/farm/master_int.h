@@ -82,6 +82,7 @@ struct master {
 	int journal_failing; /* the last journal write failed (said once) */
 	int failed_io;
 	int src_err;         /* reading the tasks failed */
+	int src_input_err;   /* an open source gave a bad line: exit 2 */
 	int failed_internal; /* the loop could not go on (poll failed) */
 	int results_fd;      /* --results: until the writer owns it */
 	struct tf_writer *writer;

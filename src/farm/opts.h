@@ -11,6 +11,9 @@
 
 struct tf_farm_opts {
 	const char *jobfile;   /* NULL in template mode */
+	int follow;            /* --follow: read the job file as it grows */
+	int no_stream;         /* --no-stream: a pipe is read whole and
+				* validated before any task starts */
 	int tmpl_argc;         /* template mode: the words after "--" */
 	char **tmpl_argv;
 	char **arg_files;      /* -a FILE...: template sources before the

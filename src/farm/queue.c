@@ -71,6 +71,8 @@ int tf_queue_fill(struct tf_queue *q)
 		r = q->src.next(q->src.ctx, &t);
 
 		if (r <= 0) {
+			if (r == TF_SOURCE_AGAIN)
+				return 0;
 			q->src_done = 1;
 			q->src_err = r;
 			return r;

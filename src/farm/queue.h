@@ -7,6 +7,7 @@
 #ifndef TF_QUEUE_H
 #define TF_QUEUE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,11 @@
 #include "farm/task.h"
 
 /** A source of tasks: next() returns 1 with *t filled (the caller owns
- * it), 0 at the end, or a negative code with errmsg() describing it. */
+ * it), 0 at the end, TF_SOURCE_AGAIN when an open source (a stream) has
+ * no task yet but has not ended (ask again later), or another negative
+ * code with errmsg() describing it. */
+#define TF_SOURCE_AGAIN (-EAGAIN)
+
 struct tf_source {
 	int (*next)(void *ctx, struct tf_task *t);
 	const char *(*errmsg)(void *ctx);
@@ -61,8 +66,9 @@ void tf_queue_init(struct tf_queue *q, const struct tf_source *src,
 void tf_queue_release(struct tf_queue *q);
 
 /**
- * Reads from the source until the window is full or the source ends.
- * Returns 0, or the source's negative code (then q->src_err is set and
+ * Reads from the source until the window is full, the source ends, or
+ * it has nothing yet (TF_SOURCE_AGAIN: it is read again at the next
+ * fill). Returns 0, or the source's negative code (then q->src_err is set and
  * the source is not read again).
  */
 int tf_queue_fill(struct tf_queue *q);

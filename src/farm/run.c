@@ -26,6 +26,7 @@
 #include "farm/master.h"
 #include "farm/queue.h"
 #include "farm/slurmenv.h"
+#include "farm/streamsrc.h"
 #include "farm/spawner.h"
 #include "taskfarm.h"
 #include "farm/wire.h"
@@ -235,6 +236,9 @@ struct job_identity {
 	char source[512];
 	uint64_t ntasks;
 	const char *jobfile; /* job-file mode: its path, for a second read */
+	/* An open source: what the journal's .meta records is checked as
+	 * the tasks arrive (streamsrc.h); expect->ntasks 0: nothing to. */
+	struct tf_journal_meta *expect;
 };
 
 /*
@@ -304,6 +308,11 @@ static int check_job(const struct tf_farm_opts *o, const char *path,
 		}
 		tf_warn("%s; --force: resuming without checking the job",
 			err);
+		return 0;
+	}
+	if (job->expect) {
+		if (!o->force)
+			*job->expect = meta;
 		return 0;
 	}
 	if (strcmp(meta.fingerprint, job->fingerprint) == 0)
@@ -430,8 +439,13 @@ static int take_journal(const struct tf_farm_opts *o, const char *path,
 			*trim = hist->valid_len;
 		}
 	}
-	ret = tf_journal_meta_write(lock, job->fingerprint, job->ntasks,
-				    job->source);
+	/* An open source keeps the journal's job until what arrives has
+	 * been checked against it. */
+	ret = job->expect && job->expect->ntasks
+		      ? tf_journal_meta_write(lock, job->expect->fingerprint,
+					      job->expect->ntasks, job->source)
+		      : tf_journal_meta_write(lock, job->fingerprint,
+					      job->ntasks, job->source);
 	if (ret < 0) {
 		tf_error("cannot write %s.meta: %s", path, tf_strerror(ret));
 		return TF_EXIT_USAGE;
@@ -486,21 +500,54 @@ static const char *resume_errmsg(void *ctx)
 	return rs->inner.errmsg(rs->inner.ctx);
 }
 
-static int dry_run(struct tf_source *src)
+/* stream: an open source, waited on while it has nothing (or NULL). */
+static int dry_run(struct tf_source *src, struct tf_jobfile *stream)
 {
 	struct tf_task t;
 	int r;
 
-	while ((r = src->next(src->ctx, &t)) > 0) {
+	while ((r = src->next(src->ctx, &t)) > 0 ||
+	       (r == TF_SOURCE_AGAIN && stream)) {
+		if (r == TF_SOURCE_AGAIN) {
+			r = tf_jobfile_wait(stream, 0.1);
+			if (r < 0)
+				break;
+			continue;
+		}
 		fwrite(t.cmd, 1, t.cmd_len, stdout);
 		fputc('\n', stdout);
 		tf_task_release(&t);
 	}
 	if (r < 0) {
-		tf_error("%s", src->errmsg(src->ctx));
+		tf_error("%s", r == TF_SOURCE_AGAIN || r > 0
+				       ? "cannot wait for the tasks"
+				       : src->errmsg(src->ctx));
 		return TF_EXIT_USAGE;
 	}
 	return fflush(stdout) == 0 ? TF_EXIT_OK : TF_EXIT_INTERNAL;
+}
+
+/*
+ * After the run of an open source: the journal's .meta records the
+ * tasks read (their count and fingerprint), once they begin with the
+ * job it recorded before, so that a --resume checks what arrives then
+ * against them.
+ */
+static void record_stream(struct tf_journal_lock *lock,
+			  const struct tf_stream_source *ss,
+			  const struct job_identity *job)
+{
+	char hex[17];
+	int ret;
+
+	if (!tf_stream_source_verified(ss) ||
+	    ss->jf->nread_tasks < ss->expect_n)
+		return;
+	tf_stream_source_fingerprint(ss, hex);
+	ret = tf_journal_meta_write(lock, hex, ss->jf->nread_tasks,
+				    job->source);
+	if (ret < 0)
+		tf_error("cannot write %s: %s", lock->path, tf_strerror(ret));
 }
 
 /* Tells every worker to stop (for runs that end before they start). */
@@ -521,15 +568,23 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	struct tf_history hist;
 	struct job_identity job;
 	struct tf_source src;
+	struct tf_stream_source ss;
+	struct tf_journal_meta expect;
 	uint64_t trim = UINT64_MAX;
 	char *journal = NULL;
 	int ret, code;
 
 	memset(&src, 0, sizeof(src));
 	memset(&hist, 0, sizeof(hist));
+	memset(&expect, 0, sizeof(expect));
+	job.expect = NULL;
 	if (o->jobfile) {
-		ret = tf_jobfile_open(&jf, o->jobfile);
-		if (ret == 0) {
+		/* A pipe streams unless --no-stream; a regular file is
+		 * validated whole first unless --follow. */
+		ret = o->no_stream ? tf_jobfile_open(&jf, o->jobfile)
+				   : tf_jobfile_open_stream(&jf, o->jobfile,
+							    o->follow);
+		if (ret == 0 && !jf.stream) {
 			ret = tf_jobfile_scan(&jf);
 			if (ret < 0)
 				tf_jobfile_close(&jf);
@@ -554,10 +609,15 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 		src.ntasks = jf.ntasks;
 		snprintf(job.fingerprint, sizeof(job.fingerprint), "%016llx",
 			 (unsigned long long)jf.fingerprint);
-		snprintf(job.source, sizeof(job.source), "job file %s",
-			 o->jobfile);
+		snprintf(job.source, sizeof(job.source), "job file %s%s",
+			 o->jobfile, !jf.stream ? "" : jf.follow ? " (followed)"
+							   : " (a stream)");
 		job.ntasks = jf.ntasks;
 		job.jobfile = o->jobfile;
+		if (jf.stream) {
+			job.expect = &expect;
+			tf_stream_source_init(&ss, &jf, &src);
+		}
 	} else {
 		struct tf_template_opts to = { o->arg_files, o->narg_files,
 					       o->colsep };
@@ -585,7 +645,7 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 				   o->tagstring);
 	if (o->dry_run) {
 		stop_workers(comm);
-		code = dry_run(&src);
+		code = dry_run(&src, o->jobfile && jf.stream ? &jf : NULL);
 		goto out;
 	}
 	journal = journal_path(o);
@@ -596,6 +656,8 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 			goto out;
 		}
 	}
+	if (job.expect)
+		tf_stream_source_expect(&ss, expect.ntasks, expect.fingerprint);
 	memset(&rs, 0, sizeof(rs));
 	rs.inner = src;
 	rs.hist = o->resume ? &hist : NULL;
@@ -605,6 +667,8 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	src.errmsg = resume_errmsg;
 	src.ctx = &rs;
 	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.counts);
+	if (job.expect && journal)
+		record_stream(&lock, &ss, &job);
 out:
 	tf_history_release(&hist);
 	tf_journal_unlock(&lock);
