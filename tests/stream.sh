@@ -138,6 +138,11 @@ printf 'echo one\necho two\necho \\\n' >bad.tasks
 tf -q --journal j.tsv - <bad.tasks
 check "a file on stdin is validated first: exit 2" rc_is 2
 check "... and nothing ran" eval '! grep -q one out'
+# --dry-run of a stream prints each command as it arrives.
+p_two() { echo 'echo d1'; sleep 0.5; echo 'echo d2'; }
+piped p_two tf --dry-run -
+check "--dry-run of a stream prints every command" \
+	test "$(cat out | tr '\n' ' ')" = "echo d1 echo d2 "
 tf --follow --no-stream x
 check "--follow with --no-stream is a usage error" rc_is 2
 tf --follow -- echo ::: a
