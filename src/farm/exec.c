@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -118,9 +119,11 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	for (s = 0; s < nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
 		sl->fds[0] = sl->fds[1] = -1;
-		sl->envp = tf__xcalloc(ex->nbase + 10, sizeof(char *));
+		sl->envp = tf__xcalloc(ex->nbase + 12, sizeof(char *));
 		tf_result_init(&sl->result);
 	}
+	tf_res_init(&ex->res, nslots);
+	ex->has_omp = getenv("OMP_NUM_THREADS") != NULL;
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
 	/* Without it (a kernel before 3.4) a run works; what escapes a
@@ -173,27 +176,14 @@ static void orphans_ops(struct tf_exec *ex, struct tf_orphans_ops *ops)
 
 int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
 {
-	struct tf_strbuf ids = TF_STRBUF_INIT;
 	size_t i, n = 0;
-	int s;
 
-	if (tf_gpus_count(list) < ex->nslots * per_slot || per_slot < 1)
+	if (tf_res_set_gpus(&ex->res, list, per_slot) < 0)
 		return TF_EINVAL;
-	for (s = 0; s < ex->nslots; s++) {
-		struct tf_exec_slot *sl = &ex->slots[s];
-		struct tf_strbuf var = TF_STRBUF_INIT;
-
-		tf_strbuf_reset(&ids);
-		tf_gpus_slice(list, s, per_slot, &ids);
-		tf_strbuf_addf(&var, "CUDA_VISIBLE_DEVICES=%s", ids.buf);
-		free(sl->env_gpus[0]);
-		sl->env_gpus[0] = tf_strbuf_detach(&var, NULL);
-		tf_strbuf_addf(&var, "HIP_VISIBLE_DEVICES=%s", ids.buf);
-		free(sl->env_gpus[1]);
-		sl->env_gpus[1] = tf_strbuf_detach(&var, NULL);
-	}
-	tf_strbuf_release(&ids);
-	/* The slot's own values replace the process's. */
+	/* The task's own values replace the process's; with per_slot 0
+	 * only a task that asks for GPUs gets its own (build_env()). */
+	if (!per_slot)
+		return 0;
 	for (i = 0; i < ex->nbase; i++)
 		if (strncmp(ex->base_env[i], "CUDA_VISIBLE_DEVICES=", 21) &&
 		    strncmp(ex->base_env[i], "HIP_VISIBLE_DEVICES=", 20))
@@ -201,6 +191,32 @@ int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
 	ex->nbase = n;
 	ex->base_env[n] = NULL;
 	return 0;
+}
+
+int tf_exec_bind_cpus(struct tf_exec *ex)
+{
+	cpu_set_t mask;
+
+	if (sched_getaffinity(0, sizeof(mask), &mask) < 0)
+		return -errno;
+	if (tf_res_set_bind(&ex->res, &mask) < 0)
+		return TF_EINVAL;
+	ex->bind = 1;
+	return 0;
+}
+
+/* The task's GPUs, as its two variables (ids: what tf_res_take() gave). */
+static void set_gpu_env(struct tf_exec_slot *sl, const struct tf_strbuf *ids)
+{
+	struct tf_strbuf var = TF_STRBUF_INIT;
+	const char *v = ids->len ? ids->buf : "";
+
+	tf_strbuf_addf(&var, "CUDA_VISIBLE_DEVICES=%s", v);
+	free(sl->env_gpus[0]);
+	sl->env_gpus[0] = tf_strbuf_detach(&var, NULL);
+	tf_strbuf_addf(&var, "HIP_VISIBLE_DEVICES=%s", v);
+	free(sl->env_gpus[1]);
+	sl->env_gpus[1] = tf_strbuf_detach(&var, NULL);
 }
 
 void tf_exec_set_grace(struct tf_exec *ex, double grace)
@@ -290,22 +306,40 @@ void tf_exec_release(struct tf_exec *ex)
 	free(ex->base_env);
 	free(ex->pfds);
 	free(ex->pfd_slot);
+	tf_res_release(&ex->res);
 	memset(ex, 0, sizeof(*ex));
 	ex->devnull = -1;
 }
 
 static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 {
-	size_t n = ex->nbase;
+	size_t n = ex->nbase, i;
 
-	memcpy(sl->envp, ex->base_env, n * sizeof(char *));
+	if (sl->env_gpus[0] && !ex->res.per_slot) {
+		/* #TASKFARM gpus without --gpus-per-slot: the task's GPUs
+		 * replace what the others inherit. */
+		for (i = n = 0; i < ex->nbase; i++)
+			if (strncmp(ex->base_env[i], "CUDA_VISIBLE_DEVICES=",
+				    21) &&
+			    strncmp(ex->base_env[i], "HIP_VISIBLE_DEVICES=", 20))
+				sl->envp[n++] = ex->base_env[i];
+	} else {
+		memcpy(sl->envp, ex->base_env, n * sizeof(char *));
+	}
 	snprintf(sl->env_id, sizeof(sl->env_id), "TASKFARM_TASK_ID=%llu",
 		 (unsigned long long)sl->task.id);
 	snprintf(sl->env_attempt, sizeof(sl->env_attempt),
 		 "TASKFARM_ATTEMPT=%u", sl->task.attempt);
 	snprintf(sl->env_slot, sizeof(sl->env_slot), "TASKFARM_SLOT=%d",
 		 slot + 1);
+	snprintf(sl->env_nslots, sizeof(sl->env_nslots),
+		 "TASKFARM_NSLOTS=%u", (unsigned)tf_task_slots(&sl->task));
+	snprintf(sl->env_omp, sizeof(sl->env_omp), "OMP_NUM_THREADS=%u",
+		 (unsigned)tf_task_slots(&sl->task));
 	sl->envp[n++] = sl->env_id;
+	sl->envp[n++] = sl->env_nslots;
+	if (!ex->has_omp)
+		sl->envp[n++] = sl->env_omp;
 	sl->envp[n++] = sl->env_attempt;
 	sl->envp[n++] = sl->env_slot;
 	sl->envp[n++] = ex->env_rank;
@@ -367,6 +401,27 @@ out:
 	return -ret;
 }
 
+/*
+ * posix_spawn, with --bind on the task's CPUs: the child inherits the
+ * calling thread's affinity, so this thread takes the task's for the
+ * spawn and its own back after (the writer thread is not touched).
+ */
+static int spawn_bound(struct tf_exec *ex, struct tf_exec_slot *sl,
+		       char *const argv[], const int fds[3])
+{
+	cpu_set_t own;
+	int ret;
+
+	if (!ex->bind)
+		return posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+	if (sched_getaffinity(0, sizeof(own), &own) < 0 ||
+	    sched_setaffinity(0, sizeof(sl->cpus), &sl->cpus) < 0)
+		return -errno;
+	ret = posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+	(void)sched_setaffinity(0, sizeof(own), &own);
+	return ret;
+}
+
 static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[3];
@@ -402,13 +457,14 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	 * straight from here. */
 	ret = tf_spawner_wanted()
 		      ? tf_spawner_spawn("/bin/sh", argv, sl->envp, fds,
+					 ex->bind ? &sl->cpus : NULL,
 					 &sl->pid, &exec_err)
 		      : TF_ESPAWN;
 	/* (An exec that fails there is found when the child is reaped.) */
 	if (ret == 0)
 		ret = exec_err;
 	else
-		ret = posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+		ret = spawn_bound(ex, sl, argv, fds);
 	tf_strbuf_release(&cmdline);
 	if (ret < 0)
 		goto fail_pipes;
@@ -443,17 +499,24 @@ static void spawn_failed(struct tf_exec_slot *sl, int err)
 
 int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 {
-	struct tf_exec_slot *sl = NULL;
+	struct tf_strbuf gpus = TF_STRBUF_INIT;
+	struct tf_exec_slot *sl;
+	cpu_set_t cpus;
 	int s, ret;
 
-	for (s = 0; s < ex->nslots; s++) {
-		if (!ex->slots[s].busy) {
-			sl = &ex->slots[s];
-			break;
-		}
-	}
-	if (!sl)
+	s = tf_res_take(&ex->res, task, &gpus, &cpus);
+	if (s < 0) {
+		tf_strbuf_release(&gpus);
 		return TF_EINVAL;
+	}
+	sl = &ex->slots[s];
+	free(sl->env_gpus[0]);
+	free(sl->env_gpus[1]);
+	sl->env_gpus[0] = sl->env_gpus[1] = NULL;
+	if (ex->res.gpu && (ex->res.per_slot || task->gpus_given))
+		set_gpu_env(sl, &gpus);
+	tf_strbuf_release(&gpus);
+	sl->cpus = cpus;
 	sl->busy = 1;
 	sl->task = *task;
 	task->cmd = NULL;
@@ -575,6 +638,7 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 	if (sl->kill_reason && r->status != TF_STATUS_OK)
 		r->status = sl->kill_reason;
 	slot_clear(sl);
+	tf_res_put(&ex->res, (int)(sl - ex->slots));
 	ex->nbusy--;
 	done(ctx, r);
 	tf_result_init(r);

@@ -381,6 +381,11 @@ static int init_exec(struct master *m, struct tf_guard *guard,
 			 local_slots);
 		return TF_EXIT_INTERNAL;
 	}
+	if (o->bind && local_slots > 0 &&
+	    (ret = tf_exec_bind_cpus(&m->exec)) < 0)
+		/* The tasks run, unpinned; the run goes on. */
+		tf_warn("--bind: cannot read this rank's CPUs: %s",
+			tf_strerror(ret));
 	tf__master_linebuf_init(m, local_slots);
 	return 0;
 }
