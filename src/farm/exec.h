@@ -177,6 +177,15 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);
  */
 void tf_exec_stop(struct tf_exec *ex, int slot, int reason, double after);
 
+/* Between exec.c and execenv.c: whether an environment entry is not
+ * passed on (TASKFARM_*, launcher variables); a task's GPU variables
+ * from the ids it took; its whole environment into sl->envp. */
+int tf__exec_skip_env(const char *e);
+void tf__exec_set_gpu_env(struct tf_exec_slot *sl,
+			  const struct tf_strbuf *ids);
+void tf__exec_build_env(struct tf_exec *ex, struct tf_exec_slot *sl,
+			int slot);
+
 /*
  * Process-wide signal handling. SIGCHLD, SIGINT, SIGTERM, SIGUSR1 and
  * SIGUSR2 are caught: the handler counts the signal and writes a byte to
