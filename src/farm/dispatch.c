@@ -358,6 +358,43 @@ int tf__master_dispatch(struct master *m)
 	return did;
 }
 
+/*
+ * Nothing is in flight and tasks are ready: if no rank left can run the
+ * next one (a rank of #TASKFARM slots or gpus was lost, and the others
+ * are smaller), nothing ever will; drain, with the tasks left for a
+ * resume on a larger allocation (exit 3).
+ */
+void tf__master_check_stranded(struct master *m)
+{
+	const struct tf_task *t;
+	int r;
+
+	if (m->draining || tf_queue_gated(&m->queue))
+		return;
+	if (m->exec.nslots &&
+	    tf_queue_peek_fit(&m->queue, 0, (uint32_t)m->exec.nslots,
+			      (uint32_t)m->exec.res.ngpus))
+		return;
+	for (r = 1; r < m->comm->size; r++) {
+		const struct worker_info *w = &m->workers[r];
+
+		if (w->lost)
+			continue;
+		if (!w->hello ||
+		    tf_queue_peek_fit(&m->queue, r, w->slots, w->gpus))
+			return; /* it may yet run them */
+	}
+	t = tf_ring_at(&m->queue.ready, 0);
+	tf_error("no rank left can run task %llu: it needs %u slots and %d "
+		 "GPUs; the tasks left are for --resume (%llu ready)",
+		 (unsigned long long)t->id, (unsigned)tf_task_slots(t),
+		 t->gpus_given ? (int)t->gpus
+			       : (int)tf_task_slots(t) * m->o->gpus_per_slot,
+		 (unsigned long long)tf_queue_nready(&m->queue));
+	tf__master_start_drain(m, 0, m->o->drain_grace, STOP_NO_WORKERS,
+			       "no rank left can run the tasks");
+}
+
 /* Tasks a worker holds that have not started: it starts one as soon as
  * a slot is free, so what it holds beyond its slots waits. */
 static uint64_t queued_on(const struct worker_info *w)

@@ -537,11 +537,15 @@ static int turn_dispatch(struct master *m)
 	if (m->draining || tf__writer_full(m->writer))
 		return 0;
 	did = tf__master_dispatch(m);
-	/* O(workers): only when a slot may have come free. */
-	if (!tf_queue_nready(&m->queue) && m->slots_changed) {
+	/* O(workers): only when a slot may have come free, and nothing can
+	 * be handed out (none ready, or a barrier holds them back). */
+	if ((!tf_queue_nready(&m->queue) || tf_queue_gated(&m->queue)) &&
+	    m->slots_changed) {
 		m->slots_changed = 0;
 		did |= tf__master_reclaim(m);
 	}
+	if (!did && !m->queue.ninflight && tf_queue_nready(&m->queue))
+		tf__master_check_stranded(m);
 	return did;
 }
 

@@ -125,6 +125,7 @@ int tf__master_dispatch(struct master *m);
 /** Takes back tasks queued behind a worker's running ones when a slot
  * idles elsewhere. Returns whether a RECLAIM was sent. */
 int tf__master_reclaim(struct master *m);
+void tf__master_check_stranded(struct master *m);
 /** Looks for lost workers and sends heartbeats, at most every 0.2 s. */
 void tf__master_check_workers(struct master *m, double now);
 /** Running tasks, for the status line. O(workers). */
