@@ -194,7 +194,7 @@ START_TEST(test_end_directive)
 	put("echo 1\n  #TASKFARM end \necho 3\n");
 	expect_task(&jf, 1, "echo 1");
 	expect_next(&jf, 0);
-	ck_assert_int_eq(jf.ended, 1);
+	ck_assert_uint_eq(jf.ended, 2);
 	expect_next(&jf, 0); /* and stays ended */
 	ck_assert_uint_eq(jf.nread_tasks, 1);
 	tf_jobfile_close(&jf);
@@ -221,7 +221,7 @@ START_TEST(test_fingerprint_is_the_scans)
 	expect_task(&jf, 6, "echo d");
 	expect_next(&jf, 0);
 	ck_assert_uint_eq(jf.nread_tasks, whole.ntasks);
-	ck_assert_uint_eq(jf.fingerprint, whole.fingerprint);
+	ck_assert_uint_eq(jf.running_fp, whole.fingerprint);
 	tf_jobfile_close(&jf);
 	tf_jobfile_close(&whole);
 }
@@ -261,7 +261,7 @@ START_TEST(test_follow_waits_for_more)
 	ck_assert_int_eq(tf_write_all(fd, "#TASKFARM end\n", 14), 0);
 	usleep(80000);
 	expect_next(&jf, 0);
-	ck_assert_int_eq(jf.ended, 1);
+	ck_assert_uint_eq(jf.ended, 3);
 	tf_jobfile_close(&jf);
 	ck_assert_int_eq(close(fd), 0);
 }
@@ -403,6 +403,60 @@ START_TEST(test_reader_error_passes_through)
 }
 END_TEST
 
+START_TEST(test_directives_as_they_arrive)
+{
+	struct tf_jobfile jf;
+	struct tf_task t;
+
+	open_fifo(&jf);
+	put("echo 1\n#TASKFARM slots 2\necho 3\n");
+	expect_task(&jf, 1, "echo 1");
+	ck_assert_int_eq(tf_jobfile_next(&jf, &t), 1);
+	ck_assert_uint_eq(t.id, 3);
+	ck_assert_uint_eq(t.slots, 2);
+	tf_task_release(&t);
+	put("#TASKFARM bogus\n");
+	expect_next(&jf, TF_EPARSE);
+	ck_assert_msg(strstr(jf.errmsg, "fifo:4:"), "%s", jf.errmsg);
+	tf_jobfile_close(&jf);
+	end_input();
+}
+END_TEST
+
+START_TEST(test_task_over_limits_refused)
+{
+	struct tf_stream_source ss;
+	struct tf_source src;
+	struct tf_jobfile jf;
+
+	open_fifo(&jf);
+	tf_stream_source_init(&ss, &jf, &src);
+	tf_stream_source_limits(&ss, 4, 0);
+	put("#TASKFARM slots 4\necho fits\n#TASKFARM slots 5\necho big\n");
+	ck_assert_int_eq(src_next(&src), 1);
+	ck_assert_int_eq(src_next(&src), TF_EPARSE);
+	ck_assert_msg(strstr(src.errmsg(src.ctx),
+			     "fifo:4: the task needs 5 slots"),
+		      "%s", src.errmsg(src.ctx));
+	ck_assert_int_eq(src_next(&src), TF_EPARSE); /* stopped */
+	tf_jobfile_close(&jf);
+	end_input();
+	unlink(fifo);
+
+	open_fifo(&jf);
+	tf_stream_source_init(&ss, &jf, &src);
+	tf_stream_source_limits(&ss, 4, 0);
+	put("#TASKFARM gpus 0\necho none\n#TASKFARM gpus 1\necho one\n");
+	ck_assert_int_eq(src_next(&src), 1);
+	ck_assert_int_eq(src_next(&src), TF_EPARSE);
+	ck_assert_msg(strstr(src.errmsg(src.ctx),
+			     "fifo:4: the task needs 1 GPUs"),
+		      "%s", src.errmsg(src.ctx));
+	tf_jobfile_close(&jf);
+	end_input();
+}
+END_TEST
+
 static Suite *streamsrc_suite(void)
 {
 	Suite *s = suite_create("streamsrc");
@@ -420,6 +474,7 @@ static Suite *streamsrc_suite(void)
 	tcase_add_test(tc, test_regular_file_is_not_a_stream);
 	tcase_add_test(tc, test_follow_waits_for_more);
 	tcase_add_test(tc, test_follow_shrinking_file);
+	tcase_add_test(tc, test_directives_as_they_arrive);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resume");
@@ -429,6 +484,7 @@ static Suite *streamsrc_suite(void)
 	tcase_add_test(tc, test_resume_check_refuses_other_job);
 	tcase_add_test(tc, test_resume_check_short_stream);
 	tcase_add_test(tc, test_reader_error_passes_through);
+	tcase_add_test(tc, test_task_over_limits_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -138,6 +138,25 @@ printf 'echo one\necho two\necho \\\n' >bad.tasks
 tf -q --journal j.tsv - <bad.tasks
 check "a file on stdin is validated first: exit 2" rc_is 2
 check "... and nothing ran" eval '! grep -q one out'
+# Directives in a stream: a barrier holds later tasks back; a task that
+# needs more slots than any rank has is refused when it arrives.
+p_barrier() {
+	echo 'sleep 1; date +%s.%N >a.end'
+	echo '#TASKFARM barrier'
+	echo 'date +%s.%N >b.start'
+}
+rm -f a.end b.start
+piped p_barrier tf -q -j2 --no-journal -
+check "a barrier in a stream: exit 0" rc_is 0
+check "a barrier in a stream: the task after it started after the one before ended" \
+	awk -v a="$(cat a.end)" -v b="$(cat b.start)" 'BEGIN { exit !(b >= a) }'
+p_big() { echo 'echo small'; sleep 0.3; echo '#TASKFARM slots 3'; echo 'echo big'; }
+rm -f j.tsv*
+piped p_big tf -q -j2 --journal j.tsv -
+check "a streamed task over any rank's slots: exit 2" rc_is 2
+check "... naming -:3" grep -q -- '-:3: the task needs 3 slots' err
+check "... after the task before it ran" test "$(ok_ids j.tsv)" = 1
+
 # --dry-run of a stream prints each command as it arrives.
 p_two() { echo 'echo d1'; sleep 0.5; echo 'echo d2'; }
 piped p_two tf --dry-run -

@@ -7,7 +7,8 @@
  * non-blank character is '#' are skipped; a line ending in an odd number
  * of backslashes continues on the next line (the backslash and newline
  * are removed); CRLF endings are accepted; a last line without a newline
- * is a task. A task's id is the line number where it starts. A NUL byte,
+ * is a task, and a comment that is a directive (directive.h) sets what
+ * the tasks after it need, or ends them. A task's id is the line number where it starts. A NUL byte,
  * a carriage return that does not end a line (a classic Mac OS file), a
  * logical line over TF_MAX_LINE bytes or a continuation at the end of the
  * file is an error naming file:line.
@@ -57,6 +58,17 @@ struct tf_jobfile {
 	uint64_t fingerprint; /* of every task's id and command, likewise */
 	uint64_t first_continued; /* likewise: the id of the first task
 				   * continued over lines (0: none) */
+	uint32_t max_slots, max_gpus; /* likewise: the most a task needs */
+	uint64_t max_slots_line, max_gpus_line; /* ... first asked there */
+	uint64_t nbarriers; /* likewise: #TASKFARM barrier lines */
+	/* Directives read so far (since the last rewind): */
+	uint64_t barrier;   /* barriers passed */
+	uint32_t cur_slots, cur_gpus, cur_gpus_given;
+	uint64_t ended;     /* the line of #TASKFARM end; 0: none yet */
+	int stop_at_end;    /* an open source: #TASKFARM end ends the read
+			     * (else what follows is checked) */
+	uint64_t running_fp; /* fingerprint of what was read since the
+			      * last rewind: tasks and directives */
 	struct tf_strbuf line;
 	struct tf_strbuf phys;
 	/* The block reader: buf holds the bytes [off - len, off). */
@@ -73,7 +85,6 @@ struct tf_jobfile {
 	/* An open source: read as it arrives, never scanned. */
 	int stream;       /* read as it arrives (tf_jobfile_open_stream()) */
 	int follow;       /* a regular file: its end is not the end */
-	int ended;        /* a "#TASKFARM end" line was read */
 	int phys_partial; /* jf->phys holds the start of a line */
 	int next_partial; /* jf->line holds the start of a task */
 	int cont_pending; /* ... which continues on the next line */
@@ -101,9 +112,10 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
  * tf_jobfile_scan() on it): tf_jobfile_next() returns -EAGAIN while no
  * whole task has arrived (call it again later; tf_jobfile_fd() is the
  * descriptor to wait on), validates every line as it completes, keeps
- * jf->fingerprint and jf->nread_tasks of the tasks read (as
- * tf_jobfile_scan() computes them for a whole file), and ends at the end
- * of the input or at a "#TASKFARM end" line (jf->ended). With follow, the
+ * jf->running_fp and jf->nread_tasks of what was read (as
+ * tf_jobfile_scan() computes jf->fingerprint and jf->ntasks for a whole
+ * file), and ends at the end of the input or at a "#TASKFARM end" line
+ * (jf->ended, jf->stop_at_end set). With follow, the
  * end of a regular file is not its end: the reader waits for more, and a
  * file that shrinks is -ESTALE. A regular file without follow is opened
  * as tf_jobfile_open() does (jf->stream 0: scan it first). Returns 0 or

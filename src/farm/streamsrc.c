@@ -33,10 +33,40 @@ void tf_stream_source_expect(struct tf_stream_source *ss, uint64_t expect_n,
 	ss->checked = expect_n == 0;
 }
 
+void tf_stream_source_limits(struct tf_stream_source *ss, uint32_t max_slots,
+			     uint32_t max_gpus)
+{
+	ss->max_slots = max_slots;
+	ss->max_gpus = max_gpus;
+}
+
+/* Whether task t fits some rank; else errmsg says why. */
+static int fits(struct tf_stream_source *ss, const struct tf_task *t)
+{
+	if (ss->max_slots && tf_task_slots(t) > ss->max_slots) {
+		snprintf(ss->errmsg, sizeof(ss->errmsg),
+			 "%s:%llu: the task needs %u slots (#TASKFARM slots), "
+			 "but no rank that runs tasks has more than %u; give "
+			 "more --slots",
+			 ss->jf->path, (unsigned long long)t->id,
+			 (unsigned)tf_task_slots(t), (unsigned)ss->max_slots);
+		return 0;
+	}
+	if (t->gpus_given && t->gpus > ss->max_gpus) {
+		snprintf(ss->errmsg, sizeof(ss->errmsg),
+			 "%s:%llu: the task needs %u GPUs (#TASKFARM gpus), "
+			 "but no rank that runs tasks has more than %u",
+			 ss->jf->path, (unsigned long long)t->id,
+			 (unsigned)t->gpus, (unsigned)ss->max_gpus);
+		return 0;
+	}
+	return 1;
+}
+
 void tf_stream_source_fingerprint(const struct tf_stream_source *ss,
 				  char hex[17])
 {
-	snprintf(hex, 17, "%016llx", (unsigned long long)ss->jf->fingerprint);
+	snprintf(hex, 17, "%016llx", (unsigned long long)ss->jf->running_fp);
 }
 
 int tf_stream_source_verified(const struct tf_stream_source *ss)
@@ -46,7 +76,7 @@ int tf_stream_source_verified(const struct tf_stream_source *ss)
 
 static int mismatch(struct tf_stream_source *ss, const char *how)
 {
-	ss->mismatch = 1;
+	ss->mismatch = TF_EINVAL;
 	snprintf(ss->errmsg, sizeof(ss->errmsg),
 		 "%s:%llu: cannot resume: %s the journal's job of %llu tasks "
 		 "(fingerprint %s); --force resumes anyway, running again "
@@ -63,10 +93,15 @@ int tf_stream_source_next(void *ctx, struct tf_task *t)
 	int r;
 
 	if (ss->mismatch)
-		return TF_EINVAL;
+		return ss->mismatch;
 	r = tf_jobfile_next(ss->jf, t);
 	if (r < 0 && r != TF_SOURCE_AGAIN)
 		snprintf(ss->errmsg, sizeof(ss->errmsg), "%s", ss->jf->errmsg);
+	if (r == 1 && !fits(ss, t)) {
+		tf_task_release(t);
+		ss->mismatch = TF_EPARSE; /* stopped for good */
+		return TF_EPARSE;
+	}
 	if (ss->checked)
 		return r;
 	if (r == 0)

@@ -18,8 +18,10 @@ struct tf_stream_source {
 	struct tf_jobfile *jf;   /* opened by tf_jobfile_open_stream() */
 	uint64_t expect_n;       /* the journal's job's tasks; 0: no check */
 	char expect_fp[17];      /* ... and their fingerprint (hex) */
+	uint32_t max_slots;      /* the most a rank has: a task that needs */
+	uint32_t max_gpus;       /* more is an input error (0: no limit) */
 	int checked;             /* expect_n tasks arrived and matched */
-	int mismatch;            /* they did not: the source is stopped */
+	int mismatch;            /* the error that stopped the source, or 0 */
 	char errmsg[TF_ERRMSG_MAX];
 };
 
@@ -39,8 +41,17 @@ void tf_stream_source_expect(struct tf_stream_source *ss, uint64_t expect_n,
 			     const char *expect_fp);
 
 /**
+ * Refuses, as they arrive, tasks that need more slots or GPUs
+ * (#TASKFARM slots, gpus) than any rank has: TF_EPARSE naming the task's
+ * line, as a validated file's check does up front. 0: no limit.
+ */
+void tf_stream_source_limits(struct tf_stream_source *ss, uint32_t max_slots,
+			     uint32_t max_gpus);
+
+/**
  * The source's next(): 1 with *t, 0 at the end, TF_SOURCE_AGAIN while
- * no whole task has arrived, the reader's error, or TF_EINVAL when the
+ * no whole task has arrived, the reader's error, TF_EPARSE for a task
+ * over the limits, or TF_EINVAL when the
  * first expect_n tasks are not the journal's job (or the source ended
  * before them), with errmsg naming the source. A source that failed
  * gives the same error again.
