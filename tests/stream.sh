@@ -54,6 +54,9 @@ p_bad() {
 	printf 'echo \001\000bad\n'
 	echo 'echo after'
 }
+p_bad_at_once() {
+	printf 'echo one\necho two\necho three\necho \\\r x\necho after\n'
+}
 p_slow10k() {
 	seq 10000 | awk '{ print "true " $1 }
 		$1 % 500 == 0 { fflush(); system("sleep 1") }'
@@ -91,6 +94,15 @@ for mode in $modes; do
 		test "$(ok_ids j.tsv)" = "1 2"
 	check "$mode: ... and nothing after it ran" \
 		eval '! grep -q after out && [ "$(journal_rows j.tsv | wc -l)" -eq 2 ]'
+
+	# ... also when it arrives together with them: every task before
+	# it runs (each was checked as it arrived), none after it.
+	rm -f j.tsv*
+	piped p_bad_at_once run "$mode" -q --journal j.tsv -
+	check "$mode: a bad line in the same read as good ones exits 2" rc_is 2
+	check "$mode: ... every task before it ran and is journaled ok" \
+		test "$(ok_ids j.tsv)" = "1 2 3"
+	check "$mode: ... none after it" eval '! grep -q after out'
 
 	# 10,000 lines written slowly over about 20 s: each runs once.
 	rm -f j.tsv*

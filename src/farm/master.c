@@ -483,23 +483,30 @@ static int turn_receive(struct master *m)
 /* Reads more tasks into the window, and looks at --deadline. */
 static void turn_fill(struct master *m)
 {
+	int r;
+
 	if (m->draining)
 		return;
-	int r = tf_queue_fill(&m->queue);
-
+	r = tf_queue_fill(&m->queue);
 	if (r < 0) {
 		tf_report_clear(&m->report);
 		tf_error("%s", m->src->errmsg(m->src->ctx));
 		/* A closed source was validated up front, so this is I/O;
 		 * an open one's bad line (or a resume that does not match)
-		 * is an input error: what runs finishes, nothing starts. */
-		if (r == TF_EPARSE || r == TF_ETOOLONG || r == TF_EINVAL) {
+		 * is an input error (exit 2). Every task before a bad line
+		 * was checked as it arrived: they all still run, and no
+		 * more is read. A stream that is not the journal's job
+		 * starts nothing more. */
+		if (r == TF_EPARSE || r == TF_ETOOLONG) {
+			m->src_input_err = 1;
+			tf_warn("a bad task line: no further task is read; "
+				"the %zu read before it that have not started "
+				"run, then the run ends",
+				tf_queue_nready(&m->queue));
+		} else if (r == TF_EINVAL) {
 			m->src_input_err = 1;
 			tf__master_start_drain(m, 0, -1, STOP_ERROR,
-					       r == TF_EINVAL
-						       ? "the job is not the "
-							 "journal's"
-						       : "a bad task line");
+					       "the job is not the journal's");
 		} else {
 			m->src_err = 1;
 			tf__master_start_drain(m, 0, m->o->drain_grace,
