@@ -244,6 +244,7 @@ START_TEST(test_hello_round_trip)
 
 	memset(&h, 0, sizeof(h));
 	h.slots = 64;
+	h.gpus = 8;
 	h.pid = 4242;
 	h.pid_space = UINT64_C(0xfedcba9876543210);
 	h.want_total = UINT64_C(0x0102030405060708);
@@ -252,6 +253,7 @@ START_TEST(test_hello_round_trip)
 	memset(&got, 0xa5, sizeof(got));
 	ck_assert_int_eq(tf_wire_unpack_hello(sb.buf, sb.len, &got), 0);
 	ck_assert_uint_eq(got.slots, 64);
+	ck_assert_uint_eq(got.gpus, 8);
 	ck_assert_uint_eq(got.pid, 4242);
 	ck_assert_uint_eq(got.pid_space, h.pid_space);
 	ck_assert_uint_eq(got.want_total, h.want_total);
