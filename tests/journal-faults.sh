@@ -228,18 +228,35 @@ check "... but with an earlier line changed too, refused (exit 2)" \
 	sh -c "[ $rc -eq 2 ] && grep -q 'belongs to a different job' err && [ ! -s out ]"
 
 # A job file that is a FIFO is not opened a second time to look for
-# appended lines (that would block): a changed job, refused.
+# appended lines (that would block). Read whole first (--no-stream), it
+# is a changed job, refused; streamed (the default), what arrives is
+# checked against the journal's job as it comes: one that grew resumes,
+# one whose first task changed is refused (tests/stream.sh has more).
 mkfifo pipe.tasks
 printf 'echo p1\n' >pipe.tasks &
 tf --journal p.tsv pipe.tasks
 wait
 printf 'echo p1\necho p2\n' >pipe.tasks &
 writer=$!
+tf --resume --no-stream --journal p.tsv pipe.tasks
+kill $writer 2>/dev/null
+wait
+check "a FIFO job file that grew, --no-stream: refused as a different job, not hung" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'belongs to a different job' err"
+printf 'echo p1\necho p2\n' >pipe.tasks &
+writer=$!
 tf --resume --journal p.tsv pipe.tasks
 kill $writer 2>/dev/null
 wait
-check "a FIFO job file that grew: refused as a different job, not hung" \
-	sh -c "[ $rc -eq 2 ] && grep -q 'belongs to a different job' err"
+check "a FIFO job file that grew, streamed: resumed, only the new task runs" \
+	sh -c "[ $rc -eq 0 ] && [ \"\$(cat out)\" = p2 ]"
+printf 'echo P1\necho p2\n' >pipe.tasks &
+writer=$!
+tf --resume --journal p.tsv pipe.tasks
+kill $writer 2>/dev/null
+wait
+check "a FIFO job file that changed, streamed: refused (exit 2), not hung" \
+	sh -c "[ $rc -eq 2 ] && grep -q 'cannot resume' err"
 
 # ---- --resume with no journal ----
 tf --resume --journal typo.tsv m.tasks
