@@ -457,6 +457,123 @@ START_TEST(test_task_over_limits_refused)
 }
 END_TEST
 
+/* What a reader gives: its tasks, then its last return and the message
+ * after "PATH:" (the paths differ). */
+struct outcome {
+	struct tf_strbuf tasks; /* "id cmd\n" each */
+	int last;
+	char msg[TF_ERRMSG_MAX];
+};
+
+static void take(struct tf_jobfile *jf, struct outcome *o, int *done)
+{
+	struct tf_task t;
+	int r;
+
+	while ((r = tf_jobfile_next(jf, &t)) == 1) {
+		tf_strbuf_addf(&o->tasks, "%llu %u %s\n",
+			       (unsigned long long)t.id, (unsigned)t.slots,
+			       t.cmd);
+		tf_task_release(&t);
+	}
+	if (r == -EAGAIN)
+		return;
+	*done = 1;
+	o->last = r;
+	if (r < 0) {
+		const char *colon = strchr(jf->errmsg, ':');
+
+		snprintf(o->msg, sizeof(o->msg), "%s",
+			 colon ? colon : jf->errmsg);
+	}
+}
+
+/*
+ * The incremental reader gives what the whole-file reader gives (the
+ * same tasks, the same error at the same line), however the input is cut
+ * into reads: chunk bytes at a time (0: sizes from seed).
+ */
+static void compare_chunked(const char *text, size_t len, size_t chunk,
+			    unsigned seed)
+{
+	struct outcome whole = { TF_STRBUF_INIT, 0, "" };
+	struct outcome cut = { TF_STRBUF_INIT, 0, "" };
+	struct tf_jobfile jf;
+	size_t off = 0;
+	int done = 0;
+
+	ck_assert_int_eq(tf_jobfile_open(&jf, write_file("whole", text, len)),
+			 0);
+	take(&jf, &whole, &done);
+	ck_assert_int_eq(done, 1);
+	tf_jobfile_close(&jf);
+
+	done = 0;
+	open_fifo(&jf);
+	while (off < len && !done) {
+		size_t n = chunk ? chunk : 1 + (seed = seed * 1103515245 + 12345) % 9;
+
+		if (n > len - off)
+			n = len - off;
+		ck_assert_int_eq(tf_write_all(writer, text + off, n), 0);
+		off += n;
+		take(&jf, &cut, &done);
+	}
+	end_input();
+	if (!done)
+		take(&jf, &cut, &done);
+	ck_assert_int_eq(done, 1);
+	tf_jobfile_close(&jf);
+	unlink(fifo);
+
+	ck_assert_msg(strcmp(whole.tasks.buf ? whole.tasks.buf : "",
+			     cut.tasks.buf ? cut.tasks.buf : "") == 0,
+		      "tasks differ (chunk %zu):\n%s---\n%s",
+		      chunk, whole.tasks.buf, cut.tasks.buf);
+	ck_assert_msg(whole.last == cut.last && strcmp(whole.msg, cut.msg) == 0,
+		      "end differs (chunk %zu): %d '%s' / %d '%s'", chunk,
+		      whole.last, whole.msg, cut.last, cut.msg);
+	tf_strbuf_release(&whole.tasks);
+	tf_strbuf_release(&cut.tasks);
+}
+
+START_TEST(test_any_cut_reads_as_the_whole)
+{
+	static const char *const texts[] = {
+		"echo a\necho b\n",
+		"echo a\r\necho b",
+		"  # c\n\n\techo x \\\n y\\\\\n\necho z",
+		"echo a \\\r\n b\r\n#TASKFARM slots 2\necho c\n",
+		"echo 1\necho \r2\n",
+		"echo 1\n#TASKFARM barrier\necho 2 \\\n",
+		"echo 1\n#TASKFARM nonsense\necho 2\n",
+		"echo 1\n#TASKFARM end\n# more\n",
+		"\\\n\\\n\\\necho\n",
+		"",
+		"\n\n\n",
+	};
+	static const char alphabet[] = "ab \\\n\n\r#\0";
+	char rnd[200];
+	unsigned seed = 7;
+	size_t i, j, chunks[] = { 1, 2, 3, 5, 64, 0 };
+
+	for (i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		for (j = 0; j < sizeof(chunks) / sizeof(chunks[0]); j++)
+			compare_chunked(texts[i], strlen(texts[i]), chunks[j],
+					(unsigned)(i * 31 + j));
+	/* Random texts, NUL bytes among them. */
+	for (i = 0; i < 150; i++) {
+		size_t len = 1 + (seed = seed * 1103515245 + 12345) % sizeof(rnd);
+
+		for (j = 0; j < len; j++)
+			rnd[j] = alphabet[(seed = seed * 1103515245 + 12345) /
+					  65536 % (sizeof(alphabet) - 1)];
+		compare_chunked(rnd, len, 1 + i % 4, (unsigned)i);
+		compare_chunked(rnd, len, 0, (unsigned)i);
+	}
+}
+END_TEST
+
 static Suite *streamsrc_suite(void)
 {
 	Suite *s = suite_create("streamsrc");
@@ -475,6 +592,12 @@ static Suite *streamsrc_suite(void)
 	tcase_add_test(tc, test_follow_waits_for_more);
 	tcase_add_test(tc, test_follow_shrinking_file);
 	tcase_add_test(tc, test_directives_as_they_arrive);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cuts");
+	tcase_add_checked_fixture(tc, tmpdir_setup, tmpdir_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_any_cut_reads_as_the_whole);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("resume");
