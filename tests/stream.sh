@@ -169,6 +169,13 @@ check "a streamed task over any rank's slots: exit 2" rc_is 2
 check "... naming -:3" grep -q -- '-:3: the task needs 3 slots' err
 check "... after the task before it ran" test "$(ok_ids j.tsv)" = 1
 
+# The progress line of a stream: counts, but no total, percentage or ETA.
+p_prog() { for i in 1 2 3 4 5; do echo 'sleep 0.3'; sleep 0.2; done; }
+piped p_prog tf --progress --eta -j2 --no-journal -
+check "--progress on a stream: counts what is done" grep -q ' done, ' err
+check "--progress on a stream: no total or percentage" \
+	eval "! tr '\\r' '\\n' <err | grep ' done, ' | grep -E '%|/[0-9]|ETA'"
+
 # --dry-run of a stream prints each command as it arrives.
 p_two() { echo 'echo d1'; sleep 0.5; echo 'echo d2'; }
 piped p_two tf --dry-run -
