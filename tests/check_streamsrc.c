@@ -283,6 +283,25 @@ START_TEST(test_follow_shrinking_file)
 }
 END_TEST
 
+START_TEST(test_follow_replaced_file)
+{
+	struct tf_jobfile jf;
+	const char *path = write_file("f", "echo 1\n", 7);
+	char keep[4200];
+
+	snprintf(keep, sizeof(keep), "%s", path);
+	ck_assert_int_eq(tf_jobfile_open_stream(&jf, keep, 1), 0);
+	expect_task(&jf, 1, "echo 1");
+	/* Saved by an editor: a new file renamed over the old. */
+	ck_assert_int_eq(rename(write_file("g", "echo 1\necho 2\n", 14), keep),
+			 0);
+	usleep(80000);
+	expect_next(&jf, -ESTALE);
+	ck_assert_msg(strstr(jf.errmsg, "replaced"), "%s", jf.errmsg);
+	tf_jobfile_close(&jf);
+}
+END_TEST
+
 /* streamsrc: the fingerprint of the first n tasks that a journal of
  * text recorded. */
 static void fingerprint_of(const char *text, char hex[17], uint64_t *n)
@@ -591,6 +610,7 @@ static Suite *streamsrc_suite(void)
 	tcase_add_test(tc, test_regular_file_is_not_a_stream);
 	tcase_add_test(tc, test_follow_waits_for_more);
 	tcase_add_test(tc, test_follow_shrinking_file);
+	tcase_add_test(tc, test_follow_replaced_file);
 	tcase_add_test(tc, test_directives_as_they_arrive);
 	suite_add_tcase(s, tc);
 

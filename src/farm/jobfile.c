@@ -287,6 +287,18 @@ static int fill_stream(struct tf_jobfile *jf)
 				    "--follow: it shrank (truncated or "
 				    "rewritten while followed); no further "
 				    "task is read from it");
+		/* An editor saves a new file under the name: what is
+		 * appended to it would never be read from this one. */
+		if (strcmp(jf->path, "-") != 0) {
+			struct stat now;
+
+			if (stat(jf->path, &now) == 0 &&
+			    (now.st_dev != st.st_dev || now.st_ino != st.st_ino))
+				return fail(jf, 0, -ESTALE, "%s",
+					    "--follow: it was replaced by "
+					    "another file of that name; no "
+					    "further task is read from it");
+		}
 		jf->follow_idle = tf_now();
 		return -EAGAIN;
 	}
