@@ -7,7 +7,7 @@
 #include "config.h"
 
 #include "farm/journal.h"
-#include "farm/joblog.h"
+#include "farm/jrecord.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -193,152 +193,42 @@ void tf_history_release(struct tf_history *h)
 }
 
 
-/* Whether a field is a decimal number, as the journal writes them:
- * an optional minus, digits, and optionally a point and digits. */
-static int field_is_number(const char *s, size_t len)
+/* Takes in one journal line (without its newline; line[len] is '\0')
+ * of a journal whose header said kind (jrecord.h). Returns 0, or a
+ * static description of what is wrong with it. */
+static const char *replay_line(struct tf_history *h, const char *line,
+			       size_t len, int kind, struct tf_strbuf *cmd)
 {
-	size_t i = 0, digits = 0;
+	struct tf_jrecord r;
+	const char *why;
+	uint64_t hash;
+	int state;
 
-	if (i < len && s[i] == '-')
-		i++;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (i < len && s[i] == '.')
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			digits++;
-	return digits > 0 && i == len && len < 32;
-}
-
-#define JOURNAL_FIELDS 17
-
-/*
- * A line GNU parallel appended (parallel --resume --joblog JOURNAL): its
- * JobRuntime is padded with spaces (%10.3f, below 100000 s), or its
- * Command holds a NUL (a newline), which the journal never writes. Only Seq
- * and the outcome count, as for parallel itself: Exitval and Signal both
- * "0" is a success, anything else a failure; the command is not
- * compared (parallel quotes otherwise). Returns 1 if it was taken in, 0
- * if it is not parallel's either.
- */
-static int replay_parallel_line(struct tf_history *h, const char *line,
-				size_t len)
-{
-	const char *f[8];
-	size_t flen[8], i, nf = 0, start = 0;
-	uint64_t id;
-	int ok;
-
-	for (i = 0; i < len && nf < 8; i++) {
-		if (line[i] != '\t')
-			continue;
-		f[nf] = line + start;
-		flen[nf++] = i - start;
-		start = i + 1;
-	}
-	if (nf < 8 || tf__journal_field_u64(f[0], flen[0], &id) < 0)
-		return 0;
-	if ((flen[3] == 0 || f[3][0] != ' ') && !memchr(line, '\0', len))
-		return 0;
-	for (i = 1; i < 6; i++)
-		if (flen[i] == 0)
-			return 0;
-	while (flen[3] && f[3][0] == ' ')
-		f[3]++, flen[3]--;
-	if (!field_is_number(f[2], flen[2]) || !field_is_number(f[3], flen[3]) ||
-	    !field_is_number(f[6], flen[6]) || !field_is_number(f[7], flen[7]))
-		return 0;
-	ok = flen[6] == 1 && f[6][0] == '0' && flen[7] == 1 && f[7][0] == '0';
-	hist_note_parallel(h, id, ok ? TF_HIST_OK : TF_HIST_FAILED);
-	return 1;
-}
-
-/* Takes in one journal line (without its newline); a journal with a
- * 16-column header (columns) may hold lines of 16 or 17 fields. Returns
- * 0, or a static description of what is wrong with it. */
-static const char *replay_line(struct tf_history *h, char *line, size_t len,
-			       int columns, struct tf_strbuf *cmd)
-{
-	const char *f[JOURNAL_FIELDS];
-	size_t flen[JOURNAL_FIELDS];
-	char status[32];
-	uint64_t id, attempt, hash;
-	size_t i, nf = 0, start = 0;
-	int st, state;
-
-	if (replay_parallel_line(h, line, len))
+	if ((why = tf__jrecord_parse(line, len, kind, &r, cmd)))
+		return why;
+	if (r.parallel) {
+		/* Only Seq and the outcome count, as for parallel itself;
+		 * the command is not compared (parallel quotes otherwise). */
+		hist_note_parallel(h, r.id, r.status == TF_STATUS_OK
+						    ? TF_HIST_OK
+						    : TF_HIST_FAILED);
 		return NULL;
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != '\t')
-			continue;
-		if (nf == JOURNAL_FIELDS)
-			return "more than 17 fields";
-		f[nf] = line + start;
-		flen[nf++] = i - start;
-		start = i + 1;
 	}
-	if (nf < JOURNAL_FIELDS - 1)
-		return columns == 16 ? "fewer than 16 fields"
-				     : "fewer than 17 fields";
-	if (nf < JOURNAL_FIELDS && columns != 16)
-		return "16 fields under a 17-column header (JobId missing)";
-	if (nf == JOURNAL_FIELDS) {
-		tf_strbuf_reset(cmd);
-		if (flen[16] == 0 ||
-		    tf_journal_unescape(cmd, f[16], flen[16]) < 0)
-			return "bad JobId";
-	}
-	static const char *const numeric[JOURNAL_FIELDS] = {
-		[2] = "Starttime", [3] = "JobRuntime", [4] = "Send",
-		[5] = "Receive",   [6] = "Exitval",	  [7] = "Signal",
-		[10] = "Rank",	   [11] = "Slot",	  [13] = "MaxRSS",
-		[14] = "UserCPU",  [15] = "SysCPU"
-	};
-
-	if (tf__journal_field_u64(f[0], flen[0], &id) < 0)
-		return "Seq is not a number";
-	for (i = 0; i < JOURNAL_FIELDS; i++)
-		if (numeric[i] && !field_is_number(f[i], flen[i]))
-			return "a numeric column is not a number";
-	if (tf__journal_field_u64(f[9], flen[9], &attempt) < 0 || attempt == 0 ||
-	    attempt > UINT32_MAX)
-		return "Attempt is not a number";
-	if (flen[12] >= sizeof(status))
-		return "unknown Status";
-	memcpy(status, f[12], flen[12]);
-	status[flen[12]] = '\0';
-	st = tf_status_parse(status);
-	if (st < 0 || st == TF_STATUS_NOT_STARTED)
-		return "unknown Status";
-	tf_strbuf_reset(cmd);
-	if (tf_journal_unescape(cmd, f[8], flen[8]) < 0)
-		return "bad escape in Command";
-	hash = tf_hash(TF_HASH_INIT, cmd->buf ? cmd->buf : "", cmd->len);
+	hash = tf_hash(TF_HASH_INIT, cmd->buf, cmd->len);
 	/* A lost attempt says nothing of the task, and one whose output
 	 * was lost did not get done: run it again, as an interrupted one. */
-	state = st == TF_STATUS_OK ? TF_HIST_OK
-		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST ||
-				st == TF_STATUS_OUTPUT_LOST
+	state = r.status == TF_STATUS_OK ? TF_HIST_OK
+		: r.status == TF_STATUS_INTERRUPTED ||
+				r.status == TF_STATUS_LOST ||
+				r.status == TF_STATUS_OUTPUT_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
-	hist_note(h, id, hash, state, (uint32_t)attempt);
-	if (attempt > h->max_attempts) {
-		h->max_attempts = (uint32_t)attempt;
+	hist_note(h, r.id, hash, state, r.attempt);
+	if (r.attempt > h->max_attempts) {
+		h->max_attempts = r.attempt;
 		h->max_attempts_line = h->lines + 2; /* the header is line 1 */
 	}
 	return NULL;
-}
-
-/* The number of columns a header line (without its newline) announces:
- * 17, 16 for a journal from before JobId, or 0 if it is not one. */
-static int header_columns(const char *line, size_t len)
-{
-	if (len + 1 == strlen(TF_JOURNAL_HEADER) &&
-	    memcmp(line, TF_JOURNAL_HEADER, len) == 0)
-		return 17;
-	if (len + 1 == strlen(TF_JOURNAL_HEADER_16) &&
-	    memcmp(line, TF_JOURNAL_HEADER_16, len) == 0)
-		return 16;
-	return 0;
 }
 
 int tf_history_load(struct tf_history *h, const char *path, char *err,
@@ -379,9 +269,8 @@ int tf_history_load(struct tf_history *h, const char *path, char *err,
 		}
 		line[--n] = '\0';
 		if (lineno == 1) {
-			h->columns = header_columns(line, (size_t)n);
-			if (!h->columns && (size_t)n + 1 == strlen(TF_JOBLOG_HEADER) &&
-			    memcmp(line, TF_JOBLOG_HEADER, (size_t)n) == 0) {
+			h->columns = tf__jrecord_header(line, (size_t)n);
+			if (h->columns == TF_JREC_JOBLOG) {
 				snprintf(err, errlen,
 					 "%s:1: a GNU parallel joblog, not a "
 					 "taskfarm journal; taskfarm resumes "
