@@ -379,6 +379,10 @@ static const struct opt opts[] = {
 	  "write the exit status to FILE at the end, for\n"
 	  "launchers that lose it (mpirun --enable-recovery,\n"
 	  "srun after a lost rank)" },
+	{ "summary-json", 0, OPT_STRING, FIELD(summary_json), 0, 0, NULL,
+	  "FILE", "--summary-json needs a file name", NULL,
+	  "write the closing summary to FILE as JSON: the\n"
+	  "counts, seconds, per rank figures, exit status" },
 	{ "arg-file", 'a', OPT_CUSTOM, 0, 0, 0, set_arg_file, "FILE",
 	  "--arg-file needs a file name", NULL,
 	  "an input source, as :::: FILE, before those after\n"

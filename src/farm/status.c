@@ -24,26 +24,6 @@
 #include "farm/report.h"
 #include "taskfarm.h"
 
-void tf_json_string(struct tf_strbuf *sb, const char *s)
-{
-	tf_strbuf_addch(sb, '"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			tf_strbuf_addf(sb, "\\%c", c);
-		else if (c == '\n')
-			tf_strbuf_addstr(sb, "\\n");
-		else if (c == '\t')
-			tf_strbuf_addstr(sb, "\\t");
-		else if (c < 0x20 || c == 0x7f)
-			tf_strbuf_addf(sb, "\\u%04x", c);
-		else
-			tf_strbuf_addch(sb, (char)c);
-	}
-	tf_strbuf_addch(sb, '"');
-}
-
 /* Whether a flock is held on the file st names, from /proc/locks (which
  * lists this host's locks only). Returns TF_LOCK_HELD, TF_LOCK_RELEASED,
  * or TF_LOCK_UNKNOWN if /proc/locks cannot be read. */

@@ -71,7 +71,4 @@ void tf_status_format(const struct tf_status_facts *s, struct tf_strbuf *sb);
 /** Appends the facts as one JSON object (and a newline) to sb. */
 void tf_status_json(const struct tf_status_facts *s, struct tf_strbuf *sb);
 
-/** Appends s as a JSON string, quotes included (report.c shares it). */
-void tf_json_string(struct tf_strbuf *sb, const char *s);
-
 #endif
