@@ -193,127 +193,58 @@ void tf_history_release(struct tf_history *h)
 }
 
 
-/* Takes in one journal line (without its newline; line[len] is '\0')
- * of a journal whose header said kind (jrecord.h). Returns 0, or a
- * static description of what is wrong with it. */
-static const char *replay_line(struct tf_history *h, const char *line,
-			       size_t len, int kind, struct tf_strbuf *cmd)
+/* Takes in one journal line (a tf_jrecord_fn). */
+static int replay_line(void *arg, const struct tf_jrecord *r,
+		       const struct tf_strbuf *cmd, uint64_t lineno,
+		       char *err, size_t errlen)
 {
-	struct tf_jrecord r;
-	const char *why;
+	struct tf_history *h = arg;
 	uint64_t hash;
 	int state;
 
-	if ((why = tf__jrecord_parse(line, len, kind, &r, cmd)))
-		return why;
-	if (r.parallel) {
+	h->lines++;
+	if (r->parallel) {
 		/* Only Seq and the outcome count, as for parallel itself;
 		 * the command is not compared (parallel quotes otherwise). */
-		hist_note_parallel(h, r.id, r.status == TF_STATUS_OK
-						    ? TF_HIST_OK
-						    : TF_HIST_FAILED);
-		return NULL;
+		hist_note_parallel(h, r->id, r->status == TF_STATUS_OK
+						     ? TF_HIST_OK
+						     : TF_HIST_FAILED);
+		return 0;
 	}
 	hash = tf_hash(TF_HASH_INIT, cmd->buf, cmd->len);
 	/* A lost attempt says nothing of the task, and one whose output
 	 * was lost did not get done: run it again, as an interrupted one. */
-	state = r.status == TF_STATUS_OK ? TF_HIST_OK
-		: r.status == TF_STATUS_INTERRUPTED ||
-				r.status == TF_STATUS_LOST ||
-				r.status == TF_STATUS_OUTPUT_LOST
+	state = r->status == TF_STATUS_OK ? TF_HIST_OK
+		: r->status == TF_STATUS_INTERRUPTED ||
+				r->status == TF_STATUS_LOST ||
+				r->status == TF_STATUS_OUTPUT_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
-	hist_note(h, r.id, hash, state, r.attempt);
-	if (r.attempt > h->max_attempts) {
-		h->max_attempts = r.attempt;
-		h->max_attempts_line = h->lines + 2; /* the header is line 1 */
+	hist_note(h, r->id, hash, state, r->attempt);
+	if (r->attempt > h->max_attempts) {
+		h->max_attempts = r->attempt;
+		h->max_attempts_line = lineno;
 	}
-	return NULL;
+	return 0;
 }
 
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen)
 {
-	struct tf_strbuf cmd = TF_STRBUF_INIT;
-	char *line = NULL;
-	size_t alloc = 0;
-	uint64_t lineno = 0, off = 0;
-	ssize_t n;
-	FILE *fp;
-	int fd, ret = 0;
+	struct tf_jrecord_file info;
+	int ret;
 
 	memset(h, 0, sizeof(*h));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	fp = fdopen(fd, "r");
-	if (!fp) {
-		ret = -errno;
-		close(fd);
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	while ((n = getline(&line, &alloc, fp)) > 0) {
-		const char *why;
-
-		lineno++;
-		if (line[n - 1] != '\n') {
-			/* Cut short by a kill in the middle of a write. */
-			h->torn = 1;
-			break;
-		}
-		line[--n] = '\0';
-		if (lineno == 1) {
-			h->columns = tf__jrecord_header(line, (size_t)n);
-			if (h->columns == TF_JREC_JOBLOG) {
-				snprintf(err, errlen,
-					 "%s:1: a GNU parallel joblog, not a "
-					 "taskfarm journal; taskfarm resumes "
-					 "from its own journal only: continue "
-					 "with parallel --resume --joblog %s, "
-					 "or run afresh without --resume, with "
-					 "--joblog %s and the journal elsewhere "
-					 "(--journal FILE)",
-					 path, path, path);
-				ret = TF_EPARSE;
-				break;
-			}
-			if (!h->columns) {
-				snprintf(err, errlen,
-					 "%s:1: not a taskfarm journal (the "
-					 "header line differs)",
-					 path);
-				ret = TF_EPARSE;
-				break;
-			}
-		} else if ((why = replay_line(h, line, (size_t)n, h->columns,
-					      &cmd))) {
-			snprintf(err, errlen,
-				 "%s:%llu: damaged journal line: %s", path,
-				 (unsigned long long)lineno, why);
-			ret = TF_EPARSE;
-			break;
-		} else {
-			h->lines++;
-		}
-		off += (uint64_t)n + 1;
-	}
-	if (ret == 0 && ferror(fp)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-	}
-	h->valid_len = off;
-	free(line);
-	tf_strbuf_release(&cmd);
-	fclose(fp);
+	ret = tf__jrecord_read(path,
+			       TF_JREAD_MISSING_OK | TF_JREAD_NOFOLLOW |
+				       TF_JREAD_RESUME,
+			       replay_line, h, &info, err, errlen);
 	if (ret < 0) {
 		tf_history_release(h);
 		return ret;
 	}
+	h->columns = info.kind;
+	h->torn = info.torn;
+	h->valid_len = info.valid_len;
 	return 0;
 }

@@ -6,8 +6,12 @@
 
 #include "farm/jrecord.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "farm/journal.h"
 #include "farm/joblog.h"
@@ -61,6 +65,19 @@ static void record_clear(struct tf_jrecord *r)
 	r->jobid_len = 1;
 }
 
+/* Fills the first eight columns' fields of r: those a journal and GNU
+ * parallel's lines share (Seq is the caller's). */
+static void fill_common(struct tf_jrecord *r, const char *const *f,
+			const size_t *flen)
+{
+	r->host = f[1];
+	r->host_len = flen[1];
+	r->start = field_double(f[2]);
+	r->runtime = field_double(f[3]);
+	r->exitval = strtol(f[6], NULL, 10);
+	r->signal = strtol(f[7], NULL, 10);
+}
+
 /*
  * A line GNU parallel wrote (its --joblog, or appended to a journal by
  * parallel --resume --joblog JOURNAL): in a journal, its JobRuntime is
@@ -101,12 +118,7 @@ static int parse_parallel(const char *line, size_t len, int strict,
 	record_clear(r);
 	r->parallel = 1;
 	r->id = id;
-	r->host = f[1];
-	r->host_len = flen[1];
-	r->start = field_double(f[2]);
-	r->runtime = field_double(f[3]);
-	r->exitval = strtol(f[6], NULL, 10);
-	r->signal = strtol(f[7], NULL, 10);
+	fill_common(r, f, flen);
 	r->status = r->exitval == 0 && r->signal == 0 ? TF_STATUS_OK
 						      : TF_STATUS_FAILED;
 	tf_strbuf_reset(cmd);
@@ -182,12 +194,7 @@ const char *tf__jrecord_parse(const char *line, size_t len, int kind,
 		return "bad escape in Command";
 	if (!cmd->buf)
 		tf_strbuf_add(cmd, "", 0);
-	r->host = f[1];
-	r->host_len = flen[1];
-	r->start = field_double(f[2]);
-	r->runtime = field_double(f[3]);
-	r->exitval = strtol(f[6], NULL, 10);
-	r->signal = strtol(f[7], NULL, 10);
+	fill_common(r, f, flen);
 	r->attempt = (uint32_t)attempt;
 	r->rank = (int)strtol(f[10], NULL, 10);
 	r->slot = (int)strtol(f[11], NULL, 10);
@@ -196,4 +203,93 @@ const char *tf__jrecord_parse(const char *line, size_t len, int kind,
 	r->usercpu = field_double(f[14]);
 	r->syscpu = field_double(f[15]);
 	return NULL;
+}
+
+/* The header's kind, or TF_EPARSE with err set. */
+static int read_header(const char *path, const char *line, size_t len,
+		       int flags, char *err, size_t errlen)
+{
+	int kind = tf__jrecord_header(line, len);
+
+	if (kind == TF_JREC_JOBLOG && (flags & TF_JREAD_RESUME)) {
+		snprintf(err, errlen,
+			 "%s:1: a GNU parallel joblog, not a taskfarm journal; "
+			 "taskfarm resumes from its own journal only: continue "
+			 "with parallel --resume --joblog %s, or run afresh "
+			 "without --resume, with --joblog %s and the journal "
+			 "elsewhere (--journal FILE)",
+			 path, path, path);
+		return TF_EPARSE;
+	}
+	if (!kind) {
+		snprintf(err, errlen,
+			 "%s:1: not a taskfarm journal (the header line "
+			 "differs)",
+			 path);
+		return TF_EPARSE;
+	}
+	return kind;
+}
+
+int tf__jrecord_read(const char *path, int flags, tf_jrecord_fn take,
+		     void *arg, struct tf_jrecord_file *info, char *err,
+		     size_t errlen)
+{
+	struct tf_strbuf cmd = TF_STRBUF_INIT;
+	struct tf_jrecord r;
+	char *line = NULL;
+	size_t alloc = 0;
+	uint64_t lineno = 0;
+	ssize_t n;
+	FILE *fp;
+	int fd, ret = 0;
+
+	memset(info, 0, sizeof(*info));
+	fd = open(path, O_RDONLY | O_CLOEXEC |
+				(flags & TF_JREAD_NOFOLLOW ? O_NOFOLLOW : 0));
+	if (fd < 0 && errno == ENOENT && (flags & TF_JREAD_MISSING_OK))
+		return 0;
+	if (fd < 0 || !(fp = fdopen(fd, "r"))) {
+		ret = -errno;
+		if (fd >= 0)
+			close(fd);
+		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+		return ret;
+	}
+	while ((n = getline(&line, &alloc, fp)) > 0) {
+		const char *why;
+
+		lineno++;
+		if (line[n - 1] != '\n') {
+			info->torn = 1;
+			break;
+		}
+		line[--n] = '\0';
+		if (lineno == 1) {
+			ret = read_header(path, line, (size_t)n, flags, err,
+					  errlen);
+			if (ret < 0)
+				break;
+			info->kind = ret;
+			ret = 0;
+		} else if ((why = tf__jrecord_parse(line, (size_t)n, info->kind,
+						    &r, &cmd))) {
+			snprintf(err, errlen,
+				 "%s:%llu: damaged journal line: %s", path,
+				 (unsigned long long)lineno, why);
+			ret = TF_EPARSE;
+			break;
+		} else if ((ret = take(arg, &r, &cmd, lineno, err, errlen)) < 0) {
+			break;
+		}
+		info->valid_len += (uint64_t)n + 1;
+	}
+	if (ret == 0 && ferror(fp)) {
+		ret = -EIO;
+		snprintf(err, errlen, "%s: read error", path);
+	}
+	free(line);
+	tf_strbuf_release(&cmd);
+	fclose(fp);
+	return ret;
 }

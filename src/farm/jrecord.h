@@ -58,4 +58,37 @@ int tf__jrecord_header(const char *line, size_t len);
 const char *tf__jrecord_parse(const char *line, size_t len, int kind,
 			      struct tf_jrecord *r, struct tf_strbuf *cmd);
 
+/* What tf__jrecord_read() found besides the lines. */
+struct tf_jrecord_file {
+	int kind;           /* the header's (enum tf_jrecord_kind); 0 for a
+			     * missing or empty file */
+	int torn;           /* the file ended in a partial line, left out */
+	uint64_t valid_len; /* bytes up to the end of the last whole line */
+};
+
+/* tf__jrecord_read()'s flags. */
+#define TF_JREAD_MISSING_OK 1 /* a missing file reads as an empty one */
+#define TF_JREAD_NOFOLLOW 2   /* never through a symbolic link */
+#define TF_JREAD_RESUME 4     /* refuse a GNU parallel joblog, saying how
+			       * to resume one */
+
+/* Takes one parsed line (lineno: its line number, the header's is 1).
+ * Returns 0, or a negative code to stop the read with (then it has set
+ * err). */
+typedef int (*tf_jrecord_fn)(void *arg, const struct tf_jrecord *r,
+			     const struct tf_strbuf *cmd, uint64_t lineno,
+			     char *err, size_t errlen);
+
+/**
+ * Reads the journal at path: its header, then each whole line, parsed by
+ * tf__jrecord_parse() and given to take. A last line without its newline
+ * (being written, or cut short by a kill) is left out and info->torn
+ * set. A first line that is no header, or a damaged line, is TF_EPARSE
+ * with err set to "PATH:LINE: problem". Returns 0 or a negative code
+ * (-errno with err "PATH: reason", or take's).
+ */
+int tf__jrecord_read(const char *path, int flags, tf_jrecord_fn take,
+		     void *arg, struct tf_jrecord_file *info, char *err,
+		     size_t errlen);
+
 #endif

@@ -121,10 +121,20 @@ static uint32_t seg_of(struct tf_jreport *jr, const struct tf_jrecord *r,
 	return (uint32_t)(jr->nsegs - 1);
 }
 
-/* Takes in one parsed line. */
-static void take(struct tf_jreport *jr, const struct tf_jrecord *r,
-		 const struct tf_strbuf *cmd, struct tf_strbuf *tmp)
+/* The state of a read: the report and a scratch buffer. */
+struct load {
+	struct tf_jreport *jr;
+	struct tf_strbuf tmp;
+};
+
+/* Takes in one parsed line (a tf_jrecord_fn). */
+static int take(void *arg, const struct tf_jrecord *r,
+		const struct tf_strbuf *cmd, uint64_t lineno, char *err,
+		size_t errlen)
 {
+	struct load *ld = arg;
+	struct tf_jreport *jr = ld->jr;
+	struct tf_strbuf *tmp = &ld->tmp;
 	struct tf_jattempt *a;
 	struct tf_jrow *row;
 	struct tf_jseg *seg;
@@ -164,69 +174,24 @@ static void take(struct tf_jreport *jr, const struct tf_jrecord *r,
 		jr->t0 = a->start;
 	if (end > jr->t1)
 		jr->t1 = end;
+	return 0;
 }
 
 int tf_jreport_load(struct tf_jreport *jr, const char *path, char *err,
 		    size_t errlen)
 {
-	struct tf_strbuf cmd = TF_STRBUF_INIT, tmp = TF_STRBUF_INIT;
-	struct tf_jrecord r;
-	char *line = NULL;
-	size_t alloc = 0;
-	uint64_t lineno = 0;
-	ssize_t n;
-	FILE *fp;
-	int fd, ret = 0;
+	struct load ld = { jr, TF_STRBUF_INIT };
+	struct tf_jrecord_file info;
+	int ret;
 
 	memset(jr, 0, sizeof(*jr));
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || !(fp = fdopen(fd, "r"))) {
-		ret = -errno;
-		if (fd >= 0)
-			close(fd);
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
+	ret = tf__jrecord_read(path, 0, take, &ld, &info, err, errlen);
+	tf_strbuf_release(&ld.tmp);
+	if (ret < 0) {
+		tf_jreport_release(jr);
 		return ret;
 	}
-	while ((n = getline(&line, &alloc, fp)) > 0) {
-		const char *why;
-
-		lineno++;
-		if (line[n - 1] != '\n') {
-			jr->torn = 1; /* being written, or cut by a kill */
-			break;
-		}
-		line[--n] = '\0';
-		if (lineno == 1) {
-			jr->kind = tf__jrecord_header(line, (size_t)n);
-			if (!jr->kind) {
-				snprintf(err, errlen,
-					 "%s:1: not a taskfarm journal (the "
-					 "header line differs)",
-					 path);
-				ret = TF_EPARSE;
-				break;
-			}
-			continue;
-		}
-		why = tf__jrecord_parse(line, (size_t)n, jr->kind, &r, &cmd);
-		if (why) {
-			snprintf(err, errlen,
-				 "%s:%llu: damaged journal line: %s", path,
-				 (unsigned long long)lineno, why);
-			ret = TF_EPARSE;
-			break;
-		}
-		take(jr, &r, &cmd, &tmp);
-	}
-	if (ret == 0 && ferror(fp)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-	}
-	free(line);
-	tf_strbuf_release(&cmd);
-	tf_strbuf_release(&tmp);
-	fclose(fp);
-	if (ret < 0)
-		tf_jreport_release(jr);
-	return ret;
+	jr->kind = info.kind;
+	jr->torn = info.torn;
+	return 0;
 }

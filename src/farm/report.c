@@ -37,7 +37,7 @@ void tf_report_release(struct tf_report *rp)
 	rp->ranks = NULL;
 }
 
-static void fmt_duration(struct tf_strbuf *sb, double s)
+void tf_report_duration(struct tf_strbuf *sb, double s)
 {
 	long t = (long)(s + 0.5);
 
@@ -64,7 +64,7 @@ void tf_report_status(const struct tf_report *rp, double now,
 		       (unsigned long long)rp->running, rate);
 	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
 		tf_strbuf_addstr(sb, ", ETA ");
-		fmt_duration(sb, (double)(rp->ntasks - done) / rate);
+		tf_report_duration(sb, (double)(rp->ntasks - done) / rate);
 	}
 }
 
@@ -127,7 +127,7 @@ static void line_parts(const struct tf_report *rp, double now, int form,
 		tf_strbuf_addf(tail, ", %.1f/s", rate);
 	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
 		tf_strbuf_addstr(tail, ", ETA ");
-		fmt_duration(tail, (double)(rp->ntasks - done) / rate);
+		tf_report_duration(tail, (double)(rp->ntasks - done) / rate);
 	}
 }
 

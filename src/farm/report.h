@@ -62,6 +62,8 @@ void tf__screen_give(void);
  */
 void tf_report_line(const struct tf_report *rp, double now, int width,
 		    struct tf_strbuf *sb);
+/** Appends s seconds as M:SS, or H:MM:SS from an hour. */
+void tf_report_duration(struct tf_strbuf *sb, double s);
 /** Formats local time t as ISO 8601 (2026-12-02T13:45:08+01:00) into sb. */
 void tf_report_timestamp(double t, struct tf_strbuf *sb);
 /** Formats "done/total, failed, rate, ETA" into sb. */

@@ -197,17 +197,6 @@ static const char *lock_word(int lock)
 					  : "unknown";
 }
 
-static void add_duration(struct tf_strbuf *sb, double sec)
-{
-	long t = (long)(sec + 0.5);
-
-	if (t >= 3600)
-		tf_strbuf_addf(sb, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60,
-			       t % 60);
-	else
-		tf_strbuf_addf(sb, "%ld:%02ld", t / 60, t % 60);
-}
-
 void tf_status_format(const struct tf_status_facts *s, struct tf_strbuf *sb)
 {
 	size_t i;
@@ -251,7 +240,7 @@ void tf_status_format(const struct tf_status_facts *s, struct tf_strbuf *sb)
 		tf_strbuf_addstr(sb, ")");
 		if (s->eta >= 0) {
 			tf_strbuf_addstr(sb, ", ETA ");
-			add_duration(sb, s->eta);
+			tf_report_duration(sb, s->eta);
 		}
 		tf_strbuf_addch(sb, '\n');
 	}
@@ -290,6 +279,17 @@ static void json_num(struct tf_strbuf *sb, const char *key, double v)
 		tf_strbuf_addstr(sb, "null");
 }
 
+/* A count, or null when it is not known (have 0). */
+static void json_opt_u64(struct tf_strbuf *sb, const char *key, uint64_t v,
+			 int have)
+{
+	json_key(sb, key);
+	if (have)
+		tf_strbuf_addf(sb, "%llu", (unsigned long long)v);
+	else
+		tf_strbuf_addstr(sb, "null");
+}
+
 static void json_str(struct tf_strbuf *sb, const char *key, const char *v)
 {
 	json_key(sb, key);
@@ -314,29 +314,17 @@ void tf_status_json(const struct tf_status_facts *s, struct tf_strbuf *sb)
 		tf_strbuf_addstr(sb, "null");
 	}
 	json_str(sb, "source", s->source);
-	json_key(sb, "total");
-	if (s->total)
-		tf_strbuf_addf(sb, "%llu", (unsigned long long)s->total);
-	else
-		tf_strbuf_addstr(sb, "null");
+	json_opt_u64(sb, "total", s->total, s->total > 0);
 	json_u64(sb, "done", s->done);
 	json_u64(sb, "failed", s->failed);
 	json_u64(sb, "interrupted", s->interrupted);
-	json_key(sb, "remaining");
-	if (s->total)
-		tf_strbuf_addf(sb, "%llu", (unsigned long long)s->remaining);
-	else
-		tf_strbuf_addstr(sb, "null");
+	json_opt_u64(sb, "remaining", s->remaining, s->total > 0);
 	json_u64(sb, "attempts", s->attempts);
 	json_u64(sb, "runs", s->runs);
 	json_str(sb, "jobid", s->jobid);
 	json_num(sb, "run_start", s->run_start);
 	json_num(sb, "rate", s->rate);
-	json_key(sb, "eta_seconds");
-	if (s->eta >= 0)
-		tf_strbuf_addf(sb, "%.0f", s->eta);
-	else
-		tf_strbuf_addstr(sb, "null");
+	json_opt_u64(sb, "eta_seconds", (uint64_t)(s->eta + 0.5), s->eta >= 0);
 	json_num(sb, "last_write", s->last_write);
 	json_key(sb, "last_failures");
 	tf_strbuf_addch(sb, '[');
