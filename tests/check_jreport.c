@@ -180,6 +180,21 @@ START_TEST(test_joblog_lanes)
 	ck_assert_int_eq(jr.att[1].status, TF_STATUS_FAILED);
 	ck_assert_str_eq(tf_jreport_cmd(&jr, &jr.att[1]), "false\twith tab");
 	tf_jreport_release(&jr);
+	/* status counts a joblog's tasks; --resume refuses it. */
+	{
+		struct tf_status_facts s;
+		struct tf_history h;
+
+		ck_assert_int_eq(tf_status_gather(&s, tmppath("j.tsv"), err,
+						  sizeof(err)),
+				 0);
+		ck_assert_uint_eq(s.done, 2);
+		ck_assert_uint_eq(s.failed, 1);
+		ck_assert_int_eq(tf_history_load(&h, tmppath("j.tsv"), err,
+						 sizeof(err)),
+				 TF_EPARSE);
+		ck_assert_ptr_nonnull(strstr(err, "a GNU parallel joblog"));
+	}
 }
 END_TEST
 

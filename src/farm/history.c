@@ -231,13 +231,18 @@ static int replay_line(void *arg, const struct tf_jrecord *r,
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen)
 {
+	return tf__history_read(h, path, TF_JREAD_RESUME, err, errlen);
+}
+
+int tf__history_read(struct tf_history *h, const char *path, int flags,
+		     char *err, size_t errlen)
+{
 	struct tf_jrecord_file info;
 	int ret;
 
 	memset(h, 0, sizeof(*h));
 	ret = tf__jrecord_read(path,
-			       TF_JREAD_MISSING_OK | TF_JREAD_NOFOLLOW |
-				       TF_JREAD_RESUME,
+			       TF_JREAD_MISSING_OK | TF_JREAD_NOFOLLOW | flags,
 			       replay_line, h, &info, err, errlen);
 	if (ret < 0) {
 		tf_history_release(h);

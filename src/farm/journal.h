@@ -169,6 +169,10 @@ struct tf_history {
  */
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen);
+/** tf_history_load() with flags of tf__jrecord_read() (jrecord.h) added:
+ * without TF_JREAD_RESUME a GNU parallel joblog reads too (status). */
+int tf__history_read(struct tf_history *h, const char *path, int flags,
+		     char *err, size_t errlen);
 /** The entry for id, or NULL. It is a copy, valid until the next call. */
 const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id);

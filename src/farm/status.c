@@ -173,7 +173,7 @@ int tf_status_gather(struct tf_status_facts *s, const char *path, char *err,
 		s->lock = strcmp(host, s->owner_host) == 0 ? lock_held(&meta_st)
 							   : TF_LOCK_UNKNOWN;
 	}
-	ret = tf_history_load(&h, path, err, errlen);
+	ret = tf__history_read(&h, path, 0, err, errlen); /* joblogs too */
 	if (ret < 0)
 		return ret;
 	count_tasks(s, &h);
