@@ -992,6 +992,91 @@ START_TEST(test_foreach_rank)
 }
 END_TEST
 
+/* A source of ids 1..30: a barrier before 11 and 21; tasks 3, 6, ...
+ * take 4 slots. */
+static int barrier_next(void *ctx, struct tf_task *t)
+{
+	uint64_t *next = ctx;
+
+	if (*next > 30)
+		return 0;
+	memset(t, 0, sizeof(*t));
+	t->id = (*next)++;
+	t->attempt = 1;
+	t->cmd = tf__xstrdup("x");
+	t->cmd_len = 1;
+	t->avoid_rank = -1;
+	t->barrier = (t->id - 1) / 10;
+	t->slots = t->id % 3 == 0 ? 4 : 0;
+	return 1;
+}
+
+START_TEST(test_barrier_gate)
+{
+	struct tf_inflight *f[10];
+	struct tf_source src;
+	struct tf_queue q;
+	uint64_t next = 1;
+	int i;
+
+	memset(&src, 0, sizeof(src));
+	src.next = barrier_next;
+	src.errmsg = fake_errmsg;
+	src.ctx = &next;
+	tf_queue_init(&q, &src, 64);
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	ck_assert_uint_eq(tf_queue_nready(&q), 30);
+	for (i = 0; i < 10; i++) {
+		f[i] = tf_queue_take(&q, 1);
+		ck_assert_ptr_nonnull(f[i]);
+		ck_assert_uint_eq(f[i]->task.id, (uint64_t)i + 1);
+	}
+	/* 11 follows the barrier: not while 1..10 are not all done. */
+	ck_assert(tf_queue_gated(&q));
+	ck_assert_ptr_null(tf_queue_take(&q, 1));
+	ck_assert_ptr_null(tf_queue_take_for(&q, 2));
+	ck_assert_ptr_null(tf_queue_peek_fit(&q, 2, 100, 100));
+	for (i = 0; i < 9; i++)
+		tf_queue_done(&q, f[i]);
+	ck_assert_ptr_null(tf_queue_take(&q, 1));
+	/* A retry of 10 is still before the barrier. */
+	tf_queue_putback(&q, f[9]);
+	ck_assert(!tf_queue_gated(&q));
+	f[9] = tf_queue_take(&q, 1);
+	ck_assert_uint_eq(f[9]->task.id, 10);
+	ck_assert_ptr_null(tf_queue_take(&q, 1));
+	tf_queue_done(&q, f[9]);
+	ck_assert(!tf_queue_gated(&q));
+	/* Past it: 11, 13, ..., passing over the 4-slot ones for a rank of
+	 * 2 slots, and peek agrees with take. */
+	ck_assert_uint_eq(tf_queue_peek_fit(&q, 1, 2, 0)->id, 11);
+	f[0] = tf_queue_take_fit(&q, 1, 2, 0);
+	ck_assert_uint_eq(f[0]->task.id, 11);
+	ck_assert_uint_eq(tf_queue_peek_fit(&q, 1, 2, 0)->id, 13);
+	ck_assert_uint_eq(tf_queue_peek_fit(&q, 1, 4, 0)->id, 12);
+	f[1] = tf_queue_take_fit(&q, 1, 2, 0);
+	ck_assert_uint_eq(f[1]->task.id, 13);
+	f[2] = tf_queue_take_fit(&q, 1, 4, 0);
+	ck_assert_uint_eq(f[2]->task.id, 12);
+	tf_queue_done(&q, f[0]);
+	tf_queue_done(&q, f[1]);
+	tf_queue_done(&q, f[2]);
+	/* The rest of 11..20, then 21 once they are done. */
+	for (i = 0; i < 7; i++) {
+		f[i] = tf_queue_take(&q, 1);
+		ck_assert_ptr_nonnull(f[i]);
+		ck_assert_uint_le(f[i]->task.id, 20);
+	}
+	ck_assert_ptr_null(tf_queue_take(&q, 1));
+	for (i = 0; i < 7; i++)
+		tf_queue_done(&q, f[i]);
+	f[0] = tf_queue_take(&q, 1);
+	ck_assert_uint_eq(f[0]->task.id, 21);
+	tf_queue_done(&q, f[0]);
+	tf_queue_release(&q);
+}
+END_TEST
+
 static Suite *queue_suite(void)
 {
 	Suite *s = suite_create("queue");
@@ -1029,6 +1114,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_table_collisions);
 	tcase_add_test(tc, test_table_random_ids);
 	tcase_add_test(tc, test_table_grows);
+	tcase_add_test(tc, test_barrier_gate);
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -149,13 +149,15 @@ static void expect_decode_fails(const void *buf, size_t len, decode_fn decode)
 /* A string literal as a task's cmd_len and cmd, NULs included. */
 #define CMD(lit) sizeof(lit) - 1, lit
 
-/* The last five fields: the time limit travels, the master's own
- * bookkeeping (retries left, rank to avoid, losses, the tag) does not. */
+/* The time limit travels, the master's own bookkeeping (retries left,
+ * rank to avoid, losses, the tag, the barriers passed) does not; the
+ * last three (slots, GPUs, whether GPUs were asked for) travel. */
 static const struct tf_task sample_tasks[] = {
-	{ 1, 1, CMD("echo a"), 0, 0, -1, 0, NULL },
-	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'"), 2.5, 3, 4, 0, NULL },
-	{ 5, 2, CMD("x\0y\xff"), 86400, 0, -1, 0, NULL },
-	{ 9, 1, CMD(""), 1e-3, 1, 1, 0, NULL },
+	{ 1, 1, CMD("echo a"), 0, 0, -1, 0, NULL, 0, 0, 0, 0 },
+	{ UINT64_MAX - 1, 7, CMD("a\tb\nc\r\n\"d'"), 2.5, 3, 4, 0, NULL, 2,
+	  16, 0, 0 },
+	{ 5, 2, CMD("x\0y\xff"), 86400, 0, -1, 0, NULL, 0, 1, 3, 1 },
+	{ 9, 1, CMD(""), 1e-3, 1, 1, 0, NULL, 0, 100000, 0, 1 },
 };
 
 static void pack_sample_tasks(struct tf_strbuf *sb)
@@ -242,6 +244,7 @@ START_TEST(test_hello_round_trip)
 
 	memset(&h, 0, sizeof(h));
 	h.slots = 64;
+	h.gpus = 8;
 	h.pid = 4242;
 	h.pid_space = UINT64_C(0xfedcba9876543210);
 	h.want_total = UINT64_C(0x0102030405060708);
@@ -250,6 +253,7 @@ START_TEST(test_hello_round_trip)
 	memset(&got, 0xa5, sizeof(got));
 	ck_assert_int_eq(tf_wire_unpack_hello(sb.buf, sb.len, &got), 0);
 	ck_assert_uint_eq(got.slots, 64);
+	ck_assert_uint_eq(got.gpus, 8);
 	ck_assert_uint_eq(got.pid, 4242);
 	ck_assert_uint_eq(got.pid_space, h.pid_space);
 	ck_assert_uint_eq(got.want_total, h.want_total);
@@ -339,6 +343,9 @@ START_TEST(test_tasks_round_trip)
 		ck_assert(tasks[i].timeout == want->timeout);
 		ck_assert_uint_eq(tasks[i].retries_left, 0);
 		ck_assert_int_eq(tasks[i].avoid_rank, -1);
+		ck_assert_uint_eq(tasks[i].slots, want->slots);
+		ck_assert_uint_eq(tasks[i].gpus, want->gpus);
+		ck_assert_uint_eq(tasks[i].gpus_given, want->gpus_given);
 		tf_task_release(&tasks[i]);
 	}
 	free(tasks);

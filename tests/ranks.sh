@@ -259,10 +259,39 @@ EOF
 	check "every worker lost: --resume completes the job" rc_is 0
 	check "every worker lost: then every task is ok exactly once" ok_once j6.tsv 6
 	check "every worker lost: nothing is left" nothing_left 10
+
+	# 7. The only rank big enough for the #TASKFARM slots 3 tasks is
+	# lost; the master's 1 slot runs the small one, then the run stops
+	# (exit 3) instead of waiting for ever, and a resume on ranks big
+	# enough runs the rest.
+	rm -f ledger
+	{
+		echo "#TASKFARM slots 3"
+		for i in 2 3 4 5; do echo "echo $i >>ledger; sleep 2; true # $mark"; done
+		echo "#TASKFARM slots 1"
+		echo "echo small; true # $mark"
+	} >"big-$mark.tasks"
+	start 2 $REC "$TF" --journal j7.tsv --slots 3 --master-slots 1 --grace 1 "big-$mark.tasks"
+	victim=$(rank_pid 1)
+	wait_for ledger . 30
+	sleep 0.5
+	kill -9 "$victim"
+	finish_bg
+	check "big tasks, their only rank lost: the run stops with exit status 3" status_is 3
+	check "big tasks, their only rank lost: the error names the task and its slots" \
+		grep -qE "no rank left can run task [0-9]+: it needs 3 slots" err
+	check "big tasks, their only rank lost: the small task ran on the master" \
+		sh -c "awk -F'\t' 'NR > 1 && \$1 == 7 && \$13 == \"ok\" && \$11 == 0' j7.tsv | grep -q ."
+	mpi 2 --journal j7.tsv --resume --slots 3 --master-slots 0 "big-$mark.tasks"
+	check "big tasks: --resume with a big enough rank completes the job" rc_is 0
+	check "big tasks: then every task is ok exactly once" \
+		sh -c "[ \$(awk -F'\t' 'NR > 1 && \$13 == \"ok\" { print \$1 }' j7.tsv | sort -u | wc -l) -eq 5 ] && [ \$(awk -F'\t' 'NR > 1 && \$13 == \"ok\"' j7.tsv | wc -l) -eq 5 ]"
+	check "big tasks: nothing is left" nothing_left 10
 else
 	# TAP skips, not passes: these cases did not run.
 	for c in "worker killed, 4 ranks" "33 ranks, one killed" "a stopped worker" \
-		"master killed" "--lost-limit" "every worker lost"; do
+		"master killed" "--lost-limit" "every worker lost" \
+		"big tasks, their only rank lost"; do
 		tap_n=$((tap_n + 1))
 		echo "ok $tap_n - $c # SKIP $MPIEXEC is not Open MPI's mpirun: no launcher flag lets ranks survive (docs/ARCHITECTURE.md, 'Lost ranks')"
 	done

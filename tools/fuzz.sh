@@ -151,6 +151,7 @@ printf 'echo {} {1} {#} {%%} it'"'"'s\n\n \\\n' >"$s/template"
 printf 'a\0b\n' >"$s/nul"
 # shellcheck disable=SC1003 # a file that ends in a backslash
 printf 'x\\' >"$s/trailing"
+printf 'a\n#TASKFARM barrier\n#TASKFARM slots 4\nb\n  #TASKFARM gpus 0\nc\n#TASKFARM end\n# x\n' >"$s/directives"
 TF_FUZZ_SEEDS=$work/fuzz_wire/seeds "$build/fuzz_wire" >/dev/null
 
 # Tokens that steer the job-file fuzzer to the interesting syntax.
@@ -163,6 +164,11 @@ cat >"$work/fuzz_jobfile.dict" <<'EOF'
 "{}"
 "{1}"
 "'"
+"#TASKFARM "
+"barrier"
+"slots "
+"gpus "
+"end"
 EOF
 
 # A broken invariant abort()s: let ASan print the stack for it too.

@@ -141,6 +141,7 @@ static int handle_hello(struct master *m, int src, const struct tf_strbuf *b)
 		return TF_EPROTO;
 	w->hello = 1;
 	w->slots = h.slots;
+	w->gpus = h.gpus;
 	w->pid = h.pid;
 	w->pid_space = h.pid_space;
 	w->want_total = h.want_total;
@@ -275,10 +276,13 @@ static size_t batch_cap(const struct master *m)
 	return tf_sched_guided(m->ntasks - m->dispatched, (size_t)slots);
 }
 
-/* Takes the next task for rank, with the time limit it gets now. */
-static struct tf_inflight *take(struct master *m, int rank)
+/* Takes the next task for rank (slots and GPUs: what the rank has), with
+ * the time limit it gets now. */
+static struct tf_inflight *take(struct master *m, int rank, uint32_t slots,
+				uint32_t gpus)
 {
-	struct tf_inflight *f = tf_queue_take_for(&m->queue, rank);
+	struct tf_inflight *f =
+		tf_queue_take_fit(&m->queue, rank, slots, gpus);
 
 	if (f) {
 		f->task.timeout = tf_timeout_for(&m->o->timeout, &m->runtimes);
@@ -291,11 +295,20 @@ int tf__master_dispatch(struct master *m)
 {
 	int did = 0, i, size = m->comm->size;
 
-	/* Local slots first: they cost no message. */
-	while (m->exec.nbusy < m->exec.nslots && tf_queue_nready(&m->queue)) {
-		struct tf_inflight *f = take(m, 0);
+	/* Local slots first: they cost no message. In order: a task that
+	 * needs more slots than are free waits for them, and those after it
+	 * wait behind it (no stream of small tasks starves a big one). */
+	while (m->exec.nslots && tf_queue_nready(&m->queue)) {
+		uint32_t cap = (uint32_t)m->exec.nslots,
+			 gcap = (uint32_t)m->exec.res.ngpus;
+		const struct tf_task *next =
+			tf_queue_peek_fit(&m->queue, 0, cap, gcap);
+		struct tf_inflight *f;
 		struct tf_task t;
 
+		if (!next || !tf_exec_fits(&m->exec, next))
+			break;
+		f = take(m, 0, cap, gcap);
 		if (!f)
 			break;
 		tf_task_copy(&t, &f->task);
@@ -310,6 +323,7 @@ int tf__master_dispatch(struct master *m)
 		struct tf_task *batch;
 		struct tf_inflight *f;
 		size_t n, k, cap;
+		uint64_t units = 0;
 
 		if (!w->hello || w->lost || w->want_total <= w->sent_total)
 			continue;
@@ -320,13 +334,19 @@ int tf__master_dispatch(struct master *m)
 		if (n > tf_queue_nready(&m->queue))
 			n = tf_queue_nready(&m->queue);
 		batch = tf__xmalloc(n * sizeof(*batch));
-		for (k = 0; k < n && (f = take(m, r)); k++)
+		/* n is in slots: a task of N slots counts N (the last one
+		 * may go over). */
+		for (k = 0; k < n && units < n &&
+			    (f = take(m, r, w->slots, w->gpus));
+		     k++) {
 			batch[k] = f->task;
+			units += tf_task_slots(&f->task);
+		}
 		if (k) {
 			tf_wire_pack_tasks(&out, m->ntasks, batch, k);
 			/* Counted as sent first: if the send loses the rank,
 			 * its tasks, these among them, are requeued. */
-			w->sent_total += k;
+			w->sent_total += units;
 			m->dispatched += k;
 			m->slots_changed = 1;
 			send_to(m, r, TF_TAG_TASKS, &out);
@@ -336,6 +356,43 @@ int tf__master_dispatch(struct master *m)
 	}
 	m->next_worker++;
 	return did;
+}
+
+/*
+ * Nothing is in flight and tasks are ready: if no rank left can run the
+ * next one (a rank of #TASKFARM slots or gpus was lost, and the others
+ * are smaller), nothing ever will; drain, with the tasks left for a
+ * resume on a larger allocation (exit 3).
+ */
+void tf__master_check_stranded(struct master *m)
+{
+	const struct tf_task *t;
+	int r;
+
+	if (m->draining || tf_queue_gated(&m->queue))
+		return;
+	if (m->exec.nslots &&
+	    tf_queue_peek_fit(&m->queue, 0, (uint32_t)m->exec.nslots,
+			      (uint32_t)m->exec.res.ngpus))
+		return;
+	for (r = 1; r < m->comm->size; r++) {
+		const struct worker_info *w = &m->workers[r];
+
+		if (w->lost)
+			continue;
+		if (!w->hello ||
+		    tf_queue_peek_fit(&m->queue, r, w->slots, w->gpus))
+			return; /* it may yet run them */
+	}
+	t = tf_ring_at(&m->queue.ready, 0);
+	tf_error("no rank left can run task %llu: it needs %u slots and %d "
+		 "GPUs; the tasks left are for --resume (%llu ready)",
+		 (unsigned long long)t->id, (unsigned)tf_task_slots(t),
+		 t->gpus_given ? (int)t->gpus
+			       : (int)tf_task_slots(t) * m->o->gpus_per_slot,
+		 (unsigned long long)tf_queue_nready(&m->queue));
+	tf__master_start_drain(m, 0, m->o->drain_grace, STOP_NO_WORKERS,
+			       "no rank left can run the tasks");
 }
 
 /* Tasks a worker holds that have not started: it starts one as soon as
@@ -373,7 +430,7 @@ uint64_t tf__master_count_running(const struct master *m)
  */
 int tf__master_reclaim(struct master *m)
 {
-	uint64_t idle = (uint64_t)(m->exec.nslots - m->exec.nbusy), most = 0;
+	uint64_t idle = (uint64_t)m->exec.res.nfree, most = 0;
 	int r, from = 0;
 
 	for (r = 1; r < m->comm->size; r++) {

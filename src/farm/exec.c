@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -38,55 +39,8 @@ extern char **environ;
  * group was killed (a process that left the group may hold them). */
 #define CLOSE_GRACE 1.0
 
-/* Names, or prefixes ending in '_', of the variables that carry an MPI
- * launcher's identity of this rank: which job, which rank, how to reach
- * the launcher's daemon. A task that inherits them and calls MPI_Init
- * (an MPI program, a nested taskfarm) takes itself for this rank and
- * fails; without them it starts as an MPI singleton. Settings a user may
- * rely on (OMPI_MCA_* other than those below, PMIX_MCA_*, MPIR_CVAR_*,
- * HYDRA_*, OMPI_ALLOW_RUN_AS_ROOT) are kept. Seen under Open MPI 4.1's
- * mpirun (orterun, PMIx 4) and MPICH 4.0's Hydra; the Slurm ones are
- * what srun sets for each task. */
-static const char *const launcher_vars[] = {
-	/* Open MPI: the rank and its job. */
-	"OMPI_COMM_WORLD_", "OMPI_APP_CTX_NUM_PROCS", "OMPI_ARGV",
-	"OMPI_COMMAND", "OMPI_FILE_LOCATION", "OMPI_FIRST_RANKS",
-	"OMPI_NUM_APP_CTX", "OMPI_UNIVERSE_SIZE",
-	/* Open MPI: MCA values mpirun sets for its own job (the runtime's
-	 * daemon, job id, vpid, session directory), not a user's. */
-	"OMPI_MCA_ess", "OMPI_MCA_ess_base_", "OMPI_MCA_orte_",
-	"OMPI_MCA_pmix", "OMPI_MCA_initial_wdir", "OMPI_MCA_mpi_oversubscribe",
-	"OMPI_MCA_shmem_RUNTIME_QUERY_hint",
-	/* PMIx (mpirun, srun --mpi=pmix), PMI-1/PMI-2 (Hydra, srun
-	 * --mpi=pmi2), Hydra's control channel and local ranks. */
-	"PMIX_", "PMI_", "HYDI_", "MPI_LOCALNRANKS", "MPI_LOCALRANKID",
-	/* Slurm: this task of the step. */
-	"SLURM_PROCID", "SLURM_LOCALID", "SLURM_TASK_PID",
-};
 
-int tf__exec_launcher_var(const char *e)
-{
-	size_t i, len;
 
-	if (strncmp(e, "PMIX_MCA_", 9) == 0)
-		return 0;
-	for (i = 0; i < sizeof(launcher_vars) / sizeof(launcher_vars[0]); i++) {
-		const char *v = launcher_vars[i];
-
-		len = strlen(v);
-		if (strncmp(e, v, len) != 0)
-			continue;
-		/* A prefix matches any name; a name only itself. */
-		if (v[len - 1] == '_' || e[len] == '=')
-			return 1;
-	}
-	return 0;
-}
-
-static int skip_env(const char *e)
-{
-	return strncmp(e, "TASKFARM_", 9) == 0 || tf__exec_launcher_var(e);
-}
 
 int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		 uint64_t ntasks)
@@ -109,7 +63,7 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 		n++;
 	ex->base_env = tf__xcalloc(n + 1, sizeof(char *));
 	for (i = 0; environ && environ[i]; i++)
-		if (!skip_env(environ[i]))
+		if (!tf__exec_skip_env(environ[i]))
 			ex->base_env[ex->nbase++] = environ[i];
 	snprintf(ex->env_rank, sizeof(ex->env_rank), "TASKFARM_RANK=%d", rank);
 	snprintf(ex->env_host, sizeof(ex->env_host), "TASKFARM_HOST=%s", host);
@@ -118,9 +72,11 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	for (s = 0; s < nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
 		sl->fds[0] = sl->fds[1] = -1;
-		sl->envp = tf__xcalloc(ex->nbase + 10, sizeof(char *));
+		sl->envp = tf__xcalloc(ex->nbase + 12, sizeof(char *));
 		tf_result_init(&sl->result);
 	}
+	tf_res_init(&ex->res, nslots);
+	ex->has_omp = getenv("OMP_NUM_THREADS") != NULL;
 	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
 	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
 	/* Without it (a kernel before 3.4) a run works; what escapes a
@@ -171,37 +127,8 @@ static void orphans_ops(struct tf_exec *ex, struct tf_orphans_ops *ops)
 	ops->ctx = ex;
 }
 
-int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot)
-{
-	struct tf_strbuf ids = TF_STRBUF_INIT;
-	size_t i, n = 0;
-	int s;
 
-	if (tf_gpus_count(list) < ex->nslots * per_slot || per_slot < 1)
-		return TF_EINVAL;
-	for (s = 0; s < ex->nslots; s++) {
-		struct tf_exec_slot *sl = &ex->slots[s];
-		struct tf_strbuf var = TF_STRBUF_INIT;
 
-		tf_strbuf_reset(&ids);
-		tf_gpus_slice(list, s, per_slot, &ids);
-		tf_strbuf_addf(&var, "CUDA_VISIBLE_DEVICES=%s", ids.buf);
-		free(sl->env_gpus[0]);
-		sl->env_gpus[0] = tf_strbuf_detach(&var, NULL);
-		tf_strbuf_addf(&var, "HIP_VISIBLE_DEVICES=%s", ids.buf);
-		free(sl->env_gpus[1]);
-		sl->env_gpus[1] = tf_strbuf_detach(&var, NULL);
-	}
-	tf_strbuf_release(&ids);
-	/* The slot's own values replace the process's. */
-	for (i = 0; i < ex->nbase; i++)
-		if (strncmp(ex->base_env[i], "CUDA_VISIBLE_DEVICES=", 21) &&
-		    strncmp(ex->base_env[i], "HIP_VISIBLE_DEVICES=", 20))
-			ex->base_env[n++] = ex->base_env[i];
-	ex->nbase = n;
-	ex->base_env[n] = NULL;
-	return 0;
-}
 
 void tf_exec_set_grace(struct tf_exec *ex, double grace)
 {
@@ -220,15 +147,6 @@ static void guard_slot(struct tf_exec *ex, struct tf_exec_slot *sl, pid_t pgid)
 		tf_guard_set(ex->guard, (int)(sl - ex->slots), pgid);
 }
 
-void tf_exec_set_ntasks(struct tf_exec *ex, uint64_t ntasks)
-{
-	ex->ntasks = ntasks;
-	if (ntasks)
-		snprintf(ex->env_ntasks, sizeof(ex->env_ntasks),
-			 "TASKFARM_NTASKS=%llu", (unsigned long long)ntasks);
-	else
-		ex->env_ntasks[0] = '\0';
-}
 
 static void close_fd(int *fd)
 {
@@ -290,34 +208,11 @@ void tf_exec_release(struct tf_exec *ex)
 	free(ex->base_env);
 	free(ex->pfds);
 	free(ex->pfd_slot);
+	tf_res_release(&ex->res);
 	memset(ex, 0, sizeof(*ex));
 	ex->devnull = -1;
 }
 
-static void build_env(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
-{
-	size_t n = ex->nbase;
-
-	memcpy(sl->envp, ex->base_env, n * sizeof(char *));
-	snprintf(sl->env_id, sizeof(sl->env_id), "TASKFARM_TASK_ID=%llu",
-		 (unsigned long long)sl->task.id);
-	snprintf(sl->env_attempt, sizeof(sl->env_attempt),
-		 "TASKFARM_ATTEMPT=%u", sl->task.attempt);
-	snprintf(sl->env_slot, sizeof(sl->env_slot), "TASKFARM_SLOT=%d",
-		 slot + 1);
-	sl->envp[n++] = sl->env_id;
-	sl->envp[n++] = sl->env_attempt;
-	sl->envp[n++] = sl->env_slot;
-	sl->envp[n++] = ex->env_rank;
-	sl->envp[n++] = ex->env_host;
-	if (ex->env_ntasks[0])
-		sl->envp[n++] = ex->env_ntasks;
-	if (sl->env_gpus[0]) {
-		sl->envp[n++] = sl->env_gpus[0];
-		sl->envp[n++] = sl->env_gpus[1];
-	}
-	sl->envp[n] = NULL;
-}
 
 /* Today's way, and the fallback when there is no spawn helper: the
  * child shares this process's memory until it execs, so its MaxRSS is
@@ -367,6 +262,27 @@ out:
 	return -ret;
 }
 
+/*
+ * posix_spawn, with --bind on the task's CPUs: the child inherits the
+ * calling thread's affinity, so this thread takes the task's for the
+ * spawn and its own back after (the writer thread is not touched).
+ */
+static int spawn_bound(struct tf_exec *ex, struct tf_exec_slot *sl,
+		       char *const argv[], const int fds[3])
+{
+	cpu_set_t own;
+	int ret;
+
+	if (!ex->bind)
+		return posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+	if (sched_getaffinity(0, sizeof(own), &own) < 0 ||
+	    sched_setaffinity(0, sizeof(sl->cpus), &sl->cpus) < 0)
+		return -errno;
+	ret = posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+	(void)sched_setaffinity(0, sizeof(own), &own);
+	return ret;
+}
+
 static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 {
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, fds[3];
@@ -380,7 +296,7 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 		ret = -errno;
 		goto fail_pipes;
 	}
-	build_env(ex, sl, slot);
+	tf__exec_build_env(ex, sl, slot);
 	/*
 	 * Tasks start with SIGUSR1 ignored: a batch system's warning signal
 	 * (Slurm's --signal=USR1@T with proctrack/linuxproc) reaches every
@@ -402,13 +318,14 @@ static int spawn(struct tf_exec *ex, struct tf_exec_slot *sl, int slot)
 	 * straight from here. */
 	ret = tf_spawner_wanted()
 		      ? tf_spawner_spawn("/bin/sh", argv, sl->envp, fds,
+					 ex->bind ? &sl->cpus : NULL,
 					 &sl->pid, &exec_err)
 		      : TF_ESPAWN;
 	/* (An exec that fails there is found when the child is reaped.) */
 	if (ret == 0)
 		ret = exec_err;
 	else
-		ret = posix_spawn_task(&sl->pid, argv, sl->envp, fds);
+		ret = spawn_bound(ex, sl, argv, fds);
 	tf_strbuf_release(&cmdline);
 	if (ret < 0)
 		goto fail_pipes;
@@ -443,17 +360,24 @@ static void spawn_failed(struct tf_exec_slot *sl, int err)
 
 int tf_exec_start(struct tf_exec *ex, struct tf_task *task)
 {
-	struct tf_exec_slot *sl = NULL;
+	struct tf_strbuf gpus = TF_STRBUF_INIT;
+	struct tf_exec_slot *sl;
+	cpu_set_t cpus;
 	int s, ret;
 
-	for (s = 0; s < ex->nslots; s++) {
-		if (!ex->slots[s].busy) {
-			sl = &ex->slots[s];
-			break;
-		}
-	}
-	if (!sl)
+	s = tf_res_take(&ex->res, task, &gpus, &cpus);
+	if (s < 0) {
+		tf_strbuf_release(&gpus);
 		return TF_EINVAL;
+	}
+	sl = &ex->slots[s];
+	free(sl->env_gpus[0]);
+	free(sl->env_gpus[1]);
+	sl->env_gpus[0] = sl->env_gpus[1] = NULL;
+	if (ex->res.gpu && (ex->res.per_slot || task->gpus_given))
+		tf__exec_set_gpu_env(sl, &gpus);
+	tf_strbuf_release(&gpus);
+	sl->cpus = cpus;
 	sl->busy = 1;
 	sl->task = *task;
 	task->cmd = NULL;
@@ -575,6 +499,7 @@ static void finish(struct tf_exec *ex, struct tf_exec_slot *sl,
 	if (sl->kill_reason && r->status != TF_STATUS_OK)
 		r->status = sl->kill_reason;
 	slot_clear(sl);
+	tf_res_put(&ex->res, (int)(sl - ex->slots));
 	ex->nbusy--;
 	done(ctx, r);
 	tf_result_init(r);

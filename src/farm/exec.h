@@ -15,6 +15,7 @@
 
 #include "farm/guard.h"
 #include "farm/orphans.h"
+#include "farm/res.h"
 #include "farm/task.h"
 
 struct tf_exec_slot {
@@ -36,13 +37,19 @@ struct tf_exec_slot {
 	struct tf_result result;
 	char **envp;
 	char env_id[48], env_attempt[40], env_slot[40];
+	char env_nslots[40], env_omp[40];
 	char *env_gpus[2];   /* CUDA_ and HIP_VISIBLE_DEVICES=...; NULL
 			      * unless tf_exec_bind_gpus() */
+	cpu_set_t cpus;      /* --bind: the task's CPUs */
 };
 
 struct tf_exec {
 	int nslots;
-	int nbusy;
+	int nbusy;              /* tasks running (each takes one or more
+				 * slots: res.nfree says how many are free) */
+	struct tf_res res;      /* slots, GPUs and CPUs, and their holders */
+	int bind;               /* --bind: tasks pinned to their slots' CPUs */
+	int has_omp;            /* OMP_NUM_THREADS is set: left as it is */
 	struct tf_exec_slot *slots;
 	int rank;
 	uint64_t ntasks;        /* for TASKFARM_NTASKS; 0 if unknown */
@@ -99,13 +106,29 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 void tf_exec_release(struct tf_exec *ex);
 
 /**
- * Binds GPUs to slots: slot s (0-based) gets ids [s * per_slot,
- * s * per_slot + per_slot) of the comma-separated list, and each of its
- * tasks runs with CUDA_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES set to
- * them (whatever values the process had are not passed on). Returns 0, or
- * TF_EINVAL with nothing changed if the list is too short for every slot.
+ * Binds GPUs to slots: slot s (0-based) owns ids [s * per_slot,
+ * s * per_slot + per_slot) of the comma-separated list, and each task
+ * runs with CUDA_VISIBLE_DEVICES and HIP_VISIBLE_DEVICES set to the ids
+ * it took (tf_res_take(): its slots' own, or those its #TASKFARM gpus
+ * asks for; whatever values the process had are not passed on). per_slot
+ * 0 binds the list for #TASKFARM gpus alone. Returns 0, or TF_EINVAL
+ * with nothing changed if the list is too short for every slot.
  */
 int tf_exec_bind_gpus(struct tf_exec *ex, const char *list, int per_slot);
+
+/**
+ * --bind: pins each task to its slots' own CPUs of the process's allowed
+ * set (sched_getaffinity(), which a batch system's cgroup or cpuset
+ * also narrows). Returns 0 or a negative code.
+ */
+int tf_exec_bind_cpus(struct tf_exec *ex);
+
+/** Whether task can start now (enough free slots and GPUs). */
+static inline int tf_exec_fits(const struct tf_exec *ex,
+			       const struct tf_task *task)
+{
+	return tf_res_fits(&ex->res, task);
+}
 
 /** Tells guard (not owned; NULL for none) of every task's process group
  * from now on, so that it can stop them if this process dies. */
@@ -123,8 +146,10 @@ void tf_exec_set_grace(struct tf_exec *ex, double grace);
  * cleared). A task->timeout > 0 plans a stop with TF_STATUS_TIMEOUT that
  * many seconds after the start. If the process cannot be started, the attempt is finished
  * at once with TF_STATUS_SPAWN_FAILED and handed to the next
- * tf_exec_wait(). Returns the slot index, or TF_EINVAL if no slot is free
- * (nothing is taken then).
+ * tf_exec_wait(). A task takes tf_task_slots() slots and its GPUs
+ * (tf_res_take()); it sees TASKFARM_NSLOTS, and OMP_NUM_THREADS unless
+ * the process has one. Returns its first slot's index, or TF_EINVAL if
+ * what it needs is not free (nothing is taken then).
  */
 int tf_exec_start(struct tf_exec *ex, struct tf_task *task);
 
@@ -151,6 +176,15 @@ void tf_exec_kill(struct tf_exec *ex, int slot, int reason, double grace);
  * plans nothing.
  */
 void tf_exec_stop(struct tf_exec *ex, int slot, int reason, double after);
+
+/* Between exec.c and execenv.c: whether an environment entry is not
+ * passed on (TASKFARM_*, launcher variables); a task's GPU variables
+ * from the ids it took; its whole environment into sl->envp. */
+int tf__exec_skip_env(const char *e);
+void tf__exec_set_gpu_env(struct tf_exec_slot *sl,
+			  const struct tf_strbuf *ids);
+void tf__exec_build_env(struct tf_exec *ex, struct tf_exec_slot *sl,
+			int slot);
 
 /*
  * Process-wide signal handling. SIGCHLD, SIGINT, SIGTERM, SIGUSR1 and

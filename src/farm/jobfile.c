@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/tempfile.h"
+#include "farm/directive.h"
 #include "taskfarm.h"
 
 /* TF_MAX_LINE, for messages. */
@@ -141,6 +142,7 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path)
 	int err = 0;
 
 	memset(jf, 0, sizeof(*jf));
+	jf->running_fp = TF_HASH_INIT;
 	jf->path = tf__xstrdup(path);
 	tf_strbuf_init(&jf->line);
 	tf_strbuf_init(&jf->phys);
@@ -354,6 +356,46 @@ static size_t trailing_backslashes(const char *s, size_t len)
 	return n;
 }
 
+/*
+ * A comment line: if it is a directive, takes it in, and folds it into
+ * the fingerprint (with its line, so that moving a barrier changes it).
+ * Returns 0 (a directive or a plain comment) or TF_EPARSE with errmsg.
+ */
+static int directive(struct tf_jobfile *jf, const char *line, size_t len)
+{
+	struct tf_directive d;
+	char err[256], text[64];
+	int r = tf_directive_parse(line, len, &d, err, sizeof(err));
+
+	if (r <= 0)
+		return r < 0 ? fail(jf, jf->lineno, r, "%s", err) : 0;
+	if (jf->ended)
+		return fail(jf, jf->lineno, TF_EPARSE, "%s",
+			    "a directive after '#TASKFARM end'");
+	switch (d.kind) {
+	case TF_DIRECTIVE_BARRIER:
+		jf->barrier++;
+		if (jf->scanning)
+			jf->nbarriers++;
+		break;
+	case TF_DIRECTIVE_SLOTS:
+		jf->cur_slots = d.value;
+		break;
+	case TF_DIRECTIVE_GPUS:
+		jf->cur_gpus = d.value;
+		jf->cur_gpus_given = 1;
+		break;
+	case TF_DIRECTIVE_END:
+		jf->ended = jf->lineno;
+		break;
+	}
+	tf_directive_format(&d, text, sizeof(text));
+	jf->running_fp = tf_hash(jf->running_fp, &jf->lineno,
+				 sizeof(jf->lineno));
+	jf->running_fp = tf_hash(jf->running_fp, text, strlen(text) + 1);
+	return 0;
+}
+
 int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 {
 	uint64_t start = 0;
@@ -379,8 +421,17 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 		}
 		len = jf->phys.len;
 		if (!in_cont) {
-			if (is_blank_or_comment(jf->phys.buf, len))
+			if (is_blank_or_comment(jf->phys.buf, len)) {
+				r = directive(jf, jf->phys.buf, len);
+				if (r < 0)
+					return r;
+				if (r == 0 && jf->ended && jf->stop_at_end)
+					return 0;
 				continue;
+			}
+			if (jf->ended)
+				return fail(jf, jf->lineno, TF_EPARSE, "%s",
+					    "a task after '#TASKFARM end'");
 			start = jf->lineno;
 		}
 		in_cont = trailing_backslashes(jf->phys.buf, len) % 2 == 1;
@@ -397,6 +448,11 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 	}
 	if (jf->scanned && jf->nread_tasks >= jf->ntasks)
 		return changed(jf, "it holds more tasks");
+	jf->running_fp = tf_hash(jf->running_fp, &start, sizeof(start));
+	jf->running_fp = tf_hash(jf->running_fp,
+				 jf->line.buf ? jf->line.buf : "",
+				 jf->line.len);
+	jf->running_fp = tf_hash(jf->running_fp, "", 1);
 	if (jf->scanning && jf->lineno != start && !jf->first_continued)
 		jf->first_continued = start;
 	jf->nread_tasks++;
@@ -407,6 +463,22 @@ int tf_jobfile_next(struct tf_jobfile *jf, struct tf_task *task)
 	task->cmd_len = (uint32_t)jf->line.len;
 	task->cmd = tf__xstrndup(jf->line.buf ? jf->line.buf : "",
 				 jf->line.len);
+	task->barrier = jf->barrier;
+	task->slots = jf->cur_slots;
+	task->gpus = jf->cur_gpus;
+	task->gpus_given = jf->cur_gpus_given;
+	if (jf->scanning) {
+		uint32_t slots = task->slots ? task->slots : 1;
+
+		if (slots > jf->max_slots) {
+			jf->max_slots = slots;
+			jf->max_slots_line = start;
+		}
+		if (task->gpus_given && task->gpus > jf->max_gpus) {
+			jf->max_gpus = task->gpus;
+			jf->max_gpus_line = start;
+		}
+	}
 	return 1;
 }
 
@@ -418,6 +490,10 @@ static void rewind_reader(struct tf_jobfile *jf)
 	jf->at_eof = 0;
 	jf->lineno = 0;
 	jf->nread_tasks = 0;
+	jf->barrier = 0;
+	jf->cur_slots = jf->cur_gpus = jf->cur_gpus_given = 0;
+	jf->ended = 0;
+	jf->running_fp = TF_HASH_INIT;
 }
 
 int tf_jobfile_scan(struct tf_jobfile *jf)
@@ -434,16 +510,19 @@ int tf_jobfile_scan(struct tf_jobfile *jf)
 	jf->scanning = 1;
 	jf->first_continued = 0;
 	jf->nblocks = 0;
-	jf->fingerprint = TF_HASH_INIT;
+	jf->max_slots = jf->max_gpus = 0;
+	jf->nbarriers = 0;
 	while ((r = tf_jobfile_next(jf, &t)) > 0) {
 		n++;
-		jf->fingerprint = tf_hash(jf->fingerprint, &t.id, sizeof(t.id));
-		jf->fingerprint = tf_hash(jf->fingerprint, t.cmd, t.cmd_len + 1);
 		tf_task_release(&t);
 	}
 	jf->scanning = 0;
 	if (r < 0)
 		return r;
+	/* Of every task's id and command, and of each directive (with its
+	 * line): a file without directives keeps the fingerprint it had
+	 * before there were any. */
+	jf->fingerprint = jf->running_fp;
 	jf->ntasks = n;
 	jf->size = jf->off;
 	/* What was read must be the file as it was when the scan began. */

@@ -7,7 +7,8 @@
  * non-blank character is '#' are skipped; a line ending in an odd number
  * of backslashes continues on the next line (the backslash and newline
  * are removed); CRLF endings are accepted; a last line without a newline
- * is a task. A task's id is the line number where it starts. A NUL byte,
+ * is a task, and a comment that is a directive (directive.h) sets what
+ * the tasks after it need, or ends them. A task's id is the line number where it starts. A NUL byte,
  * a carriage return that does not end a line (a classic Mac OS file), a
  * logical line over TF_MAX_LINE bytes or a continuation at the end of the
  * file is an error naming file:line.
@@ -51,6 +52,17 @@ struct tf_jobfile {
 	uint64_t fingerprint; /* of every task's id and command, likewise */
 	uint64_t first_continued; /* likewise: the id of the first task
 				   * continued over lines (0: none) */
+	uint32_t max_slots, max_gpus; /* likewise: the most a task needs */
+	uint64_t max_slots_line, max_gpus_line; /* ... first asked there */
+	uint64_t nbarriers; /* likewise: #TASKFARM barrier lines */
+	/* Directives read so far (since the last rewind): */
+	uint64_t barrier;   /* barriers passed */
+	uint32_t cur_slots, cur_gpus, cur_gpus_given;
+	uint64_t ended;     /* the line of #TASKFARM end; 0: none yet */
+	int stop_at_end;    /* an open source: #TASKFARM end ends the read
+			     * (else what follows is checked) */
+	uint64_t running_fp; /* fingerprint of what was read since the
+			      * last rewind: tasks and directives */
 	struct tf_strbuf line;
 	struct tf_strbuf phys;
 	/* The block reader: buf holds the bytes [off - len, off). */

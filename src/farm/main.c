@@ -255,6 +255,11 @@ static const struct opt opts[] = {
 	  "1) runs its tasks with CUDA_VISIBLE_DEVICES and\n"
 	  "HIP_VISIBLE_DEVICES set to its entries (S-1)*K\n"
 	  "to S*K-1, from 0; default slots are cut to fit" },
+	{ "bind", 0, OPT_FLAG, FIELD(bind), 1, 0, NULL, NULL, NULL, NULL,
+	  "pin each slot to its own cores of the rank's\n"
+	  "allowed set (sched_getaffinity, which Slurm's\n"
+	  "cgroup narrows): a task of #TASKFARM slots N\n"
+	  "runs on its N slots' cores" },
 	{ "exact-maxrss", 0, OPT_FLAG, FIELD(exact_maxrss), 1, 0, NULL, NULL,
 	  NULL, NULL,
 	  "start every task from a small helper process, so\n"

@@ -381,6 +381,11 @@ static int init_exec(struct master *m, struct tf_guard *guard,
 			 local_slots);
 		return TF_EXIT_INTERNAL;
 	}
+	if (o->bind && local_slots > 0 &&
+	    (ret = tf_exec_bind_cpus(&m->exec)) < 0)
+		/* The tasks run, unpinned; the run goes on. */
+		tf_warn("--bind: cannot read this rank's CPUs: %s",
+			tf_strerror(ret));
 	tf__master_linebuf_init(m, local_slots);
 	return 0;
 }
@@ -532,11 +537,15 @@ static int turn_dispatch(struct master *m)
 	if (m->draining || tf__writer_full(m->writer))
 		return 0;
 	did = tf__master_dispatch(m);
-	/* O(workers): only when a slot may have come free. */
-	if (!tf_queue_nready(&m->queue) && m->slots_changed) {
+	/* O(workers): only when a slot may have come free, and nothing can
+	 * be handed out (none ready, or a barrier holds them back). */
+	if ((!tf_queue_nready(&m->queue) || tf_queue_gated(&m->queue)) &&
+	    m->slots_changed) {
 		m->slots_changed = 0;
 		did |= tf__master_reclaim(m);
 	}
+	if (!did && !m->queue.ninflight && tf_queue_nready(&m->queue))
+		tf__master_check_stranded(m);
 	return did;
 }
 

@@ -27,10 +27,12 @@ struct worker_info {
 	int lost;            /* declared lost: ignored from now on */
 	int reclaiming;      /* a RECLAIM is unanswered */
 	uint32_t slots;
+	uint32_t gpus;
 	uint32_t pid;
 	uint64_t pid_space;  /* equal to ours: pid can be checked here */
-	uint64_t want_total; /* tasks it asked for in all */
-	uint64_t sent_total; /* tasks sent to it in all */
+	/* Counted in slots (a task of #TASKFARM slots N counts N): */
+	uint64_t want_total; /* slots' worth of tasks it asked for in all */
+	uint64_t sent_total; /* ... sent to it in all */
 	uint64_t done_total; /* of those, come back (finished or unrun) */
 	double last_heard;   /* tf_now() of its last message */
 	double last_sent;    /* tf_now() of our last message to it */
@@ -123,6 +125,7 @@ int tf__master_dispatch(struct master *m);
 /** Takes back tasks queued behind a worker's running ones when a slot
  * idles elsewhere. Returns whether a RECLAIM was sent. */
 int tf__master_reclaim(struct master *m);
+void tf__master_check_stranded(struct master *m);
 /** Looks for lost workers and sends heartbeats, at most every 0.2 s. */
 void tf__master_check_workers(struct master *m, double now);
 /** Running tasks, for the status line. O(workers). */

@@ -24,7 +24,10 @@ struct tf_farm_opts {
 			        * (its slots if more than one, else 0) */
 	int gpus_per_slot;     /* GPUs bound to each slot; 0: none */
 	int exact_maxrss;      /* every task through the spawn helper */
+	int bind;              /* --bind: each slot on its own CPUs */
 	const char *gpu_list;  /* set by tf_farm_run(): this rank's GPUs */
+	int rank_max_slots;    /* set by tf_farm_run(): the most slots and */
+	int rank_max_gpus;     /* GPUs of a rank that runs tasks */
 	const char *journal;   /* NULL: the default path */
 	int no_journal;
 	double journal_sync;   /* seconds between journal fsyncs */

@@ -36,6 +36,7 @@ void tf_queue_init(struct tf_queue *q, const struct tf_source *src,
 	tf_ring_init(&q->ready, sizeof(struct tf_task), q->window);
 	grow_tab(q, q->window);
 	tf_idtable_init(&q->ids, q->window);
+	tf_ring_init(&q->gens, sizeof(struct tf_queue_gen), 4);
 }
 
 void tf_queue_release(struct tf_queue *q)
@@ -53,10 +54,43 @@ void tf_queue_release(struct tf_queue *q)
 		tf_output_release(&q->tab[i].err);
 	}
 	tf_ring_release(&q->ready);
+	tf_ring_release(&q->gens);
 	tf_idtable_release(&q->ids);
 	free(q->tab);
 	free(q->free_slots);
 	memset(q, 0, sizeof(*q));
+}
+
+static void gen_add(struct tf_queue *q, uint64_t barrier)
+{
+	size_t n = tf_ring_len(&q->gens);
+	struct tf_queue_gen *g =
+		n ? tf_ring_at(&q->gens, n - 1) : NULL;
+
+	if (g && g->barrier == barrier) {
+		g->n++;
+		return;
+	}
+	g = tf_ring_push_back(&q->gens);
+	g->barrier = barrier;
+	g->n = 1;
+}
+
+static void gen_done(struct tf_queue *q, uint64_t barrier)
+{
+	size_t i, n = tf_ring_len(&q->gens);
+	struct tf_queue_gen *g;
+
+	for (i = 0; i < n; i++) {
+		g = tf_ring_at(&q->gens, i);
+		if (g->barrier == barrier) {
+			g->n--;
+			break;
+		}
+	}
+	while ((g = tf_ring_len(&q->gens) ? tf_ring_at(&q->gens, 0) : NULL) &&
+	       g->n == 0)
+		tf_ring_pop_front(&q->gens);
 }
 
 int tf_queue_fill(struct tf_queue *q)
@@ -77,8 +111,29 @@ int tf_queue_fill(struct tf_queue *q)
 		}
 		*(struct tf_task *)tf_ring_push_back(&q->ready) = t;
 		q->nread++;
+		gen_add(q, t.barrier);
 	}
 	return 0;
+}
+
+/* The barriers a task must follow to be taken now. */
+static uint64_t gate(const struct tf_queue *q)
+{
+	size_t n = tf_ring_len(&q->gens);
+
+	return n ? ((const struct tf_queue_gen *)tf_ring_at(&q->gens, 0))
+			   ->barrier
+		 : UINT64_MAX;
+}
+
+int tf_queue_gated(const struct tf_queue *q)
+{
+	const struct tf_task *t;
+
+	if (!tf_ring_len(&q->ready))
+		return 0;
+	t = tf_ring_at(&q->ready, 0);
+	return t->barrier != gate(q);
 }
 
 struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
@@ -89,6 +144,11 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 
 	if (!ready)
 		return NULL;
+	if (ready->barrier != gate(q)) {
+		/* Not past its barrier yet: back where it was. */
+		*(struct tf_task *)tf_ring_push_front(&q->ready) = *ready;
+		return NULL;
+	}
 	if (!q->nfree)
 		grow_tab(q, q->tab_cap * 2);
 	slot = q->free_slots[--q->nfree];
@@ -108,17 +168,50 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 /* How far down the ready ring tf_queue_take_for() looks. */
 #define AVOID_LOOKAHEAD 64
 
-struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank)
+/* The index in the ready ring of the task tf_queue_take_fit() takes, or
+ * the ring's length if none. */
+static size_t find_fit(const struct tf_queue *q, int rank, uint32_t slots,
+		       uint32_t gpus)
 {
 	size_t i, n = tf_ring_len(&q->ready);
+	uint64_t g = gate(q);
 
 	if (n > AVOID_LOOKAHEAD)
 		n = AVOID_LOOKAHEAD;
 	for (i = 0; i < n; i++) {
+		const struct tf_task *t = tf_ring_at(&q->ready, i);
+
+		if (t->barrier != g)
+			break; /* the rest follow it */
+		if (t->avoid_rank == rank || tf_task_slots(t) > slots ||
+		    (t->gpus_given && t->gpus > gpus))
+			continue;
+		return i;
+	}
+	return tf_ring_len(&q->ready);
+}
+
+const struct tf_task *tf_queue_peek_fit(struct tf_queue *q, int rank,
+					uint32_t slots, uint32_t gpus)
+{
+	size_t i = find_fit(q, rank, slots, gpus);
+
+	return i < tf_ring_len(&q->ready) ? tf_ring_at(&q->ready, i) : NULL;
+}
+
+struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank)
+{
+	return tf_queue_take_fit(q, rank, UINT32_MAX, UINT32_MAX);
+}
+
+struct tf_inflight *tf_queue_take_fit(struct tf_queue *q, int rank,
+				      uint32_t slots, uint32_t gpus)
+{
+	size_t i = find_fit(q, rank, slots, gpus);
+
+	if (i < tf_ring_len(&q->ready)) {
 		struct tf_task *t = tf_ring_at(&q->ready, i);
 
-		if (t->avoid_rank == rank)
-			continue;
 		if (i) {
 			/* Bring it to the head; the order of the rest
 			 * barely matters. */
@@ -153,6 +246,7 @@ static void unlink_entry(struct tf_queue *q, struct tf_inflight *f)
 
 void tf_queue_done(struct tf_queue *q, struct tf_inflight *f)
 {
+	gen_done(q, f->task.barrier);
 	tf_task_release(&f->task);
 	tf_output_release(&f->out);
 	tf_output_release(&f->err);

@@ -52,6 +52,16 @@ struct tf_queue {
 	size_t ninflight;
 	size_t window;
 	uint64_t nread;
+	/* #TASKFARM barrier: of the tasks read and not done, how many
+	 * follow each number of barriers (struct tf_queue_gen, oldest
+	 * first). Only tasks after as many barriers as the front's may be
+	 * taken. */
+	struct tf_ring gens;
+};
+
+struct tf_queue_gen {
+	uint64_t barrier;
+	uint64_t n;
 };
 
 /** Prepares q to hold at most window tasks (ready plus in flight). */
@@ -75,7 +85,8 @@ static inline size_t tf_queue_nready(const struct tf_queue *q)
 /**
  * Moves the oldest ready task into the in-flight table for rank and
  * returns it (owned by the queue until tf_queue_done()), or NULL if no
- * task is ready. An entry stays where it is until it is done or put
+ * task is ready or a #TASKFARM barrier holds it back (tasks before the
+ * barrier are not all done). An entry stays where it is until it is done or put
  * back, unless a take finds every entry used and grows the table (never
  * while ready plus in flight stay within the window).
  */
@@ -87,6 +98,24 @@ struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank);
  * the ring; NULL if none of those fits.
  */
 struct tf_inflight *tf_queue_take_for(struct tf_queue *q, int rank);
+
+/**
+ * As tf_queue_take_for(), but also passes over tasks that need more than
+ * slots slots or (those with gpus_given) more than gpus GPUs: what a
+ * rank of that size can never run. The task it would take, without
+ * taking it: tf_queue_peek_fit().
+ */
+struct tf_inflight *tf_queue_take_fit(struct tf_queue *q, int rank,
+				      uint32_t slots, uint32_t gpus);
+const struct tf_task *tf_queue_peek_fit(struct tf_queue *q, int rank,
+					uint32_t slots, uint32_t gpus);
+
+/**
+ * Whether a task is ready that a barrier keeps back: every ready task
+ * follows a barrier that tasks before it, still running, have not
+ * passed.
+ */
+int tf_queue_gated(const struct tf_queue *q);
 
 /** The in-flight entry for id, or NULL. */
 struct tf_inflight *tf_queue_find(struct tf_queue *q, uint64_t id);

@@ -207,7 +207,7 @@ void tf__master_result(struct master *m, int rank, struct tf_result *r)
 		return;
 	}
 	if (rank > 0)
-		m->workers[rank].done_total++;
+		m->workers[rank].done_total += tf_task_slots(&f->task);
 	m->slots_changed = 1;
 	if (r->status == TF_STATUS_NOT_STARTED) {
 		/* Handed back by a drain, or reclaimed for a slot elsewhere:

@@ -139,10 +139,11 @@ static int settle_slots(struct tf_farm_opts *ro, struct tf_comm *comm)
 		}
 		tf_strbuf_release(&warn);
 	}
-	if (ro->gpus_per_slot)
-		gpus = tf_gpus_granted(&source);
-	code = tf__resolve_slots(ro, comm->rank, comm->size, slurm_slots, gpus,
-				 &rs, err, sizeof(err));
+	/* Also without --gpus-per-slot: for #TASKFARM gpus K. */
+	gpus = tf_gpus_granted(&source);
+	code = tf__resolve_slots(ro, comm->rank, comm->size, slurm_slots,
+				 ro->gpus_per_slot ? gpus : NULL, &rs, err,
+				 sizeof(err));
 	agree[0] = code;
 	agree[1] = code ? comm->size - comm->rank : 0;
 	if (tf_comm_allmax(comm, agree, 2) < 0)
@@ -161,6 +162,14 @@ static int settle_slots(struct tf_farm_opts *ro, struct tf_comm *comm)
 	ro->slots = rs.slots;
 	ro->master_slots = rs.master_slots;
 	ro->gpu_list = gpus;
+	/* What the largest rank can run, for the job's #TASKFARM slots and
+	 * gpus to be checked against before anything starts. */
+	agree[0] = comm->rank == 0 ? rs.master_slots : rs.slots;
+	agree[1] = gpus && agree[0] ? tf_gpus_count(gpus) : 0;
+	if (tf_comm_allmax(comm, agree, 2) < 0)
+		return TF_EXIT_INTERNAL;
+	ro->rank_max_slots = agree[0];
+	ro->rank_max_gpus = agree[1];
 	return 0;
 }
 
@@ -503,6 +512,33 @@ static int dry_run(struct tf_source *src)
 	return fflush(stdout) == 0 ? TF_EXIT_OK : TF_EXIT_INTERNAL;
 }
 
+/* Whether every task of the job fits some rank (#TASKFARM slots and
+ * gpus). Returns 0, or TF_EPARSE with jf->errmsg naming the first task
+ * that needs the most. */
+static int check_needs(const struct tf_farm_opts *o, struct tf_jobfile *jf)
+{
+	if (jf->max_slots > (uint32_t)o->rank_max_slots) {
+		snprintf(jf->errmsg, sizeof(jf->errmsg),
+			 "%s:%llu: the task needs %u slots (#TASKFARM slots), "
+			 "but no rank that runs tasks has more than %d; give "
+			 "more --slots",
+			 jf->path, (unsigned long long)jf->max_slots_line,
+			 (unsigned)jf->max_slots, o->rank_max_slots);
+		return TF_EPARSE;
+	}
+	if (jf->max_gpus > (uint32_t)o->rank_max_gpus) {
+		snprintf(jf->errmsg, sizeof(jf->errmsg),
+			 "%s:%llu: the task needs %u GPUs (#TASKFARM gpus), "
+			 "but no rank that runs tasks has more than %d "
+			 "(CUDA_VISIBLE_DEVICES, SLURM_STEP_GPUS, "
+			 "SLURM_JOB_GPUS or GPU_DEVICE_ORDINAL)",
+			 jf->path, (unsigned long long)jf->max_gpus_line,
+			 (unsigned)jf->max_gpus, o->rank_max_gpus);
+		return TF_EPARSE;
+	}
+	return 0;
+}
+
 /* Tells every worker to stop (for runs that end before they start). */
 static void stop_workers(struct tf_comm *comm)
 {
@@ -531,6 +567,11 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 		ret = tf_jobfile_open(&jf, o->jobfile);
 		if (ret == 0) {
 			ret = tf_jobfile_scan(&jf);
+			if (ret < 0)
+				tf_jobfile_close(&jf);
+		}
+		if (ret == 0) {
+			ret = check_needs(o, &jf);
 			if (ret < 0)
 				tf_jobfile_close(&jf);
 		}

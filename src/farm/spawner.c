@@ -51,6 +51,8 @@ struct request_header {
 	uint32_t len;   /* bytes of strings that follow */
 	uint32_t nargv; /* strings: path, nargv arguments, nenv variables */
 	uint32_t nenv;
+	uint32_t bind;  /* the child runs on cpus alone */
+	cpu_set_t cpus;
 };
 
 /* The signals the helper ignores; its children put them back. */
@@ -101,6 +103,7 @@ struct child_args {
 	char **argv;
 	char **envp;
 	int fds[3];
+	const cpu_set_t *cpus; /* NULL: the helper's */
 	const int *reset_to_default;
 	int err; /* set by the child if it could not exec */
 };
@@ -125,6 +128,8 @@ static int child(void *arg)
 	if (write(a->sock, &me, sizeof(me)) != (ssize_t)sizeof(me))
 		goto fail;
 	if (setpgid(0, 0) < 0)
+		goto fail;
+	if (a->cpus && sched_setaffinity(0, sizeof(*a->cpus), a->cpus) < 0)
 		goto fail;
 	for (fd = 0; fd < 3; fd++)
 		if (dup2(a->fds[fd], fd) < 0)
@@ -279,6 +284,7 @@ static void helper(int sock, pid_t rank, const int *reset_to_default)
 		    split_request(buf.buf, h.len, &h, &a.argv, &a.envp) < 0)
 			_exit(1); /* not our rank speaking: stop */
 		a.path = a.argv[-1];
+		a.cpus = h.bind ? &h.cpus : NULL;
 		a.err = 0;
 		pid = clone(child, stack + CHILD_STACK,
 			    CLONE_VM | CLONE_VFORK | CLONE_PARENT | SIGCHLD, &a);
@@ -489,13 +495,14 @@ int tf_spawner_exec_error(pid_t pid)
 }
 
 int tf_spawner_spawn(const char *path, char *const argv[], char *const envp[],
-		     const int fds[3], pid_t *pid, int *exec_err)
+		     const int fds[3], const cpu_set_t *cpus, pid_t *pid,
+		     int *exec_err)
 {
 	union {
 		struct cmsghdr align;
 		char buf[CMSG_SPACE(3 * sizeof(int))];
 	} control;
-	struct request_header h = { 0, 0, 0 };
+	struct request_header h;
 	struct iovec iov[2];
 	struct msghdr msg;
 	struct cmsghdr *c;
@@ -507,6 +514,11 @@ int tf_spawner_spawn(const char *path, char *const argv[], char *const envp[],
 	*exec_err = 0;
 	if (helper_fd < 0)
 		return TF_ESPAWN;
+	memset(&h, 0, sizeof(h));
+	if (cpus) {
+		h.bind = 1;
+		h.cpus = *cpus;
+	}
 	tf_strbuf_reset(&request);
 	tf_strbuf_add(&request, path, strlen(path) + 1);
 	for (; argv[h.nargv]; h.nargv++)

@@ -13,6 +13,7 @@
 #ifndef TF_SPAWNER_H
 #define TF_SPAWNER_H
 
+#include <sched.h>
 #include <sys/types.h>
 
 /**
@@ -52,7 +53,8 @@ int tf_spawner_wanted(void);
  * Starts path (argv, envp) through the helper, as a child of this
  * process, with fds[0], fds[1] and fds[2] as its standard input, output
  * and error and no other descriptor, in a process group of its own, its
- * signal mask empty. The caller keeps its descriptors. Returns 0 when the
+ * signal mask empty, and (cpus not NULL) allowed to run on cpus alone.
+ * The caller keeps its descriptors. Returns 0 when the
  * helper took the request: then either *pid is the child's pid and
  * *exec_err 0, or no child was made (*exec_err is -errno, *pid 0). The
  * exec itself is not waited for: a child that could not exec exits 127,
@@ -61,7 +63,8 @@ int tf_spawner_wanted(void);
  * dropped for good): start the task another way.
  */
 int tf_spawner_spawn(const char *path, char *const argv[], char *const envp[],
-		     const int fds[3], pid_t *pid, int *exec_err);
+		     const int fds[3], const cpu_set_t *cpus, pid_t *pid,
+		     int *exec_err);
 
 /**
  * For a child of tf_spawner_spawn() that has been reaped (ask only for

@@ -21,7 +21,19 @@ struct tf_task {
 	int32_t avoid_rank;    /* retry elsewhere than this rank; -1: any */
 	uint32_t lost;         /* attempts lost with their rank */
 	char *tag;             /* --tagstring's, rendered; NULL: none */
+	uint64_t barrier;      /* #TASKFARM barrier lines before it */
+	/* What it needs of a rank (job-file directives, directive.h),
+	 * sent with it: */
+	uint32_t slots;        /* slots it takes; 0 or 1: one */
+	uint32_t gpus;         /* GPUs it takes when gpus_given */
+	uint32_t gpus_given;   /* else slots x --gpus-per-slot */
 };
+
+/** How many slots task t takes. */
+static inline uint32_t tf_task_slots(const struct tf_task *t)
+{
+	return t->slots ? t->slots : 1;
+}
 
 /** How an attempt ended. */
 enum tf_status {

@@ -20,6 +20,7 @@ void tf_wire_pack_hello(struct tf_strbuf *out, const struct tf_hello *h)
 
 	tf_strbuf_add_u32(out, TF_WIRE_MAGIC);
 	tf_strbuf_add_u32(out, h->slots);
+	tf_strbuf_add_u32(out, h->gpus);
 	tf_strbuf_add_u32(out, h->pid);
 	tf_strbuf_add_u64(out, h->pid_space);
 	tf_strbuf_add_u64(out, h->want_total);
@@ -37,6 +38,7 @@ int tf_wire_unpack_hello(const void *buf, size_t len, struct tf_hello *h)
 	if (tf_reader_u32(&c) != TF_WIRE_MAGIC)
 		return TF_EPROTO;
 	h->slots = tf_reader_u32(&c);
+	h->gpus = tf_reader_u32(&c);
 	h->pid = tf_reader_u32(&c);
 	h->pid_space = tf_reader_u64(&c);
 	h->want_total = tf_reader_u64(&c);
@@ -62,6 +64,10 @@ void tf_wire_pack_tasks(struct tf_strbuf *out, uint64_t ntasks,
 		tf_strbuf_add_u64(out, tasks[i].id);
 		tf_strbuf_add_u32(out, tasks[i].attempt);
 		tf_strbuf_add_f64(out, tasks[i].timeout);
+		tf_strbuf_add_u32(out, tasks[i].slots);
+		/* 0: slots x --gpus-per-slot; else 1 + the GPUs it asks. */
+		tf_strbuf_add_u32(out, tasks[i].gpus_given
+					       ? tasks[i].gpus + 1 : 0);
 		tf_strbuf_add_u32(out, tasks[i].cmd_len);
 		tf_strbuf_add(out, tasks[i].cmd, tasks[i].cmd_len);
 	}
@@ -72,13 +78,13 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 {
 	struct tf_reader c;
 	struct tf_task *arr;
-	uint32_t count, i;
+	uint32_t count, i, gpus;
 
 	tf_reader_init(&c, buf, len);
 	*ntasks = tf_reader_u64(&c);
 	count = tf_reader_u32(&c);
-	/* Each task needs at least 24 bytes: refuse absurd counts early. */
-	if (tf_reader_failed(&c) || count > tf_reader_left(&c) / 24)
+	/* Each task needs at least 32 bytes: refuse absurd counts early. */
+	if (tf_reader_failed(&c) || count > tf_reader_left(&c) / 32)
 		return TF_EPROTO;
 	arr = tf__xcalloc(count ? count : 1, sizeof(*arr));
 	for (i = 0; i < count; i++) {
@@ -87,6 +93,12 @@ int tf_wire_unpack_tasks(const void *buf, size_t len, uint64_t *ntasks,
 		arr[i].id = tf_reader_u64(&c);
 		arr[i].attempt = tf_reader_u32(&c);
 		arr[i].timeout = tf_reader_f64(&c);
+		arr[i].slots = tf_reader_u32(&c);
+		gpus = tf_reader_u32(&c);
+		arr[i].gpus_given = gpus != 0;
+		arr[i].gpus = gpus ? gpus - 1 : 0;
+		if (arr[i].slots > 1000000 || gpus > 1000001)
+			tf_reader_fail(&c);
 		arr[i].cmd_len = tf_reader_u32(&c);
 		arr[i].avoid_rank = -1;
 		if (!(arr[i].timeout >= 0 && arr[i].timeout < 1e12))

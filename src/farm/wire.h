@@ -42,6 +42,7 @@ enum tf_control {
 
 struct tf_hello {
 	uint32_t slots;
+	uint32_t gpus;       /* GPUs bound to its slots (tf_exec_bind_gpus) */
 	uint32_t pid;
 	uint64_t pid_space;  /* tf__pid_space(): whether pid can be checked */
 	uint64_t want_total; /* tasks wanted in all, counting those received */

@@ -42,7 +42,8 @@ struct worker {
 	struct tf_comm *comm;
 	struct tf_exec exec;
 	struct tf_ring queue; /* of struct tf_task: not yet started */
-	uint64_t received;
+	uint64_t received;      /* slots' worth of tasks received */
+	uint64_t queued_units;  /* ... of those queued, not started */
 	double mean_runtime; /* moving average; 0 until measured */
 	struct tf_strbuf batch;
 	uint32_t nresults;
@@ -78,7 +79,8 @@ static size_t target_hold(const struct worker *w)
 
 static uint64_t want_total(const struct worker *w)
 {
-	size_t held = tf_ring_len(&w->queue) + (size_t)w->exec.nbusy;
+	size_t held = (size_t)w->queued_units +
+		      (size_t)(w->exec.nslots - w->exec.res.nfree);
 	size_t hold = w->draining || w->stop ? 0 : target_hold(w);
 
 	return w->received + (hold > held ? hold - held : 0);
@@ -87,12 +89,16 @@ static uint64_t want_total(const struct worker *w)
 static void queue_push(struct worker *w, struct tf_task *t)
 {
 	*(struct tf_task *)tf_ring_push_back(&w->queue) = *t;
+	w->queued_units += tf_task_slots(t);
 }
 
 /* The oldest queued task; the queue must not be empty. */
 static struct tf_task queue_pop(struct worker *w)
 {
-	return *(struct tf_task *)tf_ring_pop_front(&w->queue);
+	struct tf_task t = *(struct tf_task *)tf_ring_pop_front(&w->queue);
+
+	w->queued_units -= tf_task_slots(&t);
+	return t;
 }
 
 /* Sends the batch, empty or not (an empty one is a heartbeat, or the
@@ -319,6 +325,7 @@ static void reclaim(struct worker *w, uint64_t n)
 		struct tf_task t =
 			*(struct tf_task *)tf_ring_pop_back(&w->queue);
 
+		w->queued_units -= tf_task_slots(&t);
 		hand_back(w, &t);
 	}
 	w->no_ahead = 1;
@@ -370,9 +377,10 @@ static int handle_message(struct worker *w, int tag, struct tf_strbuf *b)
 			return TF_EPROTO;
 		if (ntasks != w->exec.ntasks)
 			tf_exec_set_ntasks(&w->exec, ntasks);
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			w->received += tf_task_slots(&tasks[i]);
 			queue_push(w, &tasks[i]);
-		w->received += n;
+		}
 		free(tasks);
 		if (w->draining)
 			hand_back_queued(w);
@@ -446,8 +454,13 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 		tf_strbuf_release(&w.batch);
 		return TF_EXIT_INTERNAL;
 	}
+	if (o->bind && (ret = tf_exec_bind_cpus(&w.exec)) < 0)
+		/* The tasks run, unpinned; the run goes on. */
+		tf_warn("--bind: cannot read this rank's CPUs: %s",
+			tf_strerror(ret));
 	memset(&h, 0, sizeof(h));
 	h.slots = (uint32_t)slots;
+	h.gpus = (uint32_t)w.exec.res.ngpus;
 	h.pid = (uint32_t)getpid();
 	h.pid_space = tf__pid_space();
 	h.want_total = want_total(&w);
@@ -492,8 +505,10 @@ int tf__worker_run(const struct tf_farm_opts *o, struct tf_comm *comm,
 			hand_back_queued(&w);
 			tf_exec_kill(&w.exec, -1, TF_STATUS_INTERRUPTED, 0);
 		}
+		/* In order: the oldest waits until what it needs is free,
+		 * and the rest behind it (so it is never starved). */
 		while (!w.draining && !w.stop && tf_ring_len(&w.queue) &&
-		       w.exec.nbusy < w.exec.nslots) {
+		       tf_exec_fits(&w.exec, tf_ring_at(&w.queue, 0))) {
 			struct tf_task t = queue_pop(&w);
 			tf_exec_start(&w.exec, &t);
 			did = 1;

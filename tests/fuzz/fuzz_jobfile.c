@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "farm/directive.h"
 #include "farm/jobfile.h"
 #include "farm/template.h"
 #include "taskfarm.h"
@@ -120,6 +121,14 @@ static void check_task(const struct tf_task *t, uint64_t prev_id,
 	REQUIRE(t->id >= 1 && t->id <= nlines, "id %llu, %zu lines",
 		(unsigned long long)t->id, nlines);
 	REQUIRE(t->attempt == 1, "attempt %u", t->attempt);
+	/* What directives set: within their ranges, and at most a barrier
+	 * per line before the task. */
+	REQUIRE(t->slots <= TF_DIRECTIVE_MAX && t->gpus <= TF_DIRECTIVE_MAX &&
+			(t->gpus_given || t->gpus == 0),
+		"task %llu: slots %u, gpus %u (%u)", (unsigned long long)t->id,
+		t->slots, t->gpus, t->gpus_given);
+	REQUIRE(t->barrier < t->id, "task %llu after %llu barriers",
+		(unsigned long long)t->id, (unsigned long long)t->barrier);
 	REQUIRE(t->cmd[t->cmd_len] == '\0', "command not terminated");
 	REQUIRE(strlen(t->cmd) == t->cmd_len, "NUL inside task %llu",
 		(unsigned long long)t->id);

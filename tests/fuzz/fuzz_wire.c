@@ -57,12 +57,12 @@ static void fuzz_hello(const uint8_t *data, size_t size)
 	REQUIRE(memchr(h.host, '\0', sizeof(h.host)), "host not terminated");
 	tf_wire_pack_hello(&out, &h);
 	/* A host with a NUL inside is cut there; otherwise bytes match. */
-	if (strlen(h.host) + 32 == size)
+	if (strlen(h.host) + 36 == size)
 		REQUIRE(same_bytes(out.buf, out.len, data, size),
 			"hello re-encodes differently");
 	REQUIRE(tf_wire_unpack_hello(out.buf, out.len, &h2) == 0,
 		"re-encoded hello refused");
-	REQUIRE(h.slots == h2.slots && h.pid == h2.pid &&
+	REQUIRE(h.slots == h2.slots && h.gpus == h2.gpus && h.pid == h2.pid &&
 			h.pid_space == h2.pid_space &&
 			h.want_total == h2.want_total &&
 			strcmp(h.host, h2.host) == 0,
@@ -383,7 +383,7 @@ static void write_seed(const char *dir, const char *name,
 static void write_seeds(const char *dir)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_hello h = { 4, 1234, 0x1234abcd, 100, "node01" };
+	struct tf_hello h = { 4, 2, 1234, 0x1234abcd, 100, "node01" };
 	struct tf_task tasks[3] = {
 		{ .id = 1, .attempt = 1, .cmd_len = 10, .cmd = "echo hello" },
 		{ .id = 7, .attempt = 2, .cmd_len = 0, .cmd = "", .timeout = 30 },
