@@ -132,6 +132,17 @@ check "report of a missing journal: exit 2" sh -c "[ $rc -eq 2 ] && grep -q 'non
 tf report --help
 check "report --help: exit 0, its usage" sh -c "[ $rc -eq 0 ] && grep -q '^usage: taskfarm report JOURNAL' out"
 
+# A journal from before the JobId column (16 columns) reads too.
+{
+	printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\tAttempt\tRank\tSlot\tStatus\tMaxRSS\tUserCPU\tSysCPU\n'
+	journal_rows j.tsv | cut -f1-16
+} >old16.tsv
+tf report old16.tsv -o old16.html
+check "a 16-column journal: exit 0, one bar per line" sh -c \
+	"[ $rc -eq 0 ] && [ \$(grep -c '<rect class=\"bar ' old16.html) -eq $attempts ]"
+tf status old16.tsv
+check "a 16-column journal: status counts it" grep -q "^tasks: .* done, .* failed" out
+
 # A GNU parallel joblog reads too.
 printf 'Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\tSignal\tCommand\n1\t:\t1700000000.000\t     1.000\t0\t0\t0\t0\ttrue\n2\t:\t1700000000.000\t     2.000\t0\t0\t1\t0\tfalse\n' >joblog.txt
 tf report joblog.txt -o joblog.html

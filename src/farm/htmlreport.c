@@ -288,8 +288,8 @@ static void put_bins(FILE *f, const struct tf_jreport *jr,
 
 			if (ov > 0)
 				busy[c] += ov;
-			if (severity(a->status) > severity(worst[c]) ||
-			    (b == b0 && count[c] == 1))
+			/* worst[] starts as ok, the least severe. */
+			if (severity(a->status) > severity(worst[c]))
 				worst[c] = a->status;
 		}
 	}
