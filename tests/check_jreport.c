@@ -41,15 +41,21 @@ static const char *write_journal(const char *text)
 	return write_file("j.tsv", text, strlen(text));
 }
 
+/* Reads text as the journal j.tsv into jr, which must succeed. */
+static void load_ok(struct tf_jreport *jr, const char *text)
+{
+	char err[512];
+	int ret = tf_jreport_load(jr, write_journal(text), err, sizeof(err));
+
+	ck_assert_msg(ret == 0, "tf_jreport_load: %d: %s", ret, err);
+}
+
 START_TEST(test_counts_rows_and_runs)
 {
 	struct tf_jreport jr;
-	char err[512];
 	size_t i;
 
-	ck_assert_int_eq(tf_jreport_load(&jr, write_journal(two_runs), err,
-					 sizeof(err)),
-			 0);
+	load_ok(&jr, two_runs);
 	ck_assert_uint_eq(jr.n, 5);
 	ck_assert_int_eq(jr.kind, 17);
 	ck_assert_uint_eq(jr.by_status[TF_STATUS_OK], 3);
@@ -87,11 +93,8 @@ START_TEST(test_old_journal_16_and_17_columns)
 		L16("1", "10.000", "1.000", "echo\\told", "1", "1", "ok")
 		L17("2", "20.000", "1.000", "0", "0", "echo new", "1", "1", "1", "ok", "77");
 	struct tf_jreport jr;
-	char err[512];
 
-	ck_assert_int_eq(tf_jreport_load(&jr, write_journal(text), err,
-					 sizeof(err)),
-			 0);
+	load_ok(&jr, text);
 	ck_assert_int_eq(jr.kind, 16);
 	ck_assert_uint_eq(jr.n, 2);
 	ck_assert_str_eq(tf_jreport_cmd(&jr, &jr.att[0]), "echo\told");
@@ -144,12 +147,9 @@ START_TEST(test_torn_last_line_left_out)
 {
 	char text[2048];
 	struct tf_jreport jr;
-	char err[512];
 
 	snprintf(text, sizeof(text), "%s%s", two_runs, "5\tn1\t1200.0\t1");
-	ck_assert_int_eq(tf_jreport_load(&jr, write_journal(text), err,
-					 sizeof(err)),
-			 0);
+	load_ok(&jr, text);
 	ck_assert_uint_eq(jr.n, 5);
 	ck_assert_int_eq(jr.torn, 1);
 	tf_jreport_release(&jr);
@@ -168,9 +168,7 @@ START_TEST(test_joblog_lanes)
 	struct tf_jreport jr;
 	char err[512];
 
-	ck_assert_int_eq(tf_jreport_load(&jr, write_journal(text), err,
-					 sizeof(err)),
-			 0);
+	load_ok(&jr, text);
 	ck_assert_int_eq(jr.kind, 9);
 	ck_assert_uint_eq(jr.n, 3);
 	ck_assert_uint_eq(jr.nrows, 2);
@@ -212,13 +210,10 @@ static char *page_of(size_t max_bars)
 {
 	struct tf_jreport jr;
 	const char *out = tmppath("page.html");
-	char err[512];
 	FILE *f;
 	char *html;
 
-	ck_assert_int_eq(tf_jreport_load(&jr, write_journal(two_runs), err,
-					 sizeof(err)),
-			 0);
+	load_ok(&jr, two_runs);
 	f = fopen(out, "w");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(tf_html_report(f, &jr, "j<1>.tsv", max_bars), 0);
