@@ -9,13 +9,9 @@
 #include "farm/journal.h"
 #include "farm/jrecord.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "taskfarm.h"
 

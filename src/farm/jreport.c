@@ -6,12 +6,9 @@
 
 #include "farm/jreport.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "farm/jrecord.h"
 #include "farm/journal.h"
