@@ -90,6 +90,13 @@ if command -v flock >/dev/null 2>&1; then
 	wait $holder 2>/dev/null
 fi
 
+# --summary-json to a file that cannot be written: exit 4, said.
+echo true >one.task
+tf --no-mpi --journal one.tsv --summary-json "$SCRATCH/no/such/dir/s.json" one.task
+check "--summary-json that cannot be written: exit 4" rc_is 4
+check "--summary-json that cannot be written: the error names it" \
+	grep -q "summary-json $SCRATCH/no/such/dir/s.json: No such file" err
+
 # A damaged journal: the --resume error, exit 2.
 printf '99\tbroken\n' >>j.tsv
 tf status j.tsv
