@@ -264,6 +264,37 @@ START_TEST(test_html_bins_past_threshold)
 }
 END_TEST
 
+START_TEST(test_html_joblog_hosts)
+{
+	/* Two hosts, two lanes on the first: one ranks' line per host. */
+	static const char text[] =
+		"Seq\tHost\tStarttime\tJobRuntime\tSend\tReceive\tExitval\t"
+		"Signal\tCommand\n"
+		"1\ta\t100.000\t     2.000\t0\t0\t0\t0\ttrue\n"
+		"2\tb\t100.000\t     1.000\t0\t0\t0\t0\ttrue\n"
+		"3\ta\t100.500\t     1.000\t0\t0\t1\t0\tfalse\n";
+	struct tf_jreport jr;
+	const char *out = tmppath("joblog.html");
+	FILE *f;
+	char *html;
+
+	load_ok(&jr, text);
+	ck_assert_uint_eq(jr.nrows, 3);
+	f = fopen(out, "w");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(tf_html_report(f, &jr, "joblog", TF_HTML_MAX_BARS), 0);
+	ck_assert_int_eq(fclose(f), 0);
+	tf_jreport_release(&jr);
+	html = read_file(out, NULL);
+	ck_assert_uint_eq(count(html, "<tr class=\"rank\">"), 2);
+	ck_assert_ptr_nonnull(strstr(html, "<tr class=\"rank\"><td>-</td><td>a"
+					   "</td><td class=\"n\">2</td><td "
+					   "class=\"n\">2</td>"));
+	ck_assert_uint_eq(count(html, "<rect class=\"bar "), 3);
+	free(html);
+}
+END_TEST
+
 START_TEST(test_status_gather_and_format)
 {
 	static const char meta[] = "taskfarm-journal-meta 1\n"
@@ -359,6 +390,7 @@ static Suite *jreport_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_html_bars_and_failures);
 	tcase_add_test(tc, test_html_bins_past_threshold);
+	tcase_add_test(tc, test_html_joblog_hosts);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("status");

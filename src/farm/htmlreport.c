@@ -612,47 +612,51 @@ static void put_failures(FILE *f, const struct tf_jreport *jr)
 			other);
 }
 
-/* Per rank: its host, slots, attempts, busy fraction over the runs'
- * span, failures. */
+/* Whether rows x and y belong to one line of the ranks' table: one
+ * rank, or one host of a joblog's. */
+static int same_rank(const struct tf_jrow *x, const struct tf_jrow *y)
+{
+	return x->rank == y->rank &&
+	       (x->rank >= 0 || strcmp(x->host, y->host) == 0);
+}
+
+/* Per rank (per host for a joblog's lanes): its host, slots, attempts,
+ * busy fraction over the runs' span, failures; the rows taken in rank
+ * and slot order, so that each rank's are together. */
 static void put_ranks(FILE *f, const struct tf_jreport *jr)
 {
 	double span = tf_jreport_span(jr);
+	size_t *order = tf__xcalloc(jr->nrows + 1, sizeof(*order));
 	size_t i, k;
-	int rmax = -1, r;
 
 	for (i = 0; i < jr->nrows; i++)
-		if (jr->rows[i].rank > rmax)
-			rmax = jr->rows[i].rank;
+		order[i] = i;
+	qsort_r(order, jr->nrows, sizeof(*order), row_cmp, jr->rows);
 	fputs("<h2>Ranks and hosts</h2>\n<table id=\"ranks\"><tr><th>rank</th>"
 	      "<th>host</th><th>slots</th><th>attempts</th><th>busy</th>"
 	      "<th>not ok</th></tr>\n",
 	      f);
-	for (r = -1; r <= rmax; r++) {
+	for (i = 0; i < jr->nrows; i = k) {
+		const struct tf_jrow *first = &jr->rows[order[i]];
 		uint64_t att = 0, failed = 0;
 		double busy = 0;
-		const char *host = NULL;
 		int slots = 0;
 
-		for (k = 0; k < jr->nrows; k++) {
-			const struct tf_jrow *row = &jr->rows[k];
+		for (k = i; k < jr->nrows && same_rank(first, &jr->rows[order[k]]);
+		     k++) {
+			const struct tf_jrow *row = &jr->rows[order[k]];
 
-			if (row->rank != r)
-				continue;
-			if (r == -1 && host && strcmp(host, row->host))
-				continue; /* one line per joblog host below */
-			host = row->host;
 			slots++;
 			att += row->attempts;
 			failed += row->failed;
 			busy += row->busy;
 		}
-		if (!slots)
-			continue;
-		if (r >= 0)
-			fprintf(f, "<tr class=\"rank\"><td class=\"n\">%d</td><td>", r);
+		if (first->rank >= 0)
+			fprintf(f, "<tr class=\"rank\"><td class=\"n\">%d</td><td>",
+				first->rank);
 		else
 			fputs("<tr class=\"rank\"><td>-</td><td>", f);
-		esc(f, host);
+		esc(f, first->host);
 		fprintf(f, "</td><td class=\"n\">%d</td><td class=\"n\">%llu</td>"
 			   "<td class=\"n\">%.1f%%</td><td class=\"n\">%llu</td>"
 			   "</tr>\n",
@@ -661,6 +665,7 @@ static void put_ranks(FILE *f, const struct tf_jreport *jr)
 			(unsigned long long)failed);
 	}
 	fputs("</table>\n", f);
+	free(order);
 }
 
 int tf_html_report(FILE *f, const struct tf_jreport *jr, const char *title,
