@@ -165,6 +165,46 @@ START_TEST(test_summary_busy_fraction)
 }
 END_TEST
 
+START_TEST(test_summary_json_agrees_with_text)
+{
+	struct tf_report rp;
+	struct tf_summary sum;
+	const char *path = tmppath("summary.json");
+	char *json;
+
+	tf_report_init(&rp, 2, 0, 0, 0);
+	rp.ntasks = 12;
+	rp.ok = 3;
+	rp.failed = 1;
+	rp.skipped = 5;
+	rp.failed_before = 2;
+	snprintf(rp.ranks[1].host, sizeof(rp.ranks[1].host), "n\"1");
+	rp.ranks[1].slots = 2;
+	rp.ranks[1].tasks = 4;
+	rp.ranks[1].busy = 10;
+	tf_report_summarize(&rp, rp.t0 + 10, 1, &sum);
+	ck_assert_uint_eq(sum.tasks, 4);
+	ck_assert_uint_eq(sum.skipped, 3); /* the failed ones apart */
+	ck_assert_int_eq(tf_report_summary_json(&rp, &sum, "j\tk", 1, path), 0);
+	json = read_file(path, NULL);
+	ck_assert_ptr_nonnull(strstr(json, "{\"exit_code\":1,\"tasks\":4,"
+					   "\"seconds\":10.000,\"rate\":0.400,"
+					   "\"ok\":3,\"failed\":1,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"skipped\":3,\"failed_before\":2,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"not_run\":1,"));
+	ck_assert_ptr_nonnull(strstr(json, "\"total\":12,\"journal\":\"j\\tk\""));
+	ck_assert_ptr_nonnull(strstr(json, "\"ranks\":[{\"rank\":1,\"host\":"
+					   "\"n\\\"1\",\"slots\":2,\"tasks\":4,"
+					   "\"busy_seconds\":10.000,"
+					   "\"busy_percent\":50.0,\"lost\":false}]}\n"));
+	free(json);
+	ck_assert_int_eq(tf_report_summary_json(&rp, &sum, NULL, 0,
+						tmppath("no/such/dir.json")),
+			 -ENOENT);
+	tf_report_release(&rp);
+}
+END_TEST
+
 START_TEST(test_summary_resume_and_journal_loss)
 {
 	struct tf_report rp;
@@ -248,6 +288,7 @@ static Suite *report_suite(void)
 	tcase_set_timeout(tc, 10);
 	tcase_add_test(tc, test_summary_busy_fraction);
 	tcase_add_test(tc, test_summary_resume_and_journal_loss);
+	tcase_add_test(tc, test_summary_json_agrees_with_text);
 	tcase_add_test(tc, test_quiet_prints_nothing);
 	suite_add_tcase(s, tc);
 	return s;

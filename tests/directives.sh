@@ -88,7 +88,7 @@ cat >res.tasks <<'T'
 echo p1a
 echo p1b
 #TASKFARM barrier
-sleep ${RES_SLEEP:-30}
+: >res.started; sleep ${RES_SLEEP:-30}
 echo p2
 #TASKFARM barrier
 echo p3
@@ -96,7 +96,7 @@ T
 timeout -k 10 120 "$TF" --slots 2 --journal res.tsv res.tasks >out 2>err &
 pid=$!
 i=0
-while [ "$i" -lt 100 ] && ! pgrep -f "sleep 30" >/dev/null; do
+while [ "$i" -lt 100 ] && [ ! -e res.started ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

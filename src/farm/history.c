@@ -7,15 +7,11 @@
 #include "config.h"
 
 #include "farm/journal.h"
-#include "farm/joblog.h"
+#include "farm/jrecord.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "taskfarm.h"
 
@@ -193,238 +189,63 @@ void tf_history_release(struct tf_history *h)
 }
 
 
-/* Whether a field is a decimal number, as the journal writes them:
- * an optional minus, digits, and optionally a point and digits. */
-static int field_is_number(const char *s, size_t len)
+/* Takes in one journal line (a tf_jrecord_fn). */
+static int replay_line(void *arg, const struct tf_jrecord *r,
+		       const struct tf_strbuf *cmd, uint64_t lineno,
+		       char *err, size_t errlen)
 {
-	size_t i = 0, digits = 0;
+	struct tf_history *h = arg;
+	uint64_t hash;
+	int state;
 
-	if (i < len && s[i] == '-')
-		i++;
-	for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
-	if (i < len && s[i] == '.')
-		for (i++; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-			digits++;
-	return digits > 0 && i == len && len < 32;
-}
-
-#define JOURNAL_FIELDS 17
-
-/*
- * A line GNU parallel appended (parallel --resume --joblog JOURNAL): its
- * JobRuntime is padded with spaces (%10.3f, below 100000 s), or its
- * Command holds a NUL (a newline), which the journal never writes. Only Seq
- * and the outcome count, as for parallel itself: Exitval and Signal both
- * "0" is a success, anything else a failure; the command is not
- * compared (parallel quotes otherwise). Returns 1 if it was taken in, 0
- * if it is not parallel's either.
- */
-static int replay_parallel_line(struct tf_history *h, const char *line,
-				size_t len)
-{
-	const char *f[8];
-	size_t flen[8], i, nf = 0, start = 0;
-	uint64_t id;
-	int ok;
-
-	for (i = 0; i < len && nf < 8; i++) {
-		if (line[i] != '\t')
-			continue;
-		f[nf] = line + start;
-		flen[nf++] = i - start;
-		start = i + 1;
-	}
-	if (nf < 8 || tf__journal_field_u64(f[0], flen[0], &id) < 0)
+	h->lines++;
+	if (r->parallel) {
+		/* Only Seq and the outcome count, as for parallel itself;
+		 * the command is not compared (parallel quotes otherwise). */
+		hist_note_parallel(h, r->id, r->status == TF_STATUS_OK
+						     ? TF_HIST_OK
+						     : TF_HIST_FAILED);
 		return 0;
-	if ((flen[3] == 0 || f[3][0] != ' ') && !memchr(line, '\0', len))
-		return 0;
-	for (i = 1; i < 6; i++)
-		if (flen[i] == 0)
-			return 0;
-	while (flen[3] && f[3][0] == ' ')
-		f[3]++, flen[3]--;
-	if (!field_is_number(f[2], flen[2]) || !field_is_number(f[3], flen[3]) ||
-	    !field_is_number(f[6], flen[6]) || !field_is_number(f[7], flen[7]))
-		return 0;
-	ok = flen[6] == 1 && f[6][0] == '0' && flen[7] == 1 && f[7][0] == '0';
-	hist_note_parallel(h, id, ok ? TF_HIST_OK : TF_HIST_FAILED);
-	return 1;
-}
-
-/* Takes in one journal line (without its newline); a journal with a
- * 16-column header (columns) may hold lines of 16 or 17 fields. Returns
- * 0, or a static description of what is wrong with it. */
-static const char *replay_line(struct tf_history *h, char *line, size_t len,
-			       int columns, struct tf_strbuf *cmd)
-{
-	const char *f[JOURNAL_FIELDS];
-	size_t flen[JOURNAL_FIELDS];
-	char status[32];
-	uint64_t id, attempt, hash;
-	size_t i, nf = 0, start = 0;
-	int st, state;
-
-	if (replay_parallel_line(h, line, len))
-		return NULL;
-	for (i = 0; i <= len; i++) {
-		if (i < len && line[i] != '\t')
-			continue;
-		if (nf == JOURNAL_FIELDS)
-			return "more than 17 fields";
-		f[nf] = line + start;
-		flen[nf++] = i - start;
-		start = i + 1;
 	}
-	if (nf < JOURNAL_FIELDS - 1)
-		return columns == 16 ? "fewer than 16 fields"
-				     : "fewer than 17 fields";
-	if (nf < JOURNAL_FIELDS && columns != 16)
-		return "16 fields under a 17-column header (JobId missing)";
-	if (nf == JOURNAL_FIELDS) {
-		tf_strbuf_reset(cmd);
-		if (flen[16] == 0 ||
-		    tf_journal_unescape(cmd, f[16], flen[16]) < 0)
-			return "bad JobId";
-	}
-	static const char *const numeric[JOURNAL_FIELDS] = {
-		[2] = "Starttime", [3] = "JobRuntime", [4] = "Send",
-		[5] = "Receive",   [6] = "Exitval",	  [7] = "Signal",
-		[10] = "Rank",	   [11] = "Slot",	  [13] = "MaxRSS",
-		[14] = "UserCPU",  [15] = "SysCPU"
-	};
-
-	if (tf__journal_field_u64(f[0], flen[0], &id) < 0)
-		return "Seq is not a number";
-	for (i = 0; i < JOURNAL_FIELDS; i++)
-		if (numeric[i] && !field_is_number(f[i], flen[i]))
-			return "a numeric column is not a number";
-	if (tf__journal_field_u64(f[9], flen[9], &attempt) < 0 || attempt == 0 ||
-	    attempt > UINT32_MAX)
-		return "Attempt is not a number";
-	if (flen[12] >= sizeof(status))
-		return "unknown Status";
-	memcpy(status, f[12], flen[12]);
-	status[flen[12]] = '\0';
-	st = tf_status_parse(status);
-	if (st < 0 || st == TF_STATUS_NOT_STARTED)
-		return "unknown Status";
-	tf_strbuf_reset(cmd);
-	if (tf_journal_unescape(cmd, f[8], flen[8]) < 0)
-		return "bad escape in Command";
-	hash = tf_hash(TF_HASH_INIT, cmd->buf ? cmd->buf : "", cmd->len);
+	hash = tf_hash(TF_HASH_INIT, cmd->buf, cmd->len);
 	/* A lost attempt says nothing of the task, and one whose output
 	 * was lost did not get done: run it again, as an interrupted one. */
-	state = st == TF_STATUS_OK ? TF_HIST_OK
-		: st == TF_STATUS_INTERRUPTED || st == TF_STATUS_LOST ||
-				st == TF_STATUS_OUTPUT_LOST
+	state = r->status == TF_STATUS_OK ? TF_HIST_OK
+		: r->status == TF_STATUS_INTERRUPTED ||
+				r->status == TF_STATUS_LOST ||
+				r->status == TF_STATUS_OUTPUT_LOST
 			? TF_HIST_INTERRUPTED
 			: TF_HIST_FAILED;
-	hist_note(h, id, hash, state, (uint32_t)attempt);
-	if (attempt > h->max_attempts) {
-		h->max_attempts = (uint32_t)attempt;
-		h->max_attempts_line = h->lines + 2; /* the header is line 1 */
+	hist_note(h, r->id, hash, state, r->attempt);
+	if (r->attempt > h->max_attempts) {
+		h->max_attempts = r->attempt;
+		h->max_attempts_line = lineno;
 	}
-	return NULL;
-}
-
-/* The number of columns a header line (without its newline) announces:
- * 17, 16 for a journal from before JobId, or 0 if it is not one. */
-static int header_columns(const char *line, size_t len)
-{
-	if (len + 1 == strlen(TF_JOURNAL_HEADER) &&
-	    memcmp(line, TF_JOURNAL_HEADER, len) == 0)
-		return 17;
-	if (len + 1 == strlen(TF_JOURNAL_HEADER_16) &&
-	    memcmp(line, TF_JOURNAL_HEADER_16, len) == 0)
-		return 16;
 	return 0;
 }
 
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen)
 {
-	struct tf_strbuf cmd = TF_STRBUF_INIT;
-	char *line = NULL;
-	size_t alloc = 0;
-	uint64_t lineno = 0, off = 0;
-	ssize_t n;
-	FILE *fp;
-	int fd, ret = 0;
+	return tf__history_read(h, path, TF_JREAD_RESUME, err, errlen);
+}
+
+int tf__history_read(struct tf_history *h, const char *path, int flags,
+		     char *err, size_t errlen)
+{
+	struct tf_jrecord_file info;
+	int ret;
 
 	memset(h, 0, sizeof(*h));
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		ret = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return ret;
-	}
-	fp = fdopen(fd, "r");
-	if (!fp) {
-		ret = -errno;
-		close(fd);
-		snprintf(err, errlen, "%s: %s", path, strerror(-ret));
-		return ret;
-	}
-	while ((n = getline(&line, &alloc, fp)) > 0) {
-		const char *why;
-
-		lineno++;
-		if (line[n - 1] != '\n') {
-			/* Cut short by a kill in the middle of a write. */
-			h->torn = 1;
-			break;
-		}
-		line[--n] = '\0';
-		if (lineno == 1) {
-			h->columns = header_columns(line, (size_t)n);
-			if (!h->columns && (size_t)n + 1 == strlen(TF_JOBLOG_HEADER) &&
-			    memcmp(line, TF_JOBLOG_HEADER, (size_t)n) == 0) {
-				snprintf(err, errlen,
-					 "%s:1: a GNU parallel joblog, not a "
-					 "taskfarm journal; taskfarm resumes "
-					 "from its own journal only: continue "
-					 "with parallel --resume --joblog %s, "
-					 "or run afresh without --resume, with "
-					 "--joblog %s and the journal elsewhere "
-					 "(--journal FILE)",
-					 path, path, path);
-				ret = TF_EPARSE;
-				break;
-			}
-			if (!h->columns) {
-				snprintf(err, errlen,
-					 "%s:1: not a taskfarm journal (the "
-					 "header line differs)",
-					 path);
-				ret = TF_EPARSE;
-				break;
-			}
-		} else if ((why = replay_line(h, line, (size_t)n, h->columns,
-					      &cmd))) {
-			snprintf(err, errlen,
-				 "%s:%llu: damaged journal line: %s", path,
-				 (unsigned long long)lineno, why);
-			ret = TF_EPARSE;
-			break;
-		} else {
-			h->lines++;
-		}
-		off += (uint64_t)n + 1;
-	}
-	if (ret == 0 && ferror(fp)) {
-		ret = -EIO;
-		snprintf(err, errlen, "%s: read error", path);
-	}
-	h->valid_len = off;
-	free(line);
-	tf_strbuf_release(&cmd);
-	fclose(fp);
+	ret = tf__jrecord_read(path,
+			       TF_JREAD_MISSING_OK | TF_JREAD_NOFOLLOW | flags,
+			       replay_line, h, &info, err, errlen);
 	if (ret < 0) {
 		tf_history_release(h);
 		return ret;
 	}
+	h->columns = info.kind;
+	h->torn = info.torn;
+	h->valid_len = info.valid_len;
 	return 0;
 }

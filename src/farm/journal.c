@@ -460,7 +460,20 @@ int tf_journal_meta_read(struct tf_journal_lock *l, struct tf_journal_meta *m,
 			snprintf(m->source, sizeof(m->source), "%s",
 				 val.buf ? val.buf : "");
 		} else if (len > 6 && !memcmp(p, "owner ", 6)) {
-			; /* read by tf_journal_lock() for its message */
+			/* host (escaped, no space in it), pid, time */
+			const char *sp = memchr(p + 6, ' ', len - 6);
+
+			if (sp) {
+				tf_strbuf_reset(&val);
+				if (tf_journal_unescape(&val, p + 6,
+							(size_t)(sp - p - 6)) == 0)
+					snprintf(m->owner_host,
+						 sizeof(m->owner_host), "%s",
+						 val.buf ? val.buf : "");
+				if (sscanf(sp, " %ld %63s", &m->owner_pid,
+					   m->owner_since) < 1)
+					m->owner_pid = 0;
+			}
 		} else if (len == 3 && !memcmp(p, "end", 3)) {
 			/* What follows is a longer old text's tail, left by a
 			 * rewrite that was killed before it cut the file. */

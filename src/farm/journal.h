@@ -169,6 +169,10 @@ struct tf_history {
  */
 int tf_history_load(struct tf_history *h, const char *path, char *err,
 		    size_t errlen);
+/** tf_history_load() with flags of tf__jrecord_read() (jrecord.h) added:
+ * without TF_JREAD_RESUME a GNU parallel joblog reads too (status). */
+int tf__history_read(struct tf_history *h, const char *path, int flags,
+		     char *err, size_t errlen);
 /** The entry for id, or NULL. It is a copy, valid until the next call. */
 const struct tf_history_entry *tf_history_find(struct tf_history *h,
 					       uint64_t id);
@@ -199,10 +203,15 @@ struct tf_journal_meta {
 	uint64_t ntasks;      /* the job's tasks; 0 if not recorded (a meta
 			       * file of an older version) */
 	char source[512];     /* unescaped, cut to fit */
+	char owner_host[256]; /* the run that wrote it last: unescaped; ""
+			       * if not recorded */
+	long owner_pid;
+	char owner_since[64]; /* local time, as written */
 };
 
 /**
- * Reads the locked meta file into m. Returns 1 if it was read, 0 if the
+ * Reads the meta file into m (l->fd may also be a plain read-only
+ * descriptor: nothing is locked or written). Returns 1 if it was read, 0 if the
  * file is empty (it did not exist before tf_journal_lock()), or TF_EPARSE
  * with err set to "PATH:LINE: problem" when it is not a meta file this
  * version writes (no header, a line it does not know, no fingerprint),

@@ -15,6 +15,7 @@
 #include "core/util.h"
 #include "farm/run.h"
 #include "farm/limits.h"
+#include "farm/subcmd.h"
 #include "taskfarm.h"
 
 /* --help: the lines above and below the options' (opts[]). */
@@ -23,6 +24,8 @@ static const char usage_head[] =
 	"       taskfarm [OPTIONS] -- COMMAND [ARGS...] ::: VALUES... [::: VALUES...] [:::: FILE...]\n"
 	"       taskfarm [OPTIONS] -a FILE [-a FILE...] COMMAND [ARGS...] [::: VALUES...]\n"
 	"       mpirun -n N taskfarm [OPTIONS] JOBFILE\n"
+	"       taskfarm report JOURNAL [-o FILE.html]   (taskfarm report --help)\n"
+	"       taskfarm status JOURNAL [--json]         (taskfarm status --help)\n"
 	"\n"
 	"Runs every line of JOBFILE (\"-\" for standard input) as a shell command,\n"
 	"spread over the MPI ranks: rank 0 is the master, the others are workers.\n"
@@ -392,6 +395,10 @@ static const struct opt opts[] = {
 	  "write the exit status to FILE at the end, for\n"
 	  "launchers that lose it (mpirun --enable-recovery,\n"
 	  "srun after a lost rank)" },
+	{ "summary-json", 0, OPT_STRING, FIELD(summary_json), 0, 0, NULL,
+	  "FILE", "--summary-json needs a file name", NULL,
+	  "write the closing summary to FILE as JSON: the\n"
+	  "counts, seconds, per rank figures, exit status" },
 	{ "arg-file", 'a', OPT_CUSTOM, 0, 0, 0, set_arg_file, "FILE",
 	  "--arg-file needs a file name", NULL,
 	  "an input source, as :::: FILE, before those after\n"
@@ -578,6 +585,12 @@ int main(int argc, char **argv)
 
 	/* Only the program prints: the library's log lines go to stderr. */
 	tf__log_set_sink(tf__log_stderr, NULL);
+	/* A subcommand is the first word; a job file of that name is
+	 * given as ./report. */
+	if (argc > 1 && strcmp(argv[1], "report") == 0)
+		return tf__cmd_report(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "status") == 0)
+		return tf__cmd_status(argc - 1, argv + 1);
 	tf_farm_opts_init(&o);
 	/* Stop at ":::" too, so template words are not taken as options. */
 	for (i = 1; i < argc; i++) {

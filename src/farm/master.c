@@ -716,6 +716,7 @@ static int master_finish(struct master *m)
 {
 	struct tf_comm *comm = m->comm;
 	uint64_t not_run;
+	double now;
 	int ret, code;
 
 	if (tf__writer_pending(m->writer))
@@ -742,7 +743,8 @@ static int master_finish(struct master *m)
 	}
 	if (m->have_joblog)
 		joblog_write(m, 1);
-	tf_report_summary(&m->report, tf_now(), m->journal_path, not_run);
+	now = tf_now();
+	tf_report_summary(&m->report, now, m->journal_path, not_run);
 	if (m->output_lost)
 		tf__log_plain(TF_LOG_WARN,
 			      "taskfarm: output of %llu task%s lost: journaled "
@@ -751,6 +753,18 @@ static int master_finish(struct master *m)
 			      (unsigned long long)m->output_lost,
 			      m->output_lost == 1 ? "" : "s");
 	code = exit_code(m, not_run);
+	if (m->o->summary_json) {
+		struct tf_summary sum;
+
+		tf_report_summarize(&m->report, now, not_run, &sum);
+		ret = tf_report_summary_json(&m->report, &sum, m->journal_path,
+					     code, m->o->summary_json);
+		if (ret < 0) {
+			tf_error("--summary-json %s: %s", m->o->summary_json,
+				 tf_strerror(ret));
+			code = TF_EXIT_INTERNAL;
+		}
+	}
 	/* Launchers that do not pass it on: mpirun --enable-recovery
 	 * always exits 0, srun 137 once a rank died. */
 	if (comm->use_mpi && (tf__env_true("OMPI_MCA_orte_enable_recovery") ||

@@ -63,6 +63,7 @@ struct tf_farm_opts {
 	int resume_failed;     /* ... and rerun failed ones */
 	int force;             /* resume against a changed job source */
 	const char *status_file; /* rank 0 writes its exit code here */
+	const char *summary_json; /* rank 0 writes the summary here, JSON */
 	int comm_mode;         /* enum tf_comm_mode */
 	int verbose;
 };

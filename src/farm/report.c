@@ -8,6 +8,7 @@
 
 #include "farm/report.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ void tf_report_release(struct tf_report *rp)
 	rp->ranks = NULL;
 }
 
-static void fmt_duration(struct tf_strbuf *sb, double s)
+void tf_report_duration(struct tf_strbuf *sb, double s)
 {
 	long t = (long)(s + 0.5);
 
@@ -63,7 +64,7 @@ void tf_report_status(const struct tf_report *rp, double now,
 		       (unsigned long long)rp->running, rate);
 	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
 		tf_strbuf_addstr(sb, ", ETA ");
-		fmt_duration(sb, (double)(rp->ntasks - done) / rate);
+		tf_report_duration(sb, (double)(rp->ntasks - done) / rate);
 	}
 }
 
@@ -126,7 +127,7 @@ static void line_parts(const struct tf_report *rp, double now, int form,
 		tf_strbuf_addf(tail, ", %.1f/s", rate);
 	if (rp->ntasks && ran && rate > 0 && done < rp->ntasks) {
 		tf_strbuf_addstr(tail, ", ETA ");
-		fmt_duration(tail, (double)(rp->ntasks - done) / rate);
+		tf_report_duration(tail, (double)(rp->ntasks - done) / rate);
 	}
 }
 
@@ -286,57 +287,101 @@ void tf_report_tick(struct tf_report *rp, double now)
 	tf_strbuf_release(&sb);
 }
 
+void tf_json_string(struct tf_strbuf *sb, const char *str)
+{
+	tf_strbuf_addch(sb, '"');
+	for (; *str; str++) {
+		unsigned char c = (unsigned char)*str;
+
+		if (c == '"' || c == '\\')
+			tf_strbuf_addf(sb, "\\%c", c);
+		else if (c == '\n')
+			tf_strbuf_addstr(sb, "\\n");
+		else if (c == '\t')
+			tf_strbuf_addstr(sb, "\\t");
+		else if (c < 0x20 || c == 0x7f)
+			tf_strbuf_addf(sb, "\\u%04x", c);
+		else
+			tf_strbuf_addch(sb, (char)c);
+	}
+	tf_strbuf_addch(sb, '"');
+}
+
+void tf_report_summarize(const struct tf_report *rp, double now,
+			 uint64_t not_run, struct tf_summary *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->tasks = rp->ok + rp->failed;
+	s->seconds = now - rp->t0;
+	s->rate = s->seconds > 0 ? (double)s->tasks / s->seconds : 0.0;
+	s->ok = rp->ok;
+	s->failed = rp->failed;
+	s->interrupted = rp->interrupted;
+	s->skipped = rp->skipped > rp->failed_before
+			     ? rp->skipped - rp->failed_before
+			     : 0;
+	s->failed_before = rp->failed_before;
+	s->retried = rp->retried;
+	s->lost = rp->lost;
+	s->not_run = not_run;
+	s->unjournaled = rp->unjournaled;
+}
+
+/* A rank's busy fraction, in percent of its slots over el seconds. */
+static double rank_busy(const struct tf_rank_stats *r, double el)
+{
+	return el > 0 && r->slots ? 100.0 * r->busy / (el * r->slots) : 0.0;
+}
+
 void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		       uint64_t not_run)
 {
-	uint64_t done = rp->ok + rp->failed;
-	double el = now - rp->t0;
+	struct tf_summary s;
 	int r, lost;
 
 	tf_report_clear(rp);
 	if (rp->quiet)
 		return;
+	tf_report_summarize(rp, now, not_run, &s);
 	fprintf(stderr,
 		"taskfarm: %llu task%s in %.2f s (%.1f tasks/s): %llu ok, "
 		"%llu failed",
-		(unsigned long long)done, done == 1 ? "" : "s", el,
-		el > 0 ? (double)done / el : 0.0,
-		(unsigned long long)rp->ok, (unsigned long long)rp->failed);
-	if (rp->interrupted)
+		(unsigned long long)s.tasks, s.tasks == 1 ? "" : "s", s.seconds,
+		s.rate, (unsigned long long)s.ok, (unsigned long long)s.failed);
+	if (s.interrupted)
 		fprintf(stderr, ", %llu interrupted",
-			(unsigned long long)rp->interrupted);
-	if (rp->skipped > rp->failed_before)
+			(unsigned long long)s.interrupted);
+	if (s.skipped)
 		fprintf(stderr, ", %llu skipped (done before)",
-			(unsigned long long)(rp->skipped - rp->failed_before));
-	if (rp->failed_before)
+			(unsigned long long)s.skipped);
+	if (s.failed_before)
 		fprintf(stderr,
 			", %llu failed before (--resume-failed reruns them)",
-			(unsigned long long)rp->failed_before);
-	if (rp->retried)
+			(unsigned long long)s.failed_before);
+	if (s.retried)
 		fprintf(stderr, ", %llu retried attempt%s",
-			(unsigned long long)rp->retried,
-			rp->retried == 1 ? "" : "s");
-	if (rp->lost)
+			(unsigned long long)s.retried,
+			s.retried == 1 ? "" : "s");
+	if (s.lost)
 		fprintf(stderr, ", %llu attempt%s lost with a rank",
-			(unsigned long long)rp->lost, rp->lost == 1 ? "" : "s");
-	if (not_run)
-		fprintf(stderr, ", %llu not run", (unsigned long long)not_run);
-	if (rp->unjournaled)
+			(unsigned long long)s.lost, s.lost == 1 ? "" : "s");
+	if (s.not_run)
+		fprintf(stderr, ", %llu not run", (unsigned long long)s.not_run);
+	if (s.unjournaled)
 		fprintf(stderr, ", %llu result%s not journaled",
-			(unsigned long long)rp->unjournaled,
-			rp->unjournaled == 1 ? "" : "s");
+			(unsigned long long)s.unjournaled,
+			s.unjournaled == 1 ? "" : "s");
 	fputc('\n', stderr);
 	for (r = 0; r < rp->nranks; r++) {
-		struct tf_rank_stats *s = &rp->ranks[r];
-		if (s->slots == 0)
+		struct tf_rank_stats *rs = &rp->ranks[r];
+		if (rs->slots == 0)
 			continue;
 		fprintf(stderr,
 			"taskfarm: rank %d (%s): %llu task%s on %d slot%s, "
 			"busy %.1f%%\n",
-			r, s->host, (unsigned long long)s->tasks,
-			s->tasks == 1 ? "" : "s", s->slots,
-			s->slots == 1 ? "" : "s",
-			el > 0 ? 100.0 * s->busy / (el * s->slots) : 0.0);
+			r, rs->host, (unsigned long long)rs->tasks,
+			rs->tasks == 1 ? "" : "s", rs->slots,
+			rs->slots == 1 ? "" : "s", rank_busy(rs, s.seconds));
 	}
 	for (r = 0, lost = 0; r < rp->nranks; r++) {
 		if (!rp->ranks[r].lost)
@@ -350,6 +395,70 @@ void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 	if (journal)
 		fprintf(stderr, "taskfarm: journal: %s\n", journal);
 	fflush(stderr);
+}
+
+int tf_report_summary_json(const struct tf_report *rp,
+			   const struct tf_summary *s, const char *journal,
+			   int exit_code, const char *path)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	FILE *f;
+	int r, first = 1, ret = 0;
+
+	tf_strbuf_addf(&sb,
+		       "{\"exit_code\":%d,\"tasks\":%llu,\"seconds\":%.3f,"
+		       "\"rate\":%.3f,\"ok\":%llu,\"failed\":%llu,"
+		       "\"interrupted\":%llu,\"skipped\":%llu,"
+		       "\"failed_before\":%llu,\"retried\":%llu,\"lost\":%llu,"
+		       "\"not_run\":%llu,\"unjournaled\":%llu,\"total\":",
+		       exit_code, (unsigned long long)s->tasks, s->seconds,
+		       s->rate, (unsigned long long)s->ok,
+		       (unsigned long long)s->failed,
+		       (unsigned long long)s->interrupted,
+		       (unsigned long long)s->skipped,
+		       (unsigned long long)s->failed_before,
+		       (unsigned long long)s->retried,
+		       (unsigned long long)s->lost,
+		       (unsigned long long)s->not_run,
+		       (unsigned long long)s->unjournaled);
+	if (rp->ntasks)
+		tf_strbuf_addf(&sb, "%llu", (unsigned long long)rp->ntasks);
+	else
+		tf_strbuf_addstr(&sb, "null");
+	tf_strbuf_addstr(&sb, ",\"journal\":");
+	if (journal)
+		tf_json_string(&sb, journal);
+	else
+		tf_strbuf_addstr(&sb, "null");
+	tf_strbuf_addstr(&sb, ",\"ranks\":[");
+	for (r = 0; r < rp->nranks; r++) {
+		const struct tf_rank_stats *rs = &rp->ranks[r];
+
+		if (rs->slots == 0)
+			continue;
+		tf_strbuf_addf(&sb, "%s{\"rank\":%d,\"host\":", first ? "" : ",",
+			       r);
+		tf_json_string(&sb, rs->host);
+		tf_strbuf_addf(&sb, ",\"slots\":%d,\"tasks\":%llu,"
+				    "\"busy_seconds\":%.3f,\"busy_percent\":%.1f,"
+				    "\"lost\":%s}",
+			       rs->slots, (unsigned long long)rs->tasks, rs->busy,
+			       rank_busy(rs, s->seconds),
+			       rs->lost ? "true" : "false");
+		first = 0;
+	}
+	tf_strbuf_addstr(&sb, "]}\n");
+	f = fopen(path, "we");
+	if (!f) {
+		ret = -errno;
+	} else {
+		if (fwrite(sb.buf, 1, sb.len, f) != sb.len)
+			ret = errno ? -errno : -EIO;
+		if (fclose(f) == EOF && ret == 0)
+			ret = errno ? -errno : -EIO;
+	}
+	tf_strbuf_release(&sb);
+	return ret;
 }
 
 void tf_report_exit_status(const struct tf_report *rp, int code)

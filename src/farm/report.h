@@ -62,14 +62,41 @@ void tf__screen_give(void);
  */
 void tf_report_line(const struct tf_report *rp, double now, int width,
 		    struct tf_strbuf *sb);
+/** Appends s seconds as M:SS, or H:MM:SS from an hour. */
+void tf_report_duration(struct tf_strbuf *sb, double s);
 /** Formats local time t as ISO 8601 (2026-12-02T13:45:08+01:00) into sb. */
 void tf_report_timestamp(double t, struct tf_strbuf *sb);
 /** Formats "done/total, failed, rate, ETA" into sb. */
 void tf_report_status(const struct tf_report *rp, double now,
 		      struct tf_strbuf *sb);
+/* The closing summary's figures, from which both its text and its JSON
+ * (--summary-json) are made, so that the two agree. */
+struct tf_summary {
+	uint64_t tasks;        /* ran in this run: ok + failed */
+	double seconds;
+	double rate;           /* tasks a second */
+	uint64_t ok, failed, interrupted;
+	uint64_t skipped;      /* done before (--resume), failed ones apart */
+	uint64_t failed_before;
+	uint64_t retried, lost, not_run, unjournaled;
+};
+
+/** The summary's figures at now. */
+void tf_report_summarize(const struct tf_report *rp, double now,
+			 uint64_t not_run, struct tf_summary *s);
 /** Prints the summary on stderr. journal may be NULL. */
 void tf_report_summary(struct tf_report *rp, double now, const char *journal,
 		       uint64_t not_run);
+/**
+ * Writes the summary of s (and rp's ranks), the journal's name (may be
+ * NULL) and the run's exit code as one JSON object to path (created or
+ * emptied). Returns 0 or -errno (nothing is printed).
+ */
+int tf_report_summary_json(const struct tf_report *rp,
+			   const struct tf_summary *s, const char *journal,
+			   int exit_code, const char *path);
+/** Appends str as a JSON string, quotes included. */
+void tf_json_string(struct tf_strbuf *sb, const char *str);
 
 /** Prints the run's exit status, for launchers that do not pass it on
  * (Open MPI's mpirun --enable-recovery). */
