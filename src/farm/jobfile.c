@@ -213,11 +213,6 @@ int tf_jobfile_open_stream(struct tf_jobfile *jf, const char *path,
 	return open_source(jf, path, follow ? OPEN_FOLLOW : OPEN_STREAM);
 }
 
-int tf_jobfile_fd(const struct tf_jobfile *jf)
-{
-	return fileno(jf->fp);
-}
-
 int tf_jobfile_wait(struct tf_jobfile *jf, double timeout)
 {
 	struct pollfd p = { fileno(jf->fp), POLLIN, 0 };

@@ -110,8 +110,8 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
  * a pipe, FIFO, terminal or device, or with follow any file. Such a
  * source is read as it arrives (jf->stream set; never call
  * tf_jobfile_scan() on it): tf_jobfile_next() returns -EAGAIN while no
- * whole task has arrived (call it again later; tf_jobfile_fd() is the
- * descriptor to wait on), validates every line as it completes, keeps
+ * whole task has arrived (call it again later, or wait with
+ * tf_jobfile_wait()), validates every line as it completes, keeps
  * jf->running_fp and jf->nread_tasks of what was read (as
  * tf_jobfile_scan() computes jf->fingerprint and jf->ntasks for a whole
  * file), and ends at the end of the input or at a "#TASKFARM end" line
@@ -125,9 +125,6 @@ int tf_jobfile_open(struct tf_jobfile *jf, const char *path);
 int tf_jobfile_open_stream(struct tf_jobfile *jf, const char *path,
 			   int follow);
 
-/** The descriptor an open source is read from. */
-int tf_jobfile_fd(const struct tf_jobfile *jf);
-
 /**
  * Waits up to timeout seconds for more of an open source to arrive (a
  * follow'ed regular file: just sleeps). Returns 0 or -errno.
@@ -139,8 +136,8 @@ int tf_jobfile_wait(struct tf_jobfile *jf, double timeout);
  * with tf_task_release()). task->attempt is set to 1.
  * Returns 1 for a task, 0 at the end, or TF_EPARSE / TF_ETOOLONG / -errno
  * with jf->errmsg naming the file and line; for an open source, -EAGAIN
- * while no whole task has arrived yet (nothing is lost: call again). After tf_jobfile_scan(), a
- * file that no longer holds what was validated (truncated, grown, or a
+ * while no whole task has arrived yet (nothing is lost: call again).
+ * After tf_jobfile_scan(), a file that no longer holds what was validated (truncated, grown, or a
  * block of it rewritten) gives -ESTALE with "FILE: changed while running"
  * in jf->errmsg; no task past the change is returned.
  */

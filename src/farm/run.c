@@ -536,29 +536,6 @@ static int dry_run(struct tf_source *src, struct tf_jobfile *stream)
 	return fflush(stdout) == 0 ? TF_EXIT_OK : TF_EXIT_INTERNAL;
 }
 
-/*
- * After the run of an open source: the journal's .meta records the
- * tasks read (their count and fingerprint), once they begin with the
- * job it recorded before, so that a --resume checks what arrives then
- * against them.
- */
-static void record_stream(struct tf_journal_lock *lock,
-			  const struct tf_stream_source *ss,
-			  const struct job_identity *job)
-{
-	char hex[17];
-	int ret;
-
-	if (!tf_stream_source_verified(ss) ||
-	    ss->jf->nread_tasks < ss->expect_n)
-		return;
-	tf_stream_source_fingerprint(ss, hex);
-	ret = tf_journal_meta_write(lock, hex, ss->jf->nread_tasks,
-				    job->source);
-	if (ret < 0)
-		tf_error("cannot write %s: %s", lock->path, tf_strerror(ret));
-}
-
 /* Whether every task of the job fits some rank (#TASKFARM slots and
  * gpus). Returns 0, or TF_EPARSE with jf->errmsg naming the first task
  * that needs the most. */
@@ -710,8 +687,9 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 	src.errmsg = resume_errmsg;
 	src.ctx = &rs;
 	code = tf__master_run(o, comm, guard, &src, journal, trim, &rs.counts);
-	if (job.expect && journal)
-		record_stream(&lock, &ss, &job);
+	if (job.expect && journal &&
+	    (ret = tf_stream_source_record(&ss, &lock, job.source)) < 0)
+		tf_error("cannot write %s: %s", lock.path, tf_strerror(ret));
 out:
 	tf_history_release(&hist);
 	tf_journal_unlock(&lock);

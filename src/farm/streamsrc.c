@@ -121,3 +121,14 @@ const char *tf_stream_source_errmsg(void *ctx)
 {
 	return ((struct tf_stream_source *)ctx)->errmsg;
 }
+
+int tf_stream_source_record(const struct tf_stream_source *ss,
+			    struct tf_journal_lock *lock, const char *source)
+{
+	char hex[17];
+
+	if (!tf_stream_source_verified(ss) || ss->jf->nread_tasks < ss->expect_n)
+		return 0;
+	tf_stream_source_fingerprint(ss, hex);
+	return tf_journal_meta_write(lock, hex, ss->jf->nread_tasks, source);
+}

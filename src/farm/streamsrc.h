@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "farm/jobfile.h"
+#include "farm/journal.h"
 #include "farm/queue.h"
 
 struct tf_stream_source {
@@ -68,5 +69,15 @@ void tf_stream_source_fingerprint(const struct tf_stream_source *ss,
 /** Whether the journal's .meta may now record what was read: the check
  * passed, or there was none. */
 int tf_stream_source_verified(const struct tf_stream_source *ss);
+
+/**
+ * After the run: records in the journal's locked .meta (lock) the count
+ * and fingerprint of the tasks read, with source as its description,
+ * once they passed the check and are at least as many as it recorded
+ * before, so that a --resume checks what arrives then against them.
+ * Returns 0 (also when nothing is recorded) or -errno.
+ */
+int tf_stream_source_record(const struct tf_stream_source *ss,
+			    struct tf_journal_lock *lock, const char *source);
 
 #endif
