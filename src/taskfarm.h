@@ -41,7 +41,8 @@ extern "C" {
  * Error codes. Functions return 0 on success, a negative errno value for
  * a failed system call, or one of these (all negative and below -4095,
  * so they never collide with -errno). The values are part of the ABI;
- * -5007 and -5008 are retired and never returned.
+ * -5007 and -5008 are retired and never returned. Codes marked (0.2)
+ * are new in version 0.2.
  */
 enum tf_error {
 	TF_EINVAL = -5001,   /* an invalid argument or option value */
@@ -60,8 +61,22 @@ enum tf_error {
 	TF_ECRASH = -5013,   /* a task crashed its isolation child */
 	TF_ELOST = -5014,    /* the rank running it was lost (died, or sent
 			      * nothing for the heartbeat interval) */
-	TF_ETOOBIG = -5015   /* an input or result over TF_POOL_MAX_BYTES */
+	TF_ETOOBIG = -5015,  /* an input or result over TF_POOL_MAX_BYTES */
+	TF_ENONE = -5016,    /* (0.2) tf_future_wait_any(): no future left */
+	TF_ETIMEDOUT = -5017 /* (0.2) a wait's time limit passed first */
 };
+
+/**
+ * The library's status range: [TF_ERESERVED_MIN, TF_ERESERVED_MAX] holds
+ * every TF_E* code, today's and future ones. A task function's return
+ * value in it could not be told from the library's own (a task returning
+ * -5013 would look like a crash), so the library maps it: the task's
+ * status becomes TF_ETASK, and its message (tf_future_error(), the map's
+ * errors) says "task function returned N, a value reserved for the
+ * library" unless the task set its own message. (0.2)
+ */
+#define TF_ERESERVED_MIN (-5999)
+#define TF_ERESERVED_MAX (-5000)
 
 /** A static English description of err (0, -errno or TF_E*). */
 TF_EXTERN const char *tf_strerror(int err);
@@ -124,8 +139,14 @@ struct tf_call;
  * (for fixed-size records, when their size is a multiple of 8); ctx the
  * worker's context from the initializer
  * (NULL without one). It returns 0 for success or any other value as the
- * task's status (a failure); it may set a result with tf_call_result()
- * and a message with tf_call_error() either way. It must not call MPI.
+ * task's status (a failure; a value in the library's range
+ * [TF_ERESERVED_MIN, TF_ERESERVED_MAX] becomes TF_ETASK, see above); it
+ * may set a result with tf_call_result() and a message with
+ * tf_call_error() either way. It must not call MPI. It must not call the
+ * pool either: every pool call made from inside a task returns
+ * TF_ESTATE, on every rank, the master included when it runs tasks
+ * (master_works, or one rank). (0.2: before, a master running tasks
+ * took such calls.)
  */
 typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
 			  size_t in_len, void *ctx);
@@ -298,8 +319,8 @@ struct tf_map_opts {
  * futures submitted before go on meanwhile. in and out stay the caller's.
  * Returns the number of failed tasks (0 when all succeeded; tasks of a
  * lost rank count), or a negative error, and then no task was sent:
- * TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers, or a reserved word
- * of opts not zero), TF_ETOOBIG
+ * TF_EREGISTER (fn unknown), TF_EINVAL (fn NULL, NULL buffers, or a
+ * reserved word of opts not zero), TF_ETOOBIG
  * (in_size or out_size over TF_POOL_MAX_BYTES), TF_ESTATE; or the error
  * that broke the pool (TF_EMPI, TF_EPROTO), which every later call
  * returns too.
@@ -312,7 +333,11 @@ TF_EXTERN long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
  * The ordered map over variable-size inputs in[0..n-1]. Each out[i]
  * receives the task's result in memory allocated with malloc() (the
  * caller frees out[i].data; data is NULL when the result is empty).
- * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES).
+ * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES;
+ * TF_EINVAL: an entry with data NULL and len not 0). A message carries
+ * inputs up to about 1 MiB (one larger input goes alone), and a chunk's
+ * results come back in messages of about 1 MiB, so a worker holds a few
+ * MiB beyond its largest record, whatever the chunk size. (0.2)
  */
 TF_EXTERN long tf_pool_mapv(struct tf_pool *pool, const char *fn,
 			    const struct tf_buf *in, size_t n,
@@ -350,7 +375,7 @@ TF_EXTERN long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
  * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
  * rank has room, and returns at once with *f, which the caller frees with
  * tf_future_free() (or tf_pool_close() does). Returns 0; TF_EREGISTER,
- * TF_EINVAL, TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
+ * TF_EINVAL (fn or f NULL, or in NULL with len), TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
  * *f NULL and nothing queued; or the error that broke the pool (*f is
  * then set, and never completes).
  */
@@ -358,21 +383,50 @@ TF_EXTERN int tf_pool_submit(struct tf_pool *pool, const char *fn,
 			     const void *in, size_t len, struct tf_future **f);
 
 /** Whether f is done (finished, failed or cancelled): 1 or 0, after
- * making progress; or the error that broke the pool. */
+ * making progress (always, on a done future too, so that testing any
+ * future now and then drives the whole pool); or the error that broke
+ * the pool, or TF_ESTATE (from a task or a result callback). */
 TF_EXTERN int tf_future_test(struct tf_future *f);
 
+/**
+ * (0.2) One turn of the pool on the master, for a master that computes
+ * between calls: takes in the results that arrived, sends queued tasks
+ * to the ranks with room and, when the master works, may run one chunk
+ * itself. Returns how many things happened (0: nothing), or TF_ESTATE
+ * (not a started master, from a task or a callback), or the error that
+ * broke the pool.
+ */
+TF_EXTERN int tf_pool_progress(struct tf_pool *pool);
+
 /** Waits until f is done. Returns 0, or the error that broke the pool
- * (TF_EMPI, TF_EPROTO). */
+ * (TF_EMPI, TF_EPROTO), or TF_ESTATE (from a task or a callback). */
 TF_EXTERN int tf_future_wait(struct tf_future *f);
+
+/**
+ * (0.2) tf_future_wait() for at most seconds (a negative value: no
+ * limit; 0: one turn of progress). Returns 0 once f is done,
+ * TF_ETIMEDOUT if it is not done when the time is up (f goes on), or
+ * as tf_future_wait().
+ */
+TF_EXTERN int tf_future_wait_for(struct tf_future *f, double seconds);
 
 /**
  * Waits until any of fs[0..n-1] (NULL entries are skipped) is done and
  * returns its index; returns a done one at once if there is one, so
  * callers free or NULL the futures they have handled (as_completed).
- * All must belong to one pool. Returns -1 if no entry is left, or the
- * error that broke the pool.
+ * Returns TF_ENONE if no entry is left (0.2; it returned -1 before),
+ * TF_EINVAL if the futures belong to more than one pool, TF_ESTATE
+ * (from a task or a callback), or the error that broke the pool.
  */
 TF_EXTERN long tf_future_wait_any(struct tf_future *const *fs, size_t n);
+
+/**
+ * (0.2) tf_future_wait_any() for at most seconds (negative: no limit;
+ * 0: one turn of progress): returns as it does, or TF_ETIMEDOUT if none
+ * is done when the time is up.
+ */
+TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
+				      double seconds);
 
 /**
  * Cancels f if it has not been sent to a rank yet (a rank holds at most

@@ -261,6 +261,60 @@ START_TEST(test_run_decompacts_at_first_failure)
 }
 END_TEST
 
+/* Returns its input as its status, with a message for -5002. */
+static int fn_status(struct tf_call *call, const void *in, size_t len,
+		     void *ctx)
+{
+	int64_t x;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&x, in, sizeof(x));
+	if (x == -5002)
+		tf_call_error(call, "own");
+	return (int)x;
+}
+
+/* A task's status in the library's range [-5999, -5000] becomes
+ * TF_ETASK with the value in its message (a task's own message is kept);
+ * in this process and in isolation's child alike. */
+START_TEST(test_run_reserved_status)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_presults res;
+	struct tf_precord rec;
+	int64_t in[6] = { 0, -5013, -5000, -5999, -5002, -4999 };
+	int want[6] = { 0, TF_ETASK, TF_ETASK, TF_ETASK, TF_ETASK, -4999 };
+	size_t off = 0;
+	int i, isolate = _i;
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "status", fn_status);
+	make_chunk(&msg, &t, in, 6, 8);
+	ck_assert_int_eq(run_one(&r, isolate, &t, &out), 0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		ck_assert_int_eq(rec.status, want[i]);
+	}
+	off = 0;
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	ck_assert(memmem(rec.error, rec.errlen, "returned -5013, a value reserved",
+			 32));
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	ck_assert_uint_eq(rec.errlen, 3);
+	ck_assert_mem_eq(rec.error, "own", 3);
+	tf_strbuf_release(&msg);
+	tf_strbuf_release(&out);
+	tf_registry_release(&r);
+}
+END_TEST
+
 START_TEST(test_run_varsize)
 {
 	struct tf_registry r;
@@ -614,6 +668,7 @@ static Suite *pool_call_suite(void)
 	tcase_add_test(tc, test_run_varsize);
 	tcase_add_test(tc, test_run_aligned);
 	tcase_add_test(tc, test_run_isolated_crashes);
+	tcase_add_loop_test(tc, test_run_reserved_status, 0, 2);
 	tcase_add_test(tc, test_results_split_records);
 	tcase_add_test(tc, test_results_split_compact);
 	tcase_add_test(tc, test_results_split_isolated);

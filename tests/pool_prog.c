@@ -610,7 +610,7 @@ static void mode_futures(struct tf_pool *pool)
 		tf_future_free(f[k]);
 		f[k] = NULL;
 	}
-	CHECK(got == 64 && bad == 0 && k == -1,
+	CHECK(got == 64 && bad == 0 && k == TF_ENONE,
 	      "64 futures, each result once through wait_any (%zu, %zu bad)",
 	      got, bad);
 	/* Fill every worker with slow tasks (each holds two chunks), then

@@ -287,6 +287,24 @@ static void too_big(struct tf_call *call, int *status)
 	*status = TF_ETOOBIG;
 }
 
+/* A task function's return value in the library's range (taskfarm.h)
+ * would pass for the library's own code: the task fails with TF_ETASK,
+ * and its message, unless it set one, keeps the value. */
+static void reserved(struct tf_call *call, int *status)
+{
+	if (!call->errlen) {
+		int n = snprintf(call->err, sizeof(call->err),
+				 "task function returned %d, a value "
+				 "reserved for the library",
+				 *status);
+
+		call->errlen = n > 0 && (size_t)n < sizeof(call->err)
+				       ? (size_t)n
+				       : 0;
+	}
+	*status = TF_ETASK;
+}
+
 /*
  * Runs tasks [from, t->count) in this process, appending records (or,
  * while s->compact is set, bare results) to the message. With fd >= 0,
@@ -327,6 +345,8 @@ static void run_here(struct run *s, uint32_t from, int fd)
 		if (!s->compact)
 			tf_strbuf_grow(out, TF_PWIRE_RECORD_HDR);
 		status = s->fn(&call, in, len, s->ctx);
+		if (status >= TF_ERESERVED_MIN && status <= TF_ERESERVED_MAX)
+			reserved(&call, &status);
 		if (call.len > TF_POOL_MAX_BYTES)
 			too_big(&call, &status);
 		if (s->compact) {

@@ -14,7 +14,7 @@
 
 static int master_ready(struct tf_pool *p)
 {
-	if (!p->started || p->comm.rank != 0 || p->in_callback)
+	if (!p->started || p->comm.rank != 0 || p->in_callback || p->in_task)
 		return TF_ESTATE;
 	if (p->failed)
 		return p->failed;
@@ -57,6 +57,8 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 
 	if (rc)
 		return rc;
+	if (!fn)
+		return TF_EINVAL;
 	f = tf_registry_find(&p->reg, fn);
 	if (f < 0) {
 		tf__pool_seterr(p, "no task function is registered as '%s'",
@@ -69,9 +71,12 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 		return TF_EINVAL;
 	if (in && in_size > TF_POOL_MAX_BYTES)
 		return TF_ETOOBIG;
-	for (i = 0; inv && i < n; i++)
+	for (i = 0; inv && i < n; i++) {
+		if (!inv[i].data && inv[i].len)
+			return TF_EINVAL;
 		if (inv[i].len > TF_POOL_MAX_BYTES)
 			return TF_ETOOBIG;
+	}
 	*out = tf__pool_job_new(p, kind, (uint32_t)f);
 	(*out)->in = in;
 	(*out)->in_size = in_size;
@@ -179,9 +184,13 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	long id;
 	int rc = master_ready(p);
 
+	if (!fp)
+		return TF_EINVAL;
 	*fp = NULL;
 	if (rc)
 		return rc;
+	if (!fn)
+		return TF_EINVAL;
 	id = tf_registry_find(&p->reg, fn);
 	if (id < 0) {
 		tf__pool_seterr(p, "no task function is registered as '%s'",
@@ -216,58 +225,117 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * One turn for a caller that polls (test, tf_pool_progress()): results
+ * in, chunks out, and, when nothing happened, a look for lost workers,
+ * since a caller that polls alone is waiting too. Returns the turn's
+ * count of events or an error.
+ */
+static int poll_turn(struct tf_pool *p)
+{
+	int ev;
+
+	if (p->in_task)
+		return TF_ESTATE;
+	ev = tf__pool_progress(p, 1);
+	if (ev == 0)
+		ev = tf__pool_watch(p, tf_now());
+	return ev;
+}
+
 int tf_future_test(struct tf_future *f)
 {
-	if (!f->done) {
-		int ev = tf__pool_progress(f->pool, 1);
+	/* Even on a done future: the documented way to drive the pool
+	 * while the master computes is to test one now and then. */
+	int ev = poll_turn(f->pool);
 
-		/* A caller that polls with test alone is waiting too. */
-		if (ev == 0)
-			ev = tf__pool_watch(f->pool, tf_now());
-		if (ev < 0)
-			return ev;
-	}
+	if (ev < 0)
+		return ev;
 	return f->done;
 }
 
-int tf_future_wait(struct tf_future *f)
+int tf_pool_progress(struct tf_pool *p)
+{
+	int rc = master_ready(p);
+
+	if (rc)
+		return rc;
+	return poll_turn(p);
+}
+
+/* When a wait of seconds from now ends: never for a negative value. */
+static double deadline_of(double seconds)
+{
+	return seconds < 0 ? -1 : tf_now() + seconds;
+}
+
+int tf_future_wait_for(struct tf_future *f, double seconds)
 {
 	struct tf_pool *p = f->pool;
+	double until = deadline_of(seconds);
 
+	if (p->in_task || p->in_callback)
+		return TF_ESTATE;
 	while (!f->done) {
 		int ev = tf__pool_progress(p, 1);
 
 		if (ev < 0)
 			return ev;
-		if (ev == 0 && !f->done)
-			tf__pool_idle_wait(p);
+		if (f->done)
+			break;
+		if (until >= 0 && tf_now() >= until)
+			return TF_ETIMEDOUT;
+		if (ev == 0)
+			tf__pool_idle_wait_until(p, until);
 	}
 	return 0;
 }
 
-long tf_future_wait_any(struct tf_future *const *fs, size_t n)
+int tf_future_wait(struct tf_future *f)
+{
+	return tf_future_wait_for(f, -1);
+}
+
+long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
+			    double seconds)
 {
 	struct tf_pool *p = NULL;
+	double until = deadline_of(seconds);
 	size_t i;
 
+	for (i = 0; i < n; i++) {
+		if (!fs[i])
+			continue;
+		if (p && fs[i]->pool != p)
+			return TF_EINVAL;
+		p = fs[i]->pool;
+	}
+	if (!p)
+		return TF_ENONE;
+	if (p->in_task || p->in_callback)
+		return TF_ESTATE;
 	for (;;) {
 		int ev;
 
-		for (i = 0; i < n; i++) {
-			if (!fs[i])
-				continue;
-			if (fs[i]->done)
+		for (i = 0; i < n; i++)
+			if (fs[i] && fs[i]->done)
 				return (long)i;
-			p = fs[i]->pool;
-		}
-		if (!p)
-			return -1;
 		ev = tf__pool_progress(p, 1);
 		if (ev < 0)
 			return ev;
+		for (i = 0; i < n; i++)
+			if (fs[i] && fs[i]->done)
+				return (long)i;
+		if (until >= 0 && tf_now() >= until)
+			return TF_ETIMEDOUT;
 		if (ev == 0)
-			tf__pool_idle_wait(p);
+			tf__pool_idle_wait_until(p, until);
 	}
+}
+
+long tf_future_wait_any(struct tf_future *const *fs, size_t n)
+{
+	return tf_future_wait_any_for(fs, n, -1);
 }
 
 int tf_future_cancel(struct tf_future *f)

@@ -407,9 +407,13 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	if (!j->in && j->kind != JOB_FUTURE) {
 		size_t bytes = 0;
 
+		/* A chunk of variable-size inputs closes at
+		 * TF_POOL_CHUNK_BYTES, so that a worker holds (and the
+		 * master keeps for the send) a bounded amount whatever the
+		 * chunker chose; one larger input goes alone. */
 		for (i = 0; i < n; i++) {
 			bytes += tf_pwire_var_size(j->inv[j->next + i].len);
-			if (bytes > room)
+			if (bytes > TF_POOL_CHUNK_BYTES)
 				break;
 		}
 		n = i ? i : 1;
@@ -477,12 +481,19 @@ static int run_local(struct tf_pool *p)
 	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
 	struct tf_ptasks t;
 
+	int rc;
+
 	sink.arg = p;
 	pack_chunk(p, p->qhead, workers_now(p));
 	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
 		return TF_EPROTO;
-	return tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
-				&sink);
+	sink.msg_max = tf__pool_results_max(&t);
+	/* Its tasks may not call the pool, as on a worker (TF_ESTATE). */
+	p->in_task = 1;
+	rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
+			       &sink);
+	p->in_task = 0;
+	return rc;
 }
 
 /*
@@ -551,7 +562,7 @@ int tf__pool_progress(struct tf_pool *p, int local)
 
 	if (p->failed)
 		return p->failed;
-	if (p->in_callback)
+	if (p->in_callback || p->in_task)
 		return TF_ESTATE;
 	/* Send first: a task just submitted should not wait for a probe. */
 	rc = fill(p, 1, &events);
@@ -602,6 +613,11 @@ int tf__pool_progress(struct tf_pool *p, int local)
  * time. */
 void tf__pool_idle_wait(struct tf_pool *p)
 {
+	tf__pool_idle_wait_until(p, -1);
+}
+
+void tf__pool_idle_wait_until(struct tf_pool *p, double until)
+{
 	double now = tf_now(), due = 0, wait;
 	int wi, k;
 
@@ -621,7 +637,10 @@ void tf__pool_idle_wait(struct tf_pool *p)
 				    due - now > SLEEP_MIN
 					    ? due - now - SPIN_AHEAD / 2
 					    : SLEEP_MIN);
-	tf_sleep(wait);
+	if (until >= 0 && until - now < wait)
+		wait = until > now ? until - now : 0;
+	if (wait > 0)
+		tf_sleep(wait);
 }
 
 /* ---- Shut-down ---- */

@@ -26,6 +26,13 @@
 #define SPIN_AHEAD 5e-5
 /* ... and for this long after it was due. */
 #define SPIN_LATE 2e-3
+/*
+ * A chunk of variable-size inputs closes once its inputs pass this many
+ * bytes (a single larger input goes alone), and a chunk's variable-size
+ * results go out in messages of about this size (a single larger result
+ * alone), so that neither side holds a chunk's worth of large records.
+ */
+#define TF_POOL_CHUNK_BYTES ((size_t)1 << 20)
 /* A worker polls this long after its last chunk before sleeping. */
 #define WORKER_SPIN 2e-3
 #define SLEEP_MIN 2e-5
@@ -114,6 +121,7 @@ struct tf_pool {
 	int failed;
 	int master_works;
 	int in_callback; /* a result callback runs: no re-entry */
+	int in_task;     /* the master runs a task: no re-entry either */
 	int dismissed;   /* the start failed and told every rank so */
 	double next_watch; /* when to look for lost ranks next */
 	long master_pid;   /* on a worker: the master's process, or 0 */
@@ -200,6 +208,18 @@ int tf__pool_progress(struct tf_pool *p, int local);
  * polls while a result is due soon, else sleeps a little longer each
  * time. */
 void tf__pool_idle_wait(struct tf_pool *p);
+/** The same, but sleeps past until (tf_now()'s clock; negative: no
+ * limit) at no time. */
+void tf__pool_idle_wait_until(struct tf_pool *p, double until);
+
+/** The most bytes a RESULTS message of chunk t should carry:
+ * TF_POOL_CHUNK_BYTES for variable-size results; fixed-size ones keep
+ * one message (TF_PWIRE_MSG_MAX), as their chunks' sizes are known. */
+static inline size_t tf__pool_results_max(const struct tf_ptasks *t)
+{
+	return t->out_size == TF_POOL_VARSIZE ? TF_POOL_CHUNK_BYTES
+					      : TF_PWIRE_MSG_MAX;
+}
 
 /** Looks for lost workers, at most every WATCH_EVERY. Returns how many
  * it found lost, or an error. */
