@@ -372,8 +372,38 @@ TF_EXTERN long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
 				      const struct tf_map_opts *opts);
 
 /**
+ * (0.2) The producer of an ordered streaming map: for input index (0, 1,
+ * ... in turn) it sets *in and *len (the bytes are copied before the next
+ * call) and returns 1; it returns 0 when there are no more inputs, or a
+ * negative value to stop the map with it. It must not call the pool.
+ */
+typedef int (*tf_input_fn)(void *arg, size_t index, const void **in,
+			   size_t *len);
+
+/**
+ * (0.2) The ordered streaming map (Pool.imap): pulls inputs from next as
+ * room frees up, runs fn on each, and hands each result to cb in input
+ * order (index 0, 1, ...) as soon as it and every earlier one are done,
+ * exactly once. At most window tasks (0: 4096) are held at once, inputs
+ * and results together, so memory stays bounded however many inputs next
+ * makes. cb is as for tf_pool_map_unordered(): a non-zero return stops
+ * the map (no more inputs are pulled; tasks under way are dropped) and
+ * is returned. Returns the number of failed tasks, or a negative error
+ * (TF_EINVAL: fn, next or cb NULL, or opts with chunk, status, errors or
+ * a reserved word set; TF_EREGISTER, TF_ESTATE, or next's negative
+ * value, or the error that broke the pool).
+ */
+TF_EXTERN long tf_pool_imap(struct tf_pool *pool, const char *fn,
+			    tf_input_fn next, void *next_arg, tf_result_fn cb,
+			    void *cb_arg, size_t window,
+			    const struct tf_map_opts *opts);
+
+/**
  * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
- * rank has room, and returns at once with *f, which the caller frees with
+ * rank has room, and returns at once with *f (0.2: futures queued one
+ * after another for one function go out in chunks, as a map's tasks do;
+ * a submit that finds every rank full may make no progress, the next
+ * wait or test does), which the caller frees with
  * tf_future_free() (or tf_pool_close() does). Returns 0; TF_EREGISTER,
  * TF_EINVAL (fn or f NULL, or in NULL with len), TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
  * *f NULL and nothing queued; or the error that broke the pool (*f is
@@ -450,6 +480,11 @@ TF_EXTERN const void *tf_future_result(const struct tf_future *f, size_t *len);
 
 /** A done future's error message (owned by f), or NULL. */
 TF_EXTERN const char *tf_future_error(const struct tf_future *f);
+
+/** (0.2) A pointer the caller keeps with f (NULL until set), to find its
+ * own record of the task after tf_future_wait_any(), say. */
+TF_EXTERN void tf_future_set_tag(struct tf_future *f, void *tag);
+TF_EXTERN void *tf_future_tag(const struct tf_future *f);
 
 /** Frees f; a future still queued is cancelled first, one running is
  * detached (its result is dropped when it arrives). f may be NULL. */

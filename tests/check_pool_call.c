@@ -186,7 +186,7 @@ END_TEST
 static void make_chunk(struct tf_strbuf *sb, struct tf_ptasks *t,
 		       const int64_t *in, uint32_t n, uint32_t out_size)
 {
-	struct tf_ptasks h = { 9, 0, n, 0, 8, out_size, NULL, 0 };
+	struct tf_ptasks h = { 9, 0, n, 0, 8, out_size, NULL, 0, 0 };
 
 	tf_strbuf_reset(sb);
 	tf_pwire_tasks_begin(sb, &h);
@@ -320,7 +320,7 @@ START_TEST(test_run_varsize)
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 1, 5, 2, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
+			       NULL, 0, 0 },
 			 t;
 	struct tf_presults res;
 	struct tf_precord rec;
@@ -364,7 +364,7 @@ START_TEST(test_run_aligned)
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 1, 0, 20, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
+			       NULL, 0, 0 },
 			 t;
 	struct tf_presults res;
 	struct tf_precord rec;
@@ -536,7 +536,7 @@ START_TEST(test_results_split_records)
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 9, 100, 11, 0, TF_POOL_VARSIZE,
-			       TF_POOL_VARSIZE, NULL, 0 },
+			       TF_POOL_VARSIZE, NULL, 0, 0 },
 			 t;
 	struct tf_precord recs[11];
 	struct kept k;

@@ -36,6 +36,8 @@ run_mode() {
 }
 
 run_mode 0 misuse 14
+run_mode 0 bulk-futures 4
+run_mode 0 imap 6
 
 
 if ! have_mpiexec; then
@@ -49,5 +51,34 @@ run_mode 3 misuse 14
 run_mode 3 test-drives 3
 run_mode 3 timeouts 6
 run_mode 2 mapv-memory 1
+run_mode 3 bulk-futures 4
+run_mode 3 imap 6
+run_mode 2 imap 6
+
+# The examples: pool_imap's ordered stream, pool_bulk's futures in bulk;
+# the same answers on 1 and 3 ranks.
+EX="$top_builddir/examples"
+seq 1 3000 | timeout -k 10 120 "$EX/pool_imap" 16 >imap.0 2>err
+rc0=$?
+seq 1 3000 | timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_imap" 16 >imap.3 2>err
+rc3=$?
+check "pool_imap: exit 0 without a launcher and under 3 ranks" \
+	[ "$rc0" -eq 0 ] && [ "$rc3" -eq 0 ]
+check "pool_imap: 3000 results, in input order" \
+	[ "$(cut -d: -f1 imap.3 | tr '\n' ' ')" = "$(seq 1 3000 | tr '\n' ' ')" ]
+check "pool_imap: the same results on 1 and 3 ranks" cmp -s imap.0 imap.3
+check "pool_imap: 27 takes 111 steps" grep -qx '27: 111' imap.3
+printf '5\nx\n7\n' | timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_imap" >out 2>err
+rc=$?
+check "pool_imap: a bad line is a failed task in its place, exit 1" \
+	sh -c "[ $rc -eq 1 ] && [ \"\$(cut -d: -f1 out | tr '\n' ' ')\" = '1 2 3 ' ] && grep -q \"^2: failed: 'x' is not\" out"
+timeout -k 10 120 "$EX/pool_bulk" 50000 100 >bulk.0 2>err
+rc0=$?
+timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_bulk" 50000 100 >bulk.3 2>err
+rc3=$?
+check "pool_bulk: exit 0 without a launcher and under 3 ranks" \
+	[ "$rc0" -eq 0 ] && [ "$rc3" -eq 0 ]
+check "pool_bulk: the same count on 1 and 3 ranks, pi to 2 decimals" \
+	sh -c "cmp -s bulk.0 bulk.3 && grep -q '^50000 futures, .*pi ~ 3\.14' bulk.3"
 
 finish

@@ -485,7 +485,8 @@ static void pool_free(struct tf_pool *p)
 	snprintf(closed_errmsg, sizeof(closed_errmsg), "%s",
 		 tf_pool_errmsg(p));
 	for (i = 0; i < p->njobs; i++)
-		free(p->jobs[i]);
+		if (p->jobs[i])
+			tf__pool_job_free(p, p->jobs[i]);
 	free(p->jobs);
 	free(p->free_ids);
 	free(p->w);

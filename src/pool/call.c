@@ -341,7 +341,9 @@ static void run_here(struct run *s, uint32_t from, int fd)
 		call.base = at + (s->compact ? 0 : TF_PWIRE_RECORD_HDR);
 		call.len = 0;
 		call.errlen = 0;
-		call.index = (size_t)(t->first + i);
+		call.index = t->flags & TF_PWIRE_FUTURES
+				     ? 0
+				     : (size_t)(t->first + i);
 		if (!s->compact)
 			tf_strbuf_grow(out, TF_PWIRE_RECORD_HDR);
 		status = s->fn(&call, in, len, s->ctx);

@@ -1,7 +1,8 @@
 /*
  * The pool's jobs as the caller makes them: the maps (ordered or not,
  * fixed-size or variable-size records), which run to their end before
- * they return, and the futures, one task each, which the caller tests,
+ * they return, and the futures, one task each (queued ones batched into
+ * one job of many tasks, see tf_pool_submit()), which the caller tests,
  * waits for, cancels and frees. Each becomes a job on the master's
  * queue, run by master.c's turns.
  */
@@ -205,23 +206,40 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	f->pool = p;
 	f->in_len = len;
 	if (len) {
-		f->input = tf__xmalloc(len);
+		f->input = len <= FUT_INLINE ? f->small_in.bytes
+					     : tf__xmalloc(len);
 		memcpy(f->input, in, len);
 	}
-	j = tf__pool_job_new(p, JOB_FUTURE, (uint32_t)id);
-	j->n = 1;
-	j->fut = f;
-	f->job = j;
 	f->status = TF_ESTATE;
 	f->next = p->futures;
 	if (p->futures)
 		p->futures->prev = f;
 	p->futures = f;
-	tf__pool_enqueue(p, j);
+	*fp = f;
+	/*
+	 * Futures in bulk: a future joins the open futures job of its
+	 * function while that job is the last queued one (or nothing is
+	 * queued), so that queued futures go out in chunks as a map's tasks
+	 * do; else it starts a job of its own.
+	 */
+	j = p->fut_open;
+	if (j && (j->fn != (uint32_t)id || j->n >= FUT_JOB_MAX ||
+		  !(j == p->qtail || (!j->queued && !p->qhead))))
+		j = NULL;
+	if (j && j->queued && ++p->quiet_submits < SUBMIT_TURN_EVERY) {
+		/* Its job waits for room already: no turn would send it. */
+		tf__pool_job_add_future(j, f);
+		return 0;
+	}
+	if (!j)
+		j = p->fut_open = tf__pool_job_new(p, JOB_FUTURE, (uint32_t)id);
+	tf__pool_job_add_future(j, f);
+	if (!j->queued)
+		tf__pool_enqueue(p, j);
+	p->quiet_submits = 0;
 	/* Send it now (the caller may wait for it next), but run nothing
 	 * here: submit returns at once even when the master works. */
 	rc = tf__pool_progress(p, 0);
-	*fp = f;
 	return rc < 0 ? rc : 0;
 }
 
@@ -340,13 +358,8 @@ long tf_future_wait_any(struct tf_future *const *fs, size_t n)
 
 int tf_future_cancel(struct tf_future *f)
 {
-	struct pjob *j = f->job;
-
-	if (f->done || !j || j->next > 0)
+	if (!tf__pool_job_cancel_future(f->pool, f))
 		return 0;
-	tf__pool_dequeue(f->pool, j);
-	tf__pool_job_free(f->pool, j);
-	f->job = NULL;
 	f->done = 1;
 	f->status = TF_ECANCELLED;
 	return 1;
@@ -369,6 +382,16 @@ const char *tf_future_error(const struct tf_future *f)
 	return f->done ? f->error : NULL;
 }
 
+void tf_future_set_tag(struct tf_future *f, void *tag)
+{
+	f->tag = tag;
+}
+
+void *tf_future_tag(const struct tf_future *f)
+{
+	return f->tag;
+}
+
 void tf_future_free(struct tf_future *f)
 {
 	struct tf_pool *p;
@@ -377,15 +400,17 @@ void tf_future_free(struct tf_future *f)
 		return;
 	p = f->pool;
 	if (!tf_future_cancel(f) && f->job)
-		f->job->fut = NULL; /* running: drop its result */
+		f->job->futs[f->idx] = NULL; /* running: drop its result */
 	if (f->prev)
 		f->prev->next = f->next;
 	else
 		p->futures = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	free(f->input);
-	free(f->result);
+	if (f->input != f->small_in.bytes)
+		free(f->input);
+	if (f->result != f->small_res.bytes)
+		free(f->result);
 	free(f->error);
 	free(f);
 }

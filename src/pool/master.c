@@ -49,6 +49,8 @@ struct pjob *tf__pool_job_new(struct tf_pool *p, enum job_kind kind,
 	p->jobs[j->id] = j;
 	j->kind = kind;
 	j->fn = fn;
+	j->futs = &j->fut1;
+	j->futs_alloc = 1;
 	return j;
 }
 
@@ -56,7 +58,47 @@ void tf__pool_job_free(struct tf_pool *p, struct pjob *j)
 {
 	p->jobs[j->id] = NULL;
 	p->free_ids[p->nfree++] = j->id;
+	if (p->fut_open == j)
+		p->fut_open = NULL;
+	if (j->futs != &j->fut1)
+		free(j->futs);
 	free(j);
+}
+
+void tf__pool_job_add_future(struct pjob *j, struct tf_future *f)
+{
+	if (j->n == j->futs_alloc) {
+		size_t alloc = j->futs_alloc * 2;
+		struct tf_future **futs = tf__xmalloc(alloc * sizeof(*futs));
+
+		memcpy(futs, j->futs, j->n * sizeof(*futs));
+		if (j->futs != &j->fut1)
+			free(j->futs);
+		j->futs = futs;
+		j->futs_alloc = alloc;
+	}
+	f->job = j;
+	f->idx = j->n;
+	j->futs[j->n++] = f;
+}
+
+int tf__pool_job_cancel_future(struct tf_pool *p, struct tf_future *f)
+{
+	struct pjob *j = f->job;
+
+	if (f->done || !j || f->idx < j->next)
+		return 0;
+	j->futs[f->idx] = NULL;
+	f->job = NULL;
+	/* No cancelled task at the end: the last one sent is a live one. */
+	while (j->n > j->next && !j->futs[j->n - 1])
+		j->n--;
+	if (j->next == j->n) {
+		tf__pool_dequeue(p, j);
+		if (tf__pool_job_finished(j))
+			tf__pool_job_free(p, j);
+	}
+	return 1;
 }
 
 void tf__pool_enqueue(struct tf_pool *p, struct pjob *j)
@@ -93,16 +135,18 @@ int tf__pool_job_finished(const struct pjob *j)
 	return j->done == (j->stopped ? j->next : j->n);
 }
 
-static void deliver_future(struct tf_pool *p, struct pjob *j,
+static void deliver_future(struct tf_pool *p, struct pjob *j, size_t idx,
 			   const struct tf_precord *rec)
 {
-	struct tf_future *f = j->fut;
+	struct tf_future *f = j->futs[idx];
 
 	if (!f)
-		return; /* freed while it ran */
+		return; /* freed while it ran, or cancelled */
+	j->futs[idx] = NULL;
 	f->status = rec->status;
 	if (rec->len) {
-		f->result = tf__xmalloc(rec->len);
+		f->result = rec->len <= FUT_INLINE ? f->small_res.bytes
+						   : tf__xmalloc(rec->len);
 		memcpy(f->result, rec->result, rec->len);
 	}
 	f->len = rec->len;
@@ -120,7 +164,7 @@ static void deliver(struct tf_pool *p, struct pjob *j, size_t idx,
 	char *err = NULL;
 
 	if (j->kind == JOB_FUTURE) {
-		deliver_future(p, j, rec);
+		deliver_future(p, j, idx, rec);
 		return;
 	}
 	if (j->kind == JOB_ORDERED && j->out && status == 0 &&
@@ -397,22 +441,29 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	size_t n, i, per_task;
 
 	per_task = j->in ? j->in_size : 0;
-	n = j->kind == JOB_FUTURE
-		    ? 1
-		    : tf_chunker_size(&p->chunkers[j->fn], j->n - j->next,
-				      workers, per_task,
-				      j->chunk ? j->chunk : p->o.chunk);
+	n = tf_chunker_size(&p->chunkers[j->fn], j->n - j->next, workers,
+			    per_task, j->chunk ? j->chunk : p->o.chunk);
 	if (j->in && j->in_size && n > room / j->in_size)
 		n = room / j->in_size;
-	if (!j->in && j->kind != JOB_FUTURE) {
+	if (!j->in) {
 		size_t bytes = 0;
 
 		/* A chunk of variable-size inputs closes at
 		 * TF_POOL_CHUNK_BYTES, so that a worker holds (and the
 		 * master keeps for the send) a bounded amount whatever the
-		 * chunker chose; one larger input goes alone. */
+		 * chunker chose; one larger input goes alone. A chunk of
+		 * futures also ends before a cancelled one. */
 		for (i = 0; i < n; i++) {
-			bytes += tf_pwire_var_size(j->inv[j->next + i].len);
+			size_t len;
+
+			if (j->kind == JOB_FUTURE) {
+				if (!j->futs[j->next + i])
+					break;
+				len = j->futs[j->next + i]->in_len;
+			} else {
+				len = j->inv[j->next + i].len;
+			}
+			bytes += tf_pwire_var_size(len);
 			if (bytes > TF_POOL_CHUNK_BYTES)
 				break;
 		}
@@ -425,13 +476,16 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	t.in_size = j->in ? (uint32_t)j->in_size : TF_POOL_VARSIZE;
 	t.out_size = j->kind == JOB_ORDERED && j->out ? (uint32_t)j->out_size
 						      : TF_POOL_VARSIZE;
+	t.flags = j->kind == JOB_FUTURE ? TF_PWIRE_FUTURES : 0;
 	tf_strbuf_reset(&p->tx);
 	tf_pwire_tasks_begin(&p->tx, &t);
 	if (j->in) {
 		tf_strbuf_add(&p->tx, j->in + j->next * j->in_size,
 			      n * j->in_size);
 	} else if (j->kind == JOB_FUTURE) {
-		tf_pwire_add_var(&p->tx, j->fut->input, j->fut->in_len);
+		for (i = 0; i < n; i++)
+			tf_pwire_add_var(&p->tx, j->futs[j->next + i]->input,
+					 j->futs[j->next + i]->in_len);
 	} else {
 		for (i = 0; i < n; i++)
 			tf_pwire_add_var(&p->tx, j->inv[j->next + i].data,
@@ -449,10 +503,24 @@ static size_t workers_now(const struct tf_pool *p)
 	return (size_t)p->live + (p->master_works ? 1 : 0);
 }
 
+/* The job at the queue's head, past the cancelled futures at the start
+ * of what it has left to send (they count as done). */
+static struct pjob *head_job(struct tf_pool *p)
+{
+	struct pjob *j = p->qhead;
+
+	if (j->kind == JOB_FUTURE)
+		while (j->next < j->n && !j->futs[j->next]) {
+			j->next++;
+			j->done++;
+		}
+	return j;
+}
+
 static int send_chunk(struct tf_pool *p, int wi)
 {
 	struct pworker *w = &p->w[wi];
-	struct pjob *j = p->qhead;
+	struct pjob *j = head_job(p);
 	struct inflight *fl = &w->fl[w->outstanding];
 
 	fl->job = j->id;
@@ -484,7 +552,7 @@ static int run_local(struct tf_pool *p)
 	int rc;
 
 	sink.arg = p;
-	pack_chunk(p, p->qhead, workers_now(p));
+	pack_chunk(p, head_job(p), workers_now(p));
 	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
 		return TF_EPROTO;
 	sink.msg_max = tf__pool_results_max(&t);

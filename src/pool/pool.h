@@ -33,6 +33,13 @@
  * alone), so that neither side holds a chunk's worth of large records.
  */
 #define TF_POOL_CHUNK_BYTES ((size_t)1 << 20)
+/* Inputs and results up to this many bytes are kept in the future. */
+#define FUT_INLINE 16
+/* The most futures one job collects before a new one starts. */
+#define FUT_JOB_MAX ((size_t)1 << 22)
+/* A submit that joins a job whose tasks wait to be sent (every rank is
+ * full) skips its turn, but for every this many. */
+#define SUBMIT_TURN_EVERY 1024
 /* A worker polls this long after its last chunk before sleeping. */
 #define WORKER_SPIN 2e-3
 #define SLEEP_MIN 2e-5
@@ -65,14 +72,22 @@ struct pjob {
 	int *status;
 	char **errors;
 	size_t chunk;
-	struct tf_future *fut;
+	/* A futures job: one future per task, in submission order; NULL
+	 * for one freed while it ran, or cancelled (then it is skipped, and
+	 * counted done, when its turn to be sent comes). futs is &fut1 until
+	 * a second future joins. */
+	struct tf_future **futs;
+	size_t futs_alloc;
+	struct tf_future *fut1;
 	struct pjob *qnext; /* the queue of jobs with tasks to send */
 	int queued;
 };
 
 struct tf_future {
 	struct tf_pool *pool;
+	void *tag;        /* the caller's (tf_future_set_tag()) */
 	struct pjob *job; /* until it is done */
+	size_t idx;       /* its task in job */
 	int done;
 	int status;
 	void *result;
@@ -80,6 +95,12 @@ struct tf_future {
 	char *error;
 	void *input;
 	size_t in_len;
+	/* Small inputs and results live here, not in a malloc'd buffer of
+	 * their own (futures in bulk: malloc was most of their cost). */
+	union {
+		unsigned char bytes[FUT_INLINE];
+		uint64_t align;
+	} small_in, small_res;
 	struct tf_future *prev, *next; /* the pool's live futures */
 };
 
@@ -140,6 +161,10 @@ struct tf_pool {
 	struct pjob *qhead, *qtail;
 	struct tf_chunker *chunkers; /* one per function */
 	struct tf_future *futures;
+	/* The futures job that submits join (bulk futures), or NULL; and
+	 * the submits since the last that made a turn. */
+	struct pjob *fut_open;
+	unsigned quiet_submits;
 	struct tf_strbuf rx, tx, res;
 	struct tf_idle idle; /* the master's waits between turns */
 };
@@ -195,6 +220,15 @@ void tf__pool_enqueue(struct tf_pool *p, struct pjob *j);
 void tf__pool_dequeue(struct tf_pool *p, struct pjob *j);
 /** Whether every task the job will run has reported back. */
 int tf__pool_job_finished(const struct pjob *j);
+/** Adds future f as the next task of futures job j. */
+void tf__pool_job_add_future(struct pjob *j, struct tf_future *f);
+/**
+ * Takes unsent future f off its job (cancel): f's task is skipped when
+ * its turn comes, or dropped if it is the job's last; a job left with
+ * nothing to send is dequeued, and freed if it is finished. Returns 1,
+ * or 0 (and does nothing) if f was sent or is done.
+ */
+int tf__pool_job_cancel_future(struct tf_pool *p, struct tf_future *f);
 
 /**
  * One turn of the master: takes in every waiting result, then fills the
