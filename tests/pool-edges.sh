@@ -8,6 +8,17 @@
 PROG="$top_builddir/tests/pool_edges"
 [ -x "$PROG" ] || { echo "Bail out! $PROG not built"; exit 99; }
 
+# report_lines WHAT: each line of out as a TAP line.
+report_lines() {
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$1: ${line#ok }" ;;
+		"FAIL "*) not_ok "$1: ${line#FAIL }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <out
+}
+
 # run_mode N MODE EXPECTED_OKS: as tests/pool.sh's (0: no launcher).
 run_mode() {
 	n=$1 mode=$2 want=$3
@@ -19,13 +30,7 @@ run_mode() {
 		timeout -k 10 180 "$MPIEXEC" -n "$n" "$PROG" "$mode" >out 2>err
 	fi
 	rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"ok "*) ok "$mode, $where: ${line#ok }" ;;
-		"FAIL "*) not_ok "$mode, $where: ${line#FAIL }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done <out
+	report_lines "$mode, $where"
 	got=$(grep -c '^ok ' out)
 	if [ "$rc" -eq 0 ] && [ "$got" -eq "$want" ] && ! grep -q '^FAIL' out; then
 		ok "$mode, $where: exit 0 with $want checks passed"
@@ -54,6 +59,24 @@ run_mode 2 mapv-memory 1
 run_mode 3 bulk-futures 4
 run_mode 3 imap 6
 run_mode 2 imap 6
+
+# OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
+# the pool starts must allow it (MPI_THREAD_FUNNELED).
+OMP="$top_builddir/tests/pool_omp"
+"$OMP" >out 2>err
+if [ $? -eq 77 ]; then
+	echo "ok $((tap_n + 1)) - OpenMP tasks: # SKIP built without OpenMP"
+	tap_n=$((tap_n + 1))
+else
+	for args in "1 plain" "1 isolate" "3 plain" "3 isolate"; do
+		set -- $args
+		timeout -k 10 120 "$MPIEXEC" -n "$1" "$OMP" "$2" >out 2>err
+		rc=$?
+		report_lines "OpenMP, $1 ranks, $2"
+		check "OpenMP, $1 ranks, $2: exit 0 with 2 checks passed" \
+			sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^ok ' out) -eq 2 ]"
+	done
+fi
 
 # The examples: pool_imap's ordered stream, pool_bulk's futures in bulk;
 # the same answers on 1 and 3 ranks.
