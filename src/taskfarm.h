@@ -63,7 +63,9 @@ enum tf_error {
 			      * nothing for the heartbeat interval) */
 	TF_ETOOBIG = -5015,  /* an input or result over TF_POOL_MAX_BYTES */
 	TF_ENONE = -5016,    /* (0.2) tf_future_wait_any(): no future left */
-	TF_ETIMEDOUT = -5017 /* (0.2) a wait's time limit passed first */
+	TF_ETIMEDOUT = -5017 /* (0.2) a wait's time limit passed first; in
+			      * a status: an isolated task ran past
+			      * task_timeout and was killed */
 };
 
 /**
@@ -216,8 +218,17 @@ struct tf_pool_opts {
 	 * reports an error. The pool reads it at start on the master only.
 	 */
 	double lost_after;
+	/*
+	 * (0.2) With isolate: the most seconds one task may run. A task
+	 * still running then has its child killed (SIGKILL; processes the
+	 * task started itself are not) and gets status TF_ETIMEDOUT, and
+	 * the chunk goes on. 0 (default): no limit. Set it on every rank,
+	 * as isolate: each rank reads its own. TF_EINVAL from
+	 * tf_pool_open() if negative, or set without isolate.
+	 */
+	double task_timeout;
 	/* Zero (see the top of this file on option structs). */
-	size_t reserved[8];
+	size_t reserved[8 - sizeof(double) / sizeof(size_t)];
 };
 
 /** Fills o with the defaults. */
@@ -468,7 +479,7 @@ TF_EXTERN int tf_future_cancel(struct tf_future *f);
 
 /**
  * A done future's status: its function's return value (0 for success),
- * TF_ECRASH, TF_ECANCELLED, TF_ELOST (its rank was lost), TF_ETOOBIG
+ * TF_ECRASH, TF_ETIMEDOUT (0.2: past task_timeout), TF_ECANCELLED, TF_ELOST (its rank was lost), TF_ETOOBIG
  * (its result was over TF_POOL_MAX_BYTES); TF_ESTATE while it is not
  * done.
  */

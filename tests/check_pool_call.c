@@ -89,6 +89,9 @@ static void kept_release(struct kept *k)
 	k->n = 0;
 }
 
+/* Isolation's time limit per task for run_split(); 0: none. */
+static double task_limit;
+
 /* Runs t with messages of at most msg_max bytes into k. */
 static int run_split(const struct tf_registry *r, int isolate,
 		     const struct tf_ptasks *t, size_t msg_max, struct kept *k)
@@ -100,7 +103,8 @@ static int run_split(const struct tf_registry *r, int isolate,
 	sink.arg = k;
 	sink.msg_max = msg_max;
 	k->n = 0;
-	rc = tf_call_run_chunk(r, NULL, isolate, t, &scratch, &sink);
+	rc = tf_call_run_chunk(r, NULL, isolate, task_limit, t, &scratch,
+			       &sink);
 	tf_strbuf_release(&scratch);
 	return rc;
 }
@@ -309,6 +313,69 @@ START_TEST(test_run_reserved_status)
 	tf_pwire_results_next(&res, &off, &rec);
 	ck_assert_uint_eq(rec.errlen, 3);
 	ck_assert_mem_eq(rec.error, "own", 3);
+	tf_strbuf_release(&msg);
+	tf_strbuf_release(&out);
+	tf_registry_release(&r);
+}
+END_TEST
+
+/* Sleeps the milliseconds its input says, then echoes it. */
+static int fn_sleep(struct tf_call *call, const void *in, size_t len,
+		    void *ctx)
+{
+	int64_t ms;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&ms, in, sizeof(ms));
+	usleep((useconds_t)ms * 1000);
+	memcpy(tf_call_result(call, sizeof(ms)), &ms, sizeof(ms));
+	return 0;
+}
+
+/* An isolated task past its time limit is killed and gets TF_ETIMEDOUT;
+ * the tasks before and after it in the chunk run as usual, and a slow
+ * chunk of tasks each within the limit is not cut short. */
+START_TEST(test_run_isolated_time_limit)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_presults res;
+	struct tf_precord rec;
+	int64_t in[4] = { 10, 20000, 10, 10 }, within[4] = { 150, 150, 150, 150 };
+	double t0;
+	size_t off = 0;
+	int i;
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "sleep", fn_sleep);
+	task_limit = 0.3;
+	make_chunk(&msg, &t, in, 4, 8);
+	t0 = tf_now();
+	ck_assert_int_eq(run_one(&r, 1, &t, &out), 0);
+	ck_assert(tf_now() - t0 < 5.0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		if (i == 1) {
+			ck_assert_int_eq(rec.status, TF_ETIMEDOUT);
+			ck_assert(memmem(rec.error, rec.errlen,
+					 "time limit of 0.3 s", 19));
+		} else {
+			ck_assert_int_eq(rec.status, 0);
+		}
+	}
+	/* 4 x 150 ms runs past 0.3 s, but no task does. */
+	off = 0;
+	make_chunk(&msg, &t, within, 4, 8);
+	ck_assert_int_eq(run_one(&r, 1, &t, &out), 0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		ck_assert_int_eq(rec.status, 0);
+	}
+	task_limit = 0;
 	tf_strbuf_release(&msg);
 	tf_strbuf_release(&out);
 	tf_registry_release(&r);
@@ -669,6 +736,7 @@ static Suite *pool_call_suite(void)
 	tcase_add_test(tc, test_run_aligned);
 	tcase_add_test(tc, test_run_isolated_crashes);
 	tcase_add_loop_test(tc, test_run_reserved_status, 0, 2);
+	tcase_add_test(tc, test_run_isolated_time_limit);
 	tcase_add_test(tc, test_results_split_records);
 	tcase_add_test(tc, test_results_split_compact);
 	tcase_add_test(tc, test_results_split_isolated);

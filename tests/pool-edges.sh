@@ -43,6 +43,7 @@ run_mode() {
 run_mode 0 misuse 14
 run_mode 0 bulk-futures 4
 run_mode 0 imap 6
+run_mode 0 task-timeout 3
 
 
 if ! have_mpiexec; then
@@ -59,6 +60,7 @@ run_mode 2 mapv-memory 1
 run_mode 3 bulk-futures 4
 run_mode 3 imap 6
 run_mode 2 imap 6
+run_mode 3 task-timeout 3
 
 # OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
 # the pool starts must allow it (MPI_THREAD_FUNNELED).

@@ -13,7 +13,8 @@
  * variable-size records stays bounded; prints the worker's peak),
  * bulk-futures (queued futures go out in chunks: their rate, results,
  * cancels in the middle of a batch, functions mixed, tags), imap (the
- * ordered streaming map: order, bounded window, early stops).
+ * ordered streaming map: order, bounded window, early stops),
+ * task-timeout (isolated tasks past task_timeout are killed).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,17 @@ static struct tf_pool *the_pool;
 		printf("\n");                                   \
 		fflush(stdout);                                 \
 	} while (0)
+
+/* This process's rank from the launcher's environment (before MPI is
+ * up), 0 without one. */
+static int world_rank_of_env(void)
+{
+	const char *r = getenv("OMPI_COMM_WORLD_RANK");
+
+	if (!r)
+		r = getenv("PMI_RANK");
+	return r ? atoi(r) : 0;
+}
 
 static double now_s(void)
 {
@@ -648,6 +660,32 @@ static void mode_imap(struct tf_pool *pool)
 	tf_future_free(f);
 }
 
+static void mode_task_timeout(struct tf_pool *pool)
+{
+	struct tf_future *f[4];
+	int32_t ms[4] = { 20000, 10, 10, 10 };
+	double t0 = now_s(), took;
+	int i, ok_rest = 0;
+
+	for (i = 0; i < 4; i++)
+		tf_pool_submit(pool, "nap", &ms[i], sizeof(ms[i]), &f[i]);
+	for (i = 0; i < 4; i++)
+		tf_future_wait(f[i]);
+	took = now_s() - t0;
+	for (i = 1; i < 4; i++)
+		ok_rest += tf_future_status(f[i]) == 0;
+	CHECK(tf_future_status(f[0]) == TF_ETIMEDOUT &&
+		      tf_future_error(f[0]) &&
+		      strstr(tf_future_error(f[0]), "time limit of 0.5 s") &&
+		      took < 10.0,
+	      "a 20 s task under task_timeout 0.5 s: TF_ETIMEDOUT after "
+	      "%.2f s (%s)",
+	      took, tf_future_error(f[0]) ? tf_future_error(f[0]) : "NULL");
+	CHECK(ok_rest == 3, "the other tasks succeed (%d of 3)", ok_rest);
+	for (i = 0; i < 4; i++)
+		tf_future_free(f[i]);
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "misuse";
@@ -660,6 +698,18 @@ int main(int argc, char **argv)
 		o.master_works = 1;
 	if (!strcmp(mode, "mapv-memory"))
 		o.master_works = 0;
+	if (!strcmp(mode, "task-timeout")) {
+		struct tf_pool *none = (struct tf_pool *)1;
+
+		/* A time limit without isolation is refused. */
+		o.task_timeout = 0.5;
+		rc = tf_pool_open(&none, &o);
+		if (world_rank_of_env() == 0)
+			CHECK(rc == TF_EINVAL && none == NULL,
+			      "task_timeout without isolate: TF_EINVAL (%d)",
+			      rc);
+		o.isolate = 1;
+	}
 	rc = tf_pool_open(&pool, &o);
 	if (rc) {
 		printf("FAIL open: %s\n", tf_strerror(rc));
@@ -686,6 +736,8 @@ int main(int argc, char **argv)
 			mode_bulk_futures(pool);
 		else if (!strcmp(mode, "imap"))
 			mode_imap(pool);
+		else if (!strcmp(mode, "task-timeout"))
+			mode_task_timeout(pool);
 		else
 			CHECK(0, "a known mode (%s)", mode);
 	} else if (rc < 0) {

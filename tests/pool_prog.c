@@ -536,7 +536,7 @@ static void mode_errors(struct tf_pool *pool)
 		struct tf_pool *other = pool;
 
 		tf_pool_opts_init(&po);
-		po.reserved[7] = 1;
+		po.reserved[sizeof(po.reserved) / sizeof(*po.reserved) - 1] = 1;
 		rc = tf_pool_open(&other, &po);
 		CHECK(rc == TF_EINVAL && !other,
 		      "tf_pool_open() refuses options with a reserved word "

@@ -558,7 +558,8 @@ static int run_local(struct tf_pool *p)
 	sink.msg_max = tf__pool_results_max(&t);
 	/* Its tasks may not call the pool, as on a worker (TF_ESTATE). */
 	p->in_task = 1;
-	rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
+	rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate,
+			       p->o.task_timeout, &t, &p->res,
 			       &sink);
 	p->in_task = 0;
 	return rc;

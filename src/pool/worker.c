@@ -96,7 +96,8 @@ static int run_next(struct tf_pool *p, struct tf_ring *held)
 	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
 	if (!rc) {
 		sink.msg_max = tf__pool_results_max(&t);
-		rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t,
+		rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate,
+				       p->o.task_timeout, &t,
 				       &p->res, &sink);
 	}
 	free(h.buf);
