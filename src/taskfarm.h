@@ -318,7 +318,14 @@ struct tf_map_opts {
 			 * result over TF_POOL_MAX_BYTES) */
 	char **errors;  /* if set, n entries: each task's message (malloc'd,
 			 * for the caller to free) or NULL */
-	size_t reserved[8]; /* zero (see the top of this file) */
+	/* (0.2) The most seconds the map may take (0: no limit). Past it
+	 * the map returns TF_ETIMEDOUT: tasks not yet sent never run, those
+	 * under way go on and their results are dropped; the outputs,
+	 * status and errors of the tasks done by then are written, the
+	 * others left as they were (for mapv, {NULL, 0}). */
+	double timeout;
+	/* Zero (see the top of this file). */
+	size_t reserved[8 - sizeof(double) / sizeof(size_t)];
 };
 
 /**

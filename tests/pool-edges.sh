@@ -55,7 +55,7 @@ fi
 run_mode 1 misuse 14
 run_mode 3 misuse 14
 run_mode 3 test-drives 3
-run_mode 3 timeouts 6
+run_mode 3 timeouts 8
 run_mode 2 mapv-memory 1
 run_mode 3 bulk-futures 4
 run_mode 3 imap 6

@@ -388,6 +388,41 @@ static void mode_timeouts(struct tf_pool *pool)
 	      "wait_for(0) on a done future: 0");
 	tf_future_free(f[0]);
 	tf_future_free(f[2]);
+	/* A map with a time limit: 40 naps of 100 ms, one a message, on
+	 * the workers; past 0.5 s it returns, those done have their
+	 * status, the rest keep the caller's. */
+	{
+		int32_t ms[40];
+		int status[40], i, done = 0, untouched = 0;
+		struct tf_map_opts mo;
+		int64_t x[3] = { 1, 2, 3 }, y[3] = { 0, 0, 0 };
+
+		memset(&mo, 0, sizeof(mo));
+		mo.chunk = 1;
+		mo.status = status;
+		mo.timeout = 0.5;
+		for (i = 0; i < 40; i++) {
+			ms[i] = 100;
+			status[i] = 12345;
+		}
+		t0 = now_s();
+		rc = tf_pool_map(pool, "nap", ms, sizeof(*ms), 40, NULL, 0, &mo);
+		took = now_s() - t0;
+		for (i = 0; i < 40; i++) {
+			done += status[i] == 0;
+			untouched += status[i] == 12345;
+		}
+		CHECK(rc == TF_ETIMEDOUT && took >= 0.49 && took < 2.0 &&
+			      done > 0 && untouched > 0 && done + untouched == 40,
+		      "a map of 4 s of tasks with timeout 0.5 s: TF_ETIMEDOUT "
+		      "after %.2f s, %d done, %d untouched",
+		      took, done, untouched);
+		rc = tf_pool_map(pool, "square", x, sizeof(*x), 3, y, sizeof(*y),
+				 NULL);
+		CHECK(rc == 0 && y[0] == 1 && y[1] == 4 && y[2] == 9,
+		      "the next map runs as usual (%ld: %lld %lld %lld)", rc,
+		      (long long)y[0], (long long)y[1], (long long)y[2]);
+	}
 }
 
 /* A map of 48 records of 2 MiB (96 MiB) through a worker that runs them

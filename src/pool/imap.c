@@ -55,7 +55,7 @@ long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 
 	if (!p || !fn || !next || !cb)
 		return TF_EINVAL;
-	if (mo && (mo->status || mo->errors || mo->chunk ||
+	if (mo && (mo->status || mo->errors || mo->chunk || mo->timeout ||
 		   !tf__pool_reserved_clear(mo->reserved, sizeof(mo->reserved))))
 		return TF_EINVAL;
 	if (!p->started || p->comm.rank != 0 || p->in_callback || p->in_task)

@@ -22,8 +22,27 @@ static int master_ready(struct tf_pool *p)
 	return 0;
 }
 
-/* Runs j to its end. Returns its failures, the callback's value or an
- * error; frees j. */
+/*
+ * A map past its time limit lets go of j: nothing more is sent, and the
+ * results of the chunks under way are taken in and dropped (nothing of
+ * the caller's is written any more); the job is freed with the last of
+ * them (master.c's handle_results()), or now if none is out.
+ */
+static void orphan(struct tf_pool *p, struct pjob *j)
+{
+	tf__pool_dequeue(p, j);
+	j->stopped = 1;
+	j->orphan = 1;
+	j->out = NULL;
+	j->outv = NULL;
+	j->status = NULL;
+	j->errors = NULL;
+	if (tf__pool_job_finished(j))
+		tf__pool_job_free(p, j);
+}
+
+/* Runs j to its end, or its time limit. Returns its failures, the
+ * callback's value or an error (TF_ETIMEDOUT); frees j. */
 static long run_job(struct tf_pool *p, struct pjob *j)
 {
 	long ret;
@@ -39,8 +58,15 @@ static long run_job(struct tf_pool *p, struct pjob *j)
 			tf__pool_dequeue(p, j);
 			return ev;
 		}
+		if (tf__pool_job_finished(j))
+			break;
+		if (j->deadline && tf_now() >= j->deadline) {
+			orphan(p, j);
+			return TF_ETIMEDOUT;
+		}
 		if (ev == 0)
-			tf__pool_idle_wait(p);
+			tf__pool_idle_wait_until(p, j->deadline ? j->deadline
+								: -1);
 	}
 	ret = j->stopped ? j->cb_rc : (long)j->failed;
 	tf__pool_job_free(p, j);
@@ -68,7 +94,9 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 	}
 	if (!in && !inv && n)
 		return TF_EINVAL;
-	if (mo && !tf__pool_reserved_clear(mo->reserved, sizeof(mo->reserved)))
+	if (mo && (!tf__pool_reserved_clear(mo->reserved,
+					    sizeof(mo->reserved)) ||
+		   !(mo->timeout >= 0)))
 		return TF_EINVAL;
 	if (in && in_size > TF_POOL_MAX_BYTES)
 		return TF_ETOOBIG;
@@ -84,6 +112,8 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 	(*out)->inv = inv;
 	(*out)->n = n;
 	if (mo) {
+		if (mo->timeout > 0)
+			(*out)->deadline = tf_now() + mo->timeout;
 		(*out)->chunk = mo->chunk;
 		(*out)->status = mo->status;
 		(*out)->errors = mo->errors;

@@ -289,7 +289,7 @@ static int handle_results(struct tf_pool *p, int wi, const char *buf,
 		}
 	}
 	j->done += r.count;
-	if (j->kind == JOB_FUTURE && tf__pool_job_finished(j))
+	if ((j->kind == JOB_FUTURE || j->orphan) && tf__pool_job_finished(j))
 		tf__pool_job_free(p, j);
 	return 0;
 bad:

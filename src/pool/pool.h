@@ -79,6 +79,8 @@ struct pjob {
 	struct tf_future **futs;
 	size_t futs_alloc;
 	struct tf_future *fut1;
+	double deadline; /* a map's time limit (tf_now()'s clock), or 0 */
+	int orphan;      /* its map returned: results are dropped */
 	struct pjob *qnext; /* the queue of jobs with tasks to send */
 	int queued;
 };
