@@ -3,9 +3,10 @@
  * futures, the master's book of workers, and the calls one part makes
  * into another. api.c holds the public lifecycle (open, register, the
  * start handshake, close) and the error message; master.c the master's
- * loop (chunks out, results in, lost workers, the idle wait); jobs.c
- * the maps and futures that queue work for that loop; worker.c the
- * worker's loop. Internal: nothing here is installed.
+ * loop (chunks out, results in, lost workers, the idle wait); book.c
+ * its book of jobs (ids, the send queue, futures jobs' tasks); jobs.c
+ * the maps and futures that queue work for that loop; imap.c the
+ * streaming map on those futures; worker.c the worker's loop. Internal: nothing here is installed.
  */
 #ifndef TF_POOL_POOL_H
 #define TF_POOL_POOL_H
@@ -210,7 +211,7 @@ void tf__pool_idle_leaving(struct tf_idle *w);
  */
 int tf__pool_serve(struct tf_pool *p);
 
-/* ---- master.c ---- */
+/* ---- book.c ---- */
 
 /** A new job of kind for function fn, with an id the results name; the
  * pool owns it until tf__pool_job_free(). */
@@ -231,6 +232,8 @@ void tf__pool_job_add_future(struct pjob *j, struct tf_future *f);
  * or 0 (and does nothing) if f was sent or is done.
  */
 int tf__pool_job_cancel_future(struct tf_pool *p, struct tf_future *f);
+
+/* ---- master.c ---- */
 
 /**
  * One turn of the master: takes in every waiting result, then fills the
