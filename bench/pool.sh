@@ -2,7 +2,8 @@
 # The C API's benchmark behind `make bench-pool`: tiny tasks (an 8-byte
 # input, an 8-byte result, f(x) = 2x+1) on 2 worker ranks + a master,
 # through taskfarm's ordered map (automatic chunking, and chunks of 1) and
-# single-task submit+wait round trips (bench/pool_bench), beside a
+# single-task submit+wait round trips and futures in bulk (bench/pool_bench),
+# beside a
 # hand-written C MPI farm with 64 tasks per message (bench/mpifarm),
 # Python's multiprocessing Pool.map and concurrent.futures (2 processes),
 # and mpi4py.futures (bench/pool_py.py). The contenders run round-robin R
@@ -12,7 +13,9 @@
 # BENCH_POOL_TRIPS (20000, C round trips), BENCH_POOL_PY_TRIPS (2000,
 # Python round trips), BENCH_POOL_N1_CF (10000, tasks for
 # ProcessPoolExecutor.map with chunksize 1), BENCH_POOL_N1_MPI4PY (3000,
-# tasks for mpi4py.futures with chunksize 1), PYTHON (/usr/bin/python3:
+# tasks for mpi4py.futures with chunksize 1), BENCH_POOL_FUTURES (1000000,
+# taskfarm futures in bulk), BENCH_POOL_PY_FUTURES (20000, Python's and
+# mpi4py's futures in bulk: about 10-40 thousand a second), PYTHON (/usr/bin/python3:
 # Debian's, which python3-mpi4py installs into), MPIEXEC (mpirun),
 # top_builddir (default: the current directory).
 set -eu
@@ -34,7 +37,9 @@ TRIPS=${BENCH_POOL_TRIPS:-20000}
 PYTRIPS=${BENCH_POOL_PY_TRIPS:-2000}
 N1CF=${BENCH_POOL_N1_CF:-10000}
 N1M=${BENCH_POOL_N1_MPI4PY:-3000}
-for v in N:$N R:$R TRIPS:$TRIPS PYTRIPS:$PYTRIPS N1CF:$N1CF N1M:$N1M; do
+NF=${BENCH_POOL_FUTURES:-1000000}
+NFPY=${BENCH_POOL_PY_FUTURES:-20000}
+for v in N:$N R:$R TRIPS:$TRIPS PYTRIPS:$PYTRIPS N1CF:$N1CF N1M:$N1M NF:$NF NFPY:$NFPY; do
 	whole "${v%%:*}" "${v#*:}" 1
 done
 PY=${PYTHON:-/usr/bin/python3}
@@ -111,11 +116,11 @@ while [ "$r" -le "$R" ]; do
 	for c in $contenders; do
 		printf ' %s' "$c" >&2
 		case $c in
-		taskfarm) run "$c" mpirun3 "$POOLBENCH" "$N" "$TRIPS" ;;
+		taskfarm) run "$c" mpirun3 "$POOLBENCH" "$N" "$TRIPS" "$NF" ;;
 		mpifarm) run "$c" mpirun3 "$MPIFARM" "$N" "$TRIPS" 64 ;;
-		pylocal) run "$c" "$PY" "$srcdir/bench/pool_py.py" local "$N" "$N1CF" "$PYTRIPS" ;;
+		pylocal) run "$c" "$PY" "$srcdir/bench/pool_py.py" local "$N" "$N1CF" "$PYTRIPS" "$NFPY" ;;
 		mpi4py) run "$c" mpirun3 "$PY" -m mpi4py.futures \
-			"$srcdir/bench/pool_py.py" mpi "$N" "$N1M" "$PYTRIPS" ;;
+			"$srcdir/bench/pool_py.py" mpi "$N" "$N1M" "$PYTRIPS" "$NFPY" ;;
 		esac
 	done
 	echo >&2
@@ -196,6 +201,14 @@ row "taskfarm tf_pool_submit + tf_future_wait" "$TRIPS" roundtrip us
 [ -n "$skip_mpifarm" ] || row "C MPI_Send + MPI_Recv to rank 1" "$TRIPS" mpifarm_roundtrip us
 [ -n "$skip_pylocal" ] || row "ProcessPoolExecutor submit().result()" "$PYTRIPS" py_cf_roundtrip us
 [ -n "$skip_mpi4py" ] || row "mpi4py.futures submit().result()" "$PYTRIPS" mpi4py_roundtrip us
+echo
+echo "Futures in bulk (all submitted, then each waited for), median of $R runs"
+line contender futures median min..max
+row "taskfarm tf_pool_submit x N, then wait each" "$NF" futures_bulk futures/s
+[ -n "$skip_pylocal" ] || row "ProcessPoolExecutor(2) submit x N, result" "$NFPY" py_cf_bulk futures/s
+if [ -n "$skip_mpi4py" ]; then skiprow "mpi4py.futures submit x N, result" "$skip_mpi4py"; else
+	row "mpi4py.futures submit x N, result" "$NFPY" mpi4py_bulk futures/s
+fi
 if [ -s "$T/skips" ]; then
 	echo
 	sort -u "$T/skips" | sed 's/^/skipped by pool_py.py: /'
@@ -215,6 +228,9 @@ echo "  taskfarm chunk 1 / ProcessPool chunk 1  $(ratio "$one" "$(median py_cf_m
 echo "  round trip: taskfarm / C MPI            $(ratio "$rt" "$(median mpifarm_roundtrip)")"
 echo "  round trip: mpi4py / taskfarm           $(ratio "$(median mpi4py_roundtrip)" "$rt")"
 echo "  round trip: ProcessPool / taskfarm      $(ratio "$(median py_cf_roundtrip)" "$rt")"
+fb=$(median futures_bulk)
+echo "  bulk futures: taskfarm / ProcessPool    $(ratio "$fb" "$(median py_cf_bulk)")"
+echo "  bulk futures: taskfarm / mpi4py         $(ratio "$fb" "$(median mpi4py_bulk)")"
 # Pool.map is also compared run by run: the same round, side by side.
 wins=$(paste "$T/map_auto.vals" "$T/py_pool_map.vals" 2>/dev/null |
 	awk '$2 != "" { n++; if ($1 >= $2) w++ } END { printf "%d/%d\n", w, n }')
@@ -226,3 +242,5 @@ printf '  %-52s %s\n' "map, automatic chunking >= Pool.map in the same run" \
 	"$(ratio "$auto" "$pool") x $(verdict "$(ratio "$auto" "$pool")" ">=" 1) (rounds won: ${wins:-n/a})"
 printf '  %-52s %s\n' "one-task round trip <= 5 us" \
 	"$(printf '%.2f' "$rt") us $(verdict "$rt" "<=" 5)"
+printf '  %-52s %s\n' "1,000,000 tiny futures >= 5,000,000 futures/s" \
+	"$(printf '%.0f' "$fb") $(verdict "$fb" ">=" 5000000)"

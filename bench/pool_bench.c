@@ -1,10 +1,11 @@
 /*
  * The C API's benchmark: tiny tasks (an 8-byte input, an 8-byte result,
  * trivial work) through the ordered map with automatic chunking and with
- * chunks forced to 1, single-task submit+wait round trips, and the raw
- * limit: the same function called in a plain loop on one core.
+ * chunks forced to 1, single-task submit+wait round trips, futures in
+ * bulk (FUTURES submitted, then each waited for, checked and freed), and
+ * the raw limit: the same function called in a plain loop on one core.
  *
- *   mpirun -n 3 bench/pool_bench [N [ROUNDTRIPS]]
+ *   mpirun -n 3 bench/pool_bench [N [ROUNDTRIPS [FUTURES]]]
  *
  * Prints one "name value unit" line per measurement, for bench/pool.sh.
  */
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
 	size_t n = argc > 1 ? strtoul(argv[1], NULL, 10) : 10000000;
 	size_t trips = argc > 2 ? strtoul(argv[2], NULL, 10) : 20000;
 	size_t n1 = n / 50 > 1000 ? n / 50 : n; /* chunk 1 is slow */
+	size_t nf = argc > 3 ? strtoul(argv[3], NULL, 10) : 1000000;
 	struct tf_pool *pool;
 	int rc, ret = 0;
 
@@ -104,6 +106,35 @@ int main(int argc, char **argv)
 		}
 		printf("roundtrip %.2f us\n",
 		       (now() - t) / (double)trips * 1e6);
+		/* Futures in bulk: all submitted, then each waited for in
+		 * order, its result checked, and freed. */
+		if (nf) {
+			struct tf_future **fs = malloc(nf * sizeof(*fs));
+
+			t = now();
+			for (i = 0; i < nf && !ret; i++)
+				if (tf_pool_submit(pool, "twice", &in[i % n], 8,
+						   &fs[i]))
+					ret = 1;
+			for (i = 0; i < nf && !ret; i++) {
+				const uint64_t *r;
+				size_t len;
+
+				if (tf_future_wait(fs[i]) ||
+				    tf_future_status(fs[i]) ||
+				    !(r = tf_future_result(fs[i], &len)) ||
+				    len != 8 || *r != 2 * in[i % n] + 1) {
+					fprintf(stderr, "pool_bench: future "
+							"%zu wrong\n", i);
+					ret = 1;
+					break;
+				}
+				tf_future_free(fs[i]);
+			}
+			printf("futures_bulk %.0f futures/s\n",
+			       (double)nf / (now() - t));
+			free(fs);
+		}
 		/* With SWEEP set: fixed chunk sizes, to see where the
 		 * automatic choice stands. */
 		if (getenv("POOL_BENCH_SWEEP")) {

@@ -41,7 +41,8 @@ extern "C" {
  * Error codes. Functions return 0 on success, a negative errno value for
  * a failed system call, or one of these (all negative and below -4095,
  * so they never collide with -errno). The values are part of the ABI;
- * -5007 and -5008 are retired and never returned.
+ * -5007 and -5008 are retired and never returned. Codes marked (0.2)
+ * are new in version 0.2.
  */
 enum tf_error {
 	TF_EINVAL = -5001,   /* an invalid argument or option value */
@@ -60,8 +61,24 @@ enum tf_error {
 	TF_ECRASH = -5013,   /* a task crashed its isolation child */
 	TF_ELOST = -5014,    /* the rank running it was lost (died, or sent
 			      * nothing for the heartbeat interval) */
-	TF_ETOOBIG = -5015   /* an input or result over TF_POOL_MAX_BYTES */
+	TF_ETOOBIG = -5015,  /* an input or result over TF_POOL_MAX_BYTES */
+	TF_ENONE = -5016,    /* (0.2) tf_future_wait_any(): no future left */
+	TF_ETIMEDOUT = -5017 /* (0.2) a wait's time limit passed first; in
+			      * a status: an isolated task ran past
+			      * task_timeout and was killed */
 };
+
+/**
+ * The library's status range: [TF_ERESERVED_MIN, TF_ERESERVED_MAX] holds
+ * every TF_E* code, today's and future ones. A task function's return
+ * value in it could not be told from the library's own (a task returning
+ * -5013 would look like a crash), so the library maps it: the task's
+ * status becomes TF_ETASK, and its message (tf_future_error(), the map's
+ * errors) says "task function returned N, a value reserved for the
+ * library" unless the task set its own message. (0.2)
+ */
+#define TF_ERESERVED_MIN (-5999)
+#define TF_ERESERVED_MAX (-5000)
 
 /** A static English description of err (0, -errno or TF_E*). */
 TF_EXTERN const char *tf_strerror(int err);
@@ -124,8 +141,14 @@ struct tf_call;
  * (for fixed-size records, when their size is a multiple of 8); ctx the
  * worker's context from the initializer
  * (NULL without one). It returns 0 for success or any other value as the
- * task's status (a failure); it may set a result with tf_call_result()
- * and a message with tf_call_error() either way. It must not call MPI.
+ * task's status (a failure; a value in the library's range
+ * [TF_ERESERVED_MIN, TF_ERESERVED_MAX] becomes TF_ETASK, see above); it
+ * may set a result with tf_call_result() and a message with
+ * tf_call_error() either way. It must not call MPI. It must not call the
+ * pool either: every pool call made from inside a task returns
+ * TF_ESTATE, on every rank, the master included when it runs tasks
+ * (master_works, or one rank). (0.2: before, a master running tasks
+ * took such calls.)
  */
 typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
 			  size_t in_len, void *ctx);
@@ -195,8 +218,17 @@ struct tf_pool_opts {
 	 * reports an error. The pool reads it at start on the master only.
 	 */
 	double lost_after;
+	/*
+	 * (0.2) With isolate: the most seconds one task may run. A task
+	 * still running then has its child killed (SIGKILL; processes the
+	 * task started itself are not) and gets status TF_ETIMEDOUT, and
+	 * the chunk goes on. 0 (default): no limit. Set it on every rank,
+	 * as isolate: each rank reads its own. TF_EINVAL from
+	 * tf_pool_open() if negative, or set without isolate.
+	 */
+	double task_timeout;
 	/* Zero (see the top of this file on option structs). */
-	size_t reserved[8];
+	size_t reserved[8 - sizeof(double) / sizeof(size_t)];
 };
 
 /** Fills o with the defaults. */
@@ -286,7 +318,14 @@ struct tf_map_opts {
 			 * result over TF_POOL_MAX_BYTES) */
 	char **errors;  /* if set, n entries: each task's message (malloc'd,
 			 * for the caller to free) or NULL */
-	size_t reserved[8]; /* zero (see the top of this file) */
+	/* (0.2) The most seconds the map may take (0: no limit). Past it
+	 * the map returns TF_ETIMEDOUT: tasks not yet sent never run, those
+	 * under way go on and their results are dropped; the outputs,
+	 * status and errors of the tasks done by then are written, the
+	 * others left as they were (for mapv, {NULL, 0}). */
+	double timeout;
+	/* Zero (see the top of this file). */
+	size_t reserved[8 - sizeof(double) / sizeof(size_t)];
 };
 
 /**
@@ -298,8 +337,8 @@ struct tf_map_opts {
  * futures submitted before go on meanwhile. in and out stay the caller's.
  * Returns the number of failed tasks (0 when all succeeded; tasks of a
  * lost rank count), or a negative error, and then no task was sent:
- * TF_EREGISTER (fn unknown), TF_EINVAL (NULL buffers, or a reserved word
- * of opts not zero), TF_ETOOBIG
+ * TF_EREGISTER (fn unknown), TF_EINVAL (fn NULL, NULL buffers, or a
+ * reserved word of opts not zero), TF_ETOOBIG
  * (in_size or out_size over TF_POOL_MAX_BYTES), TF_ESTATE; or the error
  * that broke the pool (TF_EMPI, TF_EPROTO), which every later call
  * returns too.
@@ -312,7 +351,11 @@ TF_EXTERN long tf_pool_map(struct tf_pool *pool, const char *fn, const void *in,
  * The ordered map over variable-size inputs in[0..n-1]. Each out[i]
  * receives the task's result in memory allocated with malloc() (the
  * caller frees out[i].data; data is NULL when the result is empty).
- * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES).
+ * Returns as tf_pool_map() (TF_ETOOBIG: an input over TF_POOL_MAX_BYTES;
+ * TF_EINVAL: an entry with data NULL and len not 0). A message carries
+ * inputs up to about 1 MiB (one larger input goes alone), and a chunk's
+ * results come back in messages of about 1 MiB, so a worker holds a few
+ * MiB beyond its largest record, whatever the chunk size. (0.2)
  */
 TF_EXTERN long tf_pool_mapv(struct tf_pool *pool, const char *fn,
 			    const struct tf_buf *in, size_t n,
@@ -347,10 +390,40 @@ TF_EXTERN long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
 				      const struct tf_map_opts *opts);
 
 /**
+ * (0.2) The producer of an ordered streaming map: for input index (0, 1,
+ * ... in turn) it sets *in and *len (the bytes are copied before the next
+ * call) and returns 1; it returns 0 when there are no more inputs, or a
+ * negative value to stop the map with it. It must not call the pool.
+ */
+typedef int (*tf_input_fn)(void *arg, size_t index, const void **in,
+			   size_t *len);
+
+/**
+ * (0.2) The ordered streaming map (Pool.imap): pulls inputs from next as
+ * room frees up, runs fn on each, and hands each result to cb in input
+ * order (index 0, 1, ...) as soon as it and every earlier one are done,
+ * exactly once. At most window tasks (0: 4096) are held at once, inputs
+ * and results together, so memory stays bounded however many inputs next
+ * makes. cb is as for tf_pool_map_unordered(): a non-zero return stops
+ * the map (no more inputs are pulled; tasks under way are dropped) and
+ * is returned. Returns the number of failed tasks, or a negative error
+ * (TF_EINVAL: fn, next or cb NULL, or opts with chunk, status, errors or
+ * a reserved word set; TF_EREGISTER, TF_ESTATE, or next's negative
+ * value, or the error that broke the pool).
+ */
+TF_EXTERN long tf_pool_imap(struct tf_pool *pool, const char *fn,
+			    tf_input_fn next, void *next_arg, tf_result_fn cb,
+			    void *cb_arg, size_t window,
+			    const struct tf_map_opts *opts);
+
+/**
  * Futures. tf_pool_submit() queues one task (in is copied), sends it if a
- * rank has room, and returns at once with *f, which the caller frees with
+ * rank has room, and returns at once with *f (0.2: futures queued one
+ * after another for one function go out in chunks, as a map's tasks do;
+ * a submit that finds every rank full may make no progress, the next
+ * wait or test does), which the caller frees with
  * tf_future_free() (or tf_pool_close() does). Returns 0; TF_EREGISTER,
- * TF_EINVAL, TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
+ * TF_EINVAL (fn or f NULL, or in NULL with len), TF_ETOOBIG (len over TF_POOL_MAX_BYTES) or TF_ESTATE with
  * *f NULL and nothing queued; or the error that broke the pool (*f is
  * then set, and never completes).
  */
@@ -358,21 +431,50 @@ TF_EXTERN int tf_pool_submit(struct tf_pool *pool, const char *fn,
 			     const void *in, size_t len, struct tf_future **f);
 
 /** Whether f is done (finished, failed or cancelled): 1 or 0, after
- * making progress; or the error that broke the pool. */
+ * making progress (always, on a done future too, so that testing any
+ * future now and then drives the whole pool); or the error that broke
+ * the pool, or TF_ESTATE (from a task or a result callback). */
 TF_EXTERN int tf_future_test(struct tf_future *f);
 
+/**
+ * (0.2) One turn of the pool on the master, for a master that computes
+ * between calls: takes in the results that arrived, sends queued tasks
+ * to the ranks with room and, when the master works, may run one chunk
+ * itself. Returns how many things happened (0: nothing), or TF_ESTATE
+ * (not a started master, from a task or a callback), or the error that
+ * broke the pool.
+ */
+TF_EXTERN int tf_pool_progress(struct tf_pool *pool);
+
 /** Waits until f is done. Returns 0, or the error that broke the pool
- * (TF_EMPI, TF_EPROTO). */
+ * (TF_EMPI, TF_EPROTO), or TF_ESTATE (from a task or a callback). */
 TF_EXTERN int tf_future_wait(struct tf_future *f);
+
+/**
+ * (0.2) tf_future_wait() for at most seconds (a negative value: no
+ * limit; 0: one turn of progress). Returns 0 once f is done,
+ * TF_ETIMEDOUT if it is not done when the time is up (f goes on), or
+ * as tf_future_wait().
+ */
+TF_EXTERN int tf_future_wait_for(struct tf_future *f, double seconds);
 
 /**
  * Waits until any of fs[0..n-1] (NULL entries are skipped) is done and
  * returns its index; returns a done one at once if there is one, so
  * callers free or NULL the futures they have handled (as_completed).
- * All must belong to one pool. Returns -1 if no entry is left, or the
- * error that broke the pool.
+ * Returns TF_ENONE if no entry is left (0.2; it returned -1 before),
+ * TF_EINVAL if the futures belong to more than one pool, TF_ESTATE
+ * (from a task or a callback), or the error that broke the pool.
  */
 TF_EXTERN long tf_future_wait_any(struct tf_future *const *fs, size_t n);
+
+/**
+ * (0.2) tf_future_wait_any() for at most seconds (negative: no limit;
+ * 0: one turn of progress): returns as it does, or TF_ETIMEDOUT if none
+ * is done when the time is up.
+ */
+TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
+				      double seconds);
 
 /**
  * Cancels f if it has not been sent to a rank yet (a rank holds at most
@@ -384,7 +486,7 @@ TF_EXTERN int tf_future_cancel(struct tf_future *f);
 
 /**
  * A done future's status: its function's return value (0 for success),
- * TF_ECRASH, TF_ECANCELLED, TF_ELOST (its rank was lost), TF_ETOOBIG
+ * TF_ECRASH, TF_ETIMEDOUT (0.2: past task_timeout), TF_ECANCELLED, TF_ELOST (its rank was lost), TF_ETOOBIG
  * (its result was over TF_POOL_MAX_BYTES); TF_ESTATE while it is not
  * done.
  */
@@ -396,6 +498,11 @@ TF_EXTERN const void *tf_future_result(const struct tf_future *f, size_t *len);
 
 /** A done future's error message (owned by f), or NULL. */
 TF_EXTERN const char *tf_future_error(const struct tf_future *f);
+
+/** (0.2) A pointer the caller keeps with f (NULL until set), to find its
+ * own record of the task after tf_future_wait_any(), say. */
+TF_EXTERN void tf_future_set_tag(struct tf_future *f, void *tag);
+TF_EXTERN void *tf_future_tag(const struct tf_future *f);
 
 /** Frees f; a future still queued is cancelled first, one running is
  * detached (its result is dropped when it arrives). f may be NULL. */

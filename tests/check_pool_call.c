@@ -89,6 +89,9 @@ static void kept_release(struct kept *k)
 	k->n = 0;
 }
 
+/* Isolation's time limit per task for run_split(); 0: none. */
+static double task_limit;
+
 /* Runs t with messages of at most msg_max bytes into k. */
 static int run_split(const struct tf_registry *r, int isolate,
 		     const struct tf_ptasks *t, size_t msg_max, struct kept *k)
@@ -100,7 +103,8 @@ static int run_split(const struct tf_registry *r, int isolate,
 	sink.arg = k;
 	sink.msg_max = msg_max;
 	k->n = 0;
-	rc = tf_call_run_chunk(r, NULL, isolate, t, &scratch, &sink);
+	rc = tf_call_run_chunk(r, NULL, isolate, task_limit, t, &scratch,
+			       &sink);
 	tf_strbuf_release(&scratch);
 	return rc;
 }
@@ -186,7 +190,7 @@ END_TEST
 static void make_chunk(struct tf_strbuf *sb, struct tf_ptasks *t,
 		       const int64_t *in, uint32_t n, uint32_t out_size)
 {
-	struct tf_ptasks h = { 9, 0, n, 0, 8, out_size, NULL, 0 };
+	struct tf_ptasks h = { 9, 0, n, 0, 8, out_size, NULL, 0, 0 };
 
 	tf_strbuf_reset(sb);
 	tf_pwire_tasks_begin(sb, &h);
@@ -261,12 +265,129 @@ START_TEST(test_run_decompacts_at_first_failure)
 }
 END_TEST
 
+/* Returns its input as its status, with a message for -5002. */
+static int fn_status(struct tf_call *call, const void *in, size_t len,
+		     void *ctx)
+{
+	int64_t x;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&x, in, sizeof(x));
+	if (x == -5002)
+		tf_call_error(call, "own");
+	return (int)x;
+}
+
+/* A task's status in the library's range [-5999, -5000] becomes
+ * TF_ETASK with the value in its message (a task's own message is kept);
+ * in this process and in isolation's child alike. */
+START_TEST(test_run_reserved_status)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_presults res;
+	struct tf_precord rec;
+	int64_t in[6] = { 0, -5013, -5000, -5999, -5002, -4999 };
+	int want[6] = { 0, TF_ETASK, TF_ETASK, TF_ETASK, TF_ETASK, -4999 };
+	size_t off = 0;
+	int i, isolate = _i;
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "status", fn_status);
+	make_chunk(&msg, &t, in, 6, 8);
+	ck_assert_int_eq(run_one(&r, isolate, &t, &out), 0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 6; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		ck_assert_int_eq(rec.status, want[i]);
+	}
+	off = 0;
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	ck_assert(memmem(rec.error, rec.errlen, "returned -5013, a value reserved",
+			 32));
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	tf_pwire_results_next(&res, &off, &rec);
+	ck_assert_uint_eq(rec.errlen, 3);
+	ck_assert_mem_eq(rec.error, "own", 3);
+	tf_strbuf_release(&msg);
+	tf_strbuf_release(&out);
+	tf_registry_release(&r);
+}
+END_TEST
+
+/* Sleeps the milliseconds its input says, then echoes it. */
+static int fn_sleep(struct tf_call *call, const void *in, size_t len,
+		    void *ctx)
+{
+	int64_t ms;
+
+	(void)len;
+	(void)ctx;
+	memcpy(&ms, in, sizeof(ms));
+	usleep((useconds_t)ms * 1000);
+	memcpy(tf_call_result(call, sizeof(ms)), &ms, sizeof(ms));
+	return 0;
+}
+
+/* An isolated task past its time limit is killed and gets TF_ETIMEDOUT;
+ * the tasks before and after it in the chunk run as usual, and a slow
+ * chunk of tasks each within the limit is not cut short. */
+START_TEST(test_run_isolated_time_limit)
+{
+	struct tf_registry r;
+	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
+	struct tf_ptasks t;
+	struct tf_presults res;
+	struct tf_precord rec;
+	int64_t in[4] = { 10, 20000, 10, 10 }, within[4] = { 150, 150, 150, 150 };
+	double t0;
+	size_t off = 0;
+	int i;
+
+	tf_registry_init(&r);
+	tf_registry_add(&r, "sleep", fn_sleep);
+	task_limit = 0.3;
+	make_chunk(&msg, &t, in, 4, 8);
+	t0 = tf_now();
+	ck_assert_int_eq(run_one(&r, 1, &t, &out), 0);
+	ck_assert(tf_now() - t0 < 5.0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		if (i == 1) {
+			ck_assert_int_eq(rec.status, TF_ETIMEDOUT);
+			ck_assert(memmem(rec.error, rec.errlen,
+					 "time limit of 0.3 s", 19));
+		} else {
+			ck_assert_int_eq(rec.status, 0);
+		}
+	}
+	/* 4 x 150 ms runs past 0.3 s, but no task does. */
+	off = 0;
+	make_chunk(&msg, &t, within, 4, 8);
+	ck_assert_int_eq(run_one(&r, 1, &t, &out), 0);
+	ck_assert_int_eq(tf_pwire_results_decode(out.buf, out.len, &res), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(tf_pwire_results_next(&res, &off, &rec), 1);
+		ck_assert_int_eq(rec.status, 0);
+	}
+	task_limit = 0;
+	tf_strbuf_release(&msg);
+	tf_strbuf_release(&out);
+	tf_registry_release(&r);
+}
+END_TEST
+
 START_TEST(test_run_varsize)
 {
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 1, 5, 2, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
+			       NULL, 0, 0 },
 			 t;
 	struct tf_presults res;
 	struct tf_precord rec;
@@ -310,7 +431,7 @@ START_TEST(test_run_aligned)
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT, out = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 1, 0, 20, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
+			       NULL, 0, 0 },
 			 t;
 	struct tf_presults res;
 	struct tf_precord rec;
@@ -482,7 +603,7 @@ START_TEST(test_results_split_records)
 	struct tf_registry r;
 	struct tf_strbuf msg = TF_STRBUF_INIT;
 	struct tf_ptasks h = { 9, 100, 11, 0, TF_POOL_VARSIZE,
-			       TF_POOL_VARSIZE, NULL, 0 },
+			       TF_POOL_VARSIZE, NULL, 0, 0 },
 			 t;
 	struct tf_precord recs[11];
 	struct kept k;
@@ -614,6 +735,8 @@ static Suite *pool_call_suite(void)
 	tcase_add_test(tc, test_run_varsize);
 	tcase_add_test(tc, test_run_aligned);
 	tcase_add_test(tc, test_run_isolated_crashes);
+	tcase_add_loop_test(tc, test_run_reserved_status, 0, 2);
+	tcase_add_test(tc, test_run_isolated_time_limit);
 	tcase_add_test(tc, test_results_split_records);
 	tcase_add_test(tc, test_results_split_compact);
 	tcase_add_test(tc, test_results_split_isolated);

@@ -18,7 +18,7 @@
 START_TEST(test_tasks_fixed_roundtrip)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
-	struct tf_ptasks t = { 7, 100, 3, 2, 4, 8, NULL, 0 }, d;
+	struct tf_ptasks t = { 7, 100, 3, 2, 4, 8, NULL, 0, 0 }, d;
 	const char in[12] = "aaaabbbbcccc";
 
 	tf_pwire_tasks_begin(&sb, &t);
@@ -41,11 +41,32 @@ START_TEST(test_tasks_fixed_roundtrip)
 }
 END_TEST
 
+/* A chunk of futures says so in its flags; unknown flags are refused. */
+START_TEST(test_tasks_futures_flag)
+{
+	struct tf_strbuf sb = TF_STRBUF_INIT;
+	struct tf_ptasks t = { 3, 0, 1, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
+			       NULL, 0, TF_PWIRE_FUTURES },
+			 d;
+
+	tf_pwire_tasks_begin(&sb, &t);
+	tf_pwire_add_var(&sb, "abc", 3);
+	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), 0);
+	ck_assert_uint_eq(d.flags, TF_PWIRE_FUTURES);
+	tf_strbuf_reset(&sb);
+	t.flags = 2;
+	tf_pwire_tasks_begin(&sb, &t);
+	tf_pwire_add_var(&sb, "abc", 3);
+	ck_assert_int_eq(tf_pwire_tasks_decode(sb.buf, sb.len, &d), TF_EPROTO);
+	tf_strbuf_release(&sb);
+}
+END_TEST
+
 START_TEST(test_tasks_var_roundtrip)
 {
 	struct tf_strbuf sb = TF_STRBUF_INIT;
 	struct tf_ptasks t = { 1, 0, 3, 0, TF_POOL_VARSIZE, TF_POOL_VARSIZE,
-			       NULL, 0 },
+			       NULL, 0, 0 },
 			 d;
 	const void *data;
 	size_t off = 0, len;
@@ -235,6 +256,7 @@ static Suite *pool_wire_suite(void)
 
 	tcase_add_test(tc, test_tasks_fixed_roundtrip);
 	tcase_add_test(tc, test_tasks_var_roundtrip);
+	tcase_add_test(tc, test_tasks_futures_flag);
 	tcase_add_test(tc, test_results_records);
 	tcase_add_test(tc, test_names_and_status);
 	tcase_add_test(tc, test_size_limit);

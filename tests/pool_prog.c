@@ -536,7 +536,7 @@ static void mode_errors(struct tf_pool *pool)
 		struct tf_pool *other = pool;
 
 		tf_pool_opts_init(&po);
-		po.reserved[7] = 1;
+		po.reserved[sizeof(po.reserved) / sizeof(*po.reserved) - 1] = 1;
 		rc = tf_pool_open(&other, &po);
 		CHECK(rc == TF_EINVAL && !other,
 		      "tf_pool_open() refuses options with a reserved word "
@@ -610,7 +610,7 @@ static void mode_futures(struct tf_pool *pool)
 		tf_future_free(f[k]);
 		f[k] = NULL;
 	}
-	CHECK(got == 64 && bad == 0 && k == -1,
+	CHECK(got == 64 && bad == 0 && k == TF_ENONE,
 	      "64 futures, each result once through wait_any (%zu, %zu bad)",
 	      got, bad);
 	/* Fill every worker with slow tasks (each holds two chunks), then

@@ -158,16 +158,20 @@ static struct pending *comm_reset(struct tf_comm *c)
 	return p;
 }
 
-/* Initializes MPI unless it is already (then we finalize it too).
- * Returns MPI's code. */
+/*
+ * Initializes MPI unless it is already (then we finalize it too). It asks
+ * for MPI_THREAD_FUNNELED: only the thread that calls the library calls
+ * MPI, but the pool's tasks may run threads of their own (OpenMP), which
+ * MPI_THREAD_SINGLE does not allow. Returns MPI's code.
+ */
 static int mpi_start(struct tf_comm *c, int *argc, char ***argv)
 {
-	int inited = 0, rc;
+	int inited = 0, provided, rc;
 
 	MPI_Initialized(&inited);
 	if (inited)
 		return MPI_SUCCESS;
-	rc = MPI_Init(argc, argv);
+	rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
 	if (rc == MPI_SUCCESS)
 		c->we_initialized = 1;
 	return rc;

@@ -419,6 +419,10 @@ const char *tf_strerror(int err)
 		return "larger than a message may carry";
 	case TF_ECRASH:
 		return "a task crashed its process";
+	case TF_ENONE:
+		return "no future left to wait for";
+	case TF_ETIMEDOUT:
+		return "the wait's time limit passed";
 	default:
 		if (err < 0 && err > -4096)
 			return strerror(-err);

@@ -70,8 +70,11 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 	struct tf_pool *p;
 	int rc;
 
-	if (opts && !tf__pool_reserved_clear(opts->reserved,
-					     sizeof(opts->reserved))) {
+	/* A time limit needs a child to kill (isolate); NaN is refused. */
+	if (opts && (!tf__pool_reserved_clear(opts->reserved,
+					      sizeof(opts->reserved)) ||
+		     !(opts->task_timeout >= 0) ||
+		     (opts->task_timeout > 0 && !opts->isolate))) {
 		*pool = NULL;
 		return TF_EINVAL;
 	}
@@ -485,7 +488,8 @@ static void pool_free(struct tf_pool *p)
 	snprintf(closed_errmsg, sizeof(closed_errmsg), "%s",
 		 tf_pool_errmsg(p));
 	for (i = 0; i < p->njobs; i++)
-		free(p->jobs[i]);
+		if (p->jobs[i])
+			tf__pool_job_free(p, p->jobs[i]);
 	free(p->jobs);
 	free(p->free_ids);
 	free(p->w);

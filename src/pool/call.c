@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -192,6 +193,7 @@ struct run {
 	int compact;          /* the message holds bare results */
 	uint32_t compact_max; /* the most bare results a message holds */
 	double start;         /* when its tasks began, less isolation's cost */
+	double limit;         /* isolation: seconds a task may run; 0: none */
 	int err;              /* the sink's error: the chunk stops */
 };
 
@@ -287,6 +289,24 @@ static void too_big(struct tf_call *call, int *status)
 	*status = TF_ETOOBIG;
 }
 
+/* A task function's return value in the library's range (taskfarm.h)
+ * would pass for the library's own code: the task fails with TF_ETASK,
+ * and its message, unless it set one, keeps the value. */
+static void reserved(struct tf_call *call, int *status)
+{
+	if (!call->errlen) {
+		int n = snprintf(call->err, sizeof(call->err),
+				 "task function returned %d, a value "
+				 "reserved for the library",
+				 *status);
+
+		call->errlen = n > 0 && (size_t)n < sizeof(call->err)
+				       ? (size_t)n
+				       : 0;
+	}
+	*status = TF_ETASK;
+}
+
 /*
  * Runs tasks [from, t->count) in this process, appending records (or,
  * while s->compact is set, bare results) to the message. With fd >= 0,
@@ -323,10 +343,14 @@ static void run_here(struct run *s, uint32_t from, int fd)
 		call.base = at + (s->compact ? 0 : TF_PWIRE_RECORD_HDR);
 		call.len = 0;
 		call.errlen = 0;
-		call.index = (size_t)(t->first + i);
+		call.index = t->flags & TF_PWIRE_FUTURES
+				     ? 0
+				     : (size_t)(t->first + i);
 		if (!s->compact)
 			tf_strbuf_grow(out, TF_PWIRE_RECORD_HDR);
 		status = s->fn(&call, in, len, s->ctx);
+		if (status >= TF_ERESERVED_MIN && status <= TF_ERESERVED_MAX)
+			reserved(&call, &status);
 		if (call.len > TF_POOL_MAX_BYTES)
 			too_big(&call, &status);
 		if (s->compact) {
@@ -411,10 +435,58 @@ static int read_all(int fd, struct tf_strbuf *sb)
 }
 
 /*
+ * Reads fd to its end into sb, as read_all() does, but gives up once
+ * limit seconds pass with nothing read: each record the child writes ends
+ * one task, so the silence is the time the next task has run. Sets
+ * *timed_out then. Returns 0 or -errno.
+ */
+static int read_limited(int fd, struct tf_strbuf *sb, double limit,
+			int *timed_out)
+{
+	double until = tf_now() + limit;
+
+	*timed_out = 0;
+	for (;;) {
+		struct pollfd pfd;
+		double left = until - tf_now();
+		ssize_t n;
+		int rc;
+
+		if (left <= 0) {
+			*timed_out = 1;
+			return 0;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		rc = poll(&pfd, 1, (int)(left * 1000) + 1);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			continue;
+		tf_strbuf_grow(sb, 65536);
+		n = read(fd, sb->buf + sb->len, 65536);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return 0;
+		sb->len += (size_t)n;
+		sb->buf[sb->len] = '\0';
+		until = tf_now() + limit;
+	}
+}
+
+/*
  * Isolation: tasks run in a forked child that streams their records
  * through a pipe. When the child dies before the end, the records it
  * finished are kept, the task it was running gets TF_ECRASH, and a new
- * child takes the rest. The time spent in fork() and waitpid() is
+ * child takes the rest. With a time limit, a task that runs past it has
+ * its child killed (SIGKILL) and gets TF_ETIMEDOUT instead. The time
+ * spent in fork() and waitpid() is
  * isolation's cost, which belongs to the chunk like a message's cost,
  * not to its tasks (else the chunker, seeing slow tasks, would keep
  * chunks of one and fork per task): it moves s->start on.
@@ -428,7 +500,7 @@ static void run_isolated(struct run *s)
 		struct tf_strbuf got = TF_STRBUF_INIT, why = TF_STRBUF_INIT;
 		struct tf_presults view;
 		struct tf_precord rec;
-		int fds[2], wstatus = 0;
+		int fds[2], wstatus = 0, timed_out = 0;
 		size_t off = 0;
 		uint32_t done = 0;
 		pid_t pid;
@@ -474,7 +546,14 @@ static void run_isolated(struct run *s)
 		}
 		s->start += tf_now() - t0;
 		close(fds[1]);
-		read_all(fds[0], &got);
+		if (s->limit > 0 &&
+		    read_limited(fds[0], &got, s->limit, &timed_out) == 0 &&
+		    timed_out) {
+			kill(pid, SIGKILL);
+			read_all(fds[0], &got);
+		} else if (s->limit <= 0) {
+			read_all(fds[0], &got);
+		}
 		close(fds[0]);
 		t0 = tf_now();
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
@@ -490,9 +569,19 @@ static void run_isolated(struct run *s)
 		}
 		from += done;
 		if (from < t->count && !s->err) {
-			/* The child died in the task after its last record. */
-			describe_death(wstatus, &why);
-			add_record(s, from, TF_ECRASH, NULL, 0, why.buf,
+			/* The child died in the task after its last record,
+			 * or was killed there for running too long. */
+			int status = TF_ECRASH;
+
+			if (timed_out) {
+				tf_strbuf_addf(&why, "task killed: it ran past "
+						     "its time limit of %g s",
+					       s->limit);
+				status = TF_ETIMEDOUT;
+			} else {
+				describe_death(wstatus, &why);
+			}
+			add_record(s, from, status, NULL, 0, why.buf,
 				   why.len);
 			from++;
 		}
@@ -517,8 +606,8 @@ static uint32_t compact_max(size_t msg_max, uint32_t out_size)
 }
 
 int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,
-		     const struct tf_ptasks *t, struct tf_strbuf *out,
-		     const struct tf_results_sink *sink)
+		     double task_limit, const struct tf_ptasks *t,
+		     struct tf_strbuf *out, const struct tf_results_sink *sink)
 {
 	struct run s;
 
@@ -531,6 +620,7 @@ int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,
 	s.out = out;
 	s.sink = sink;
 	s.err = 0;
+	s.limit = isolate ? task_limit : 0;
 	s.compact = !isolate && t->out_size != TF_POOL_VARSIZE;
 	s.compact_max = compact_max(sink->msg_max, t->out_size);
 	msg_begin(&s, 0);

@@ -61,13 +61,16 @@ struct tf_results_sink {
  * Runs the chunk t (decoded from a TASKS message) with the registry's
  * function and ctx, building its RESULTS messages in out (reset first; a
  * buffer the caller keeps for reuse) and handing each to sink. isolate
- * runs the tasks in forked children. A result over TF_POOL_MAX_BYTES is
+ * runs the tasks in forked children; with task_limit > 0 as well, a task
+ * that runs longer than that many seconds has its child killed and gets
+ * status TF_ETIMEDOUT (task_limit is ignored without isolate). A result
+ * over TF_POOL_MAX_BYTES is
  * not sent: its task gets status TF_ETOOBIG and a message instead.
  * Returns 0, the sink's error, or TF_EPROTO if t->fn is out of range
  * (then nothing was run or sent).
  */
 int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,
-		     const struct tf_ptasks *t, struct tf_strbuf *out,
-		     const struct tf_results_sink *sink);
+		     double task_limit, const struct tf_ptasks *t,
+		     struct tf_strbuf *out, const struct tf_results_sink *sink);
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * The pool's jobs as the caller makes them: the maps (ordered or not,
  * fixed-size or variable-size records), which run to their end before
- * they return, and the futures, one task each, which the caller tests,
+ * they return, and the futures, one task each (queued ones batched into
+ * one job of many tasks, see tf_pool_submit()), which the caller tests,
  * waits for, cancels and frees. Each becomes a job on the master's
  * queue, run by master.c's turns.
  */
@@ -14,15 +15,34 @@
 
 static int master_ready(struct tf_pool *p)
 {
-	if (!p->started || p->comm.rank != 0 || p->in_callback)
+	if (!p->started || p->comm.rank != 0 || p->in_callback || p->in_task)
 		return TF_ESTATE;
 	if (p->failed)
 		return p->failed;
 	return 0;
 }
 
-/* Runs j to its end. Returns its failures, the callback's value or an
- * error; frees j. */
+/*
+ * A map past its time limit lets go of j: nothing more is sent, and the
+ * results of the chunks under way are taken in and dropped (nothing of
+ * the caller's is written any more); the job is freed with the last of
+ * them (master.c's handle_results()), or now if none is out.
+ */
+static void orphan(struct tf_pool *p, struct pjob *j)
+{
+	tf__pool_dequeue(p, j);
+	j->stopped = 1;
+	j->orphan = 1;
+	j->out = NULL;
+	j->outv = NULL;
+	j->status = NULL;
+	j->errors = NULL;
+	if (tf__pool_job_finished(j))
+		tf__pool_job_free(p, j);
+}
+
+/* Runs j to its end, or its time limit. Returns its failures, the
+ * callback's value or an error (TF_ETIMEDOUT); frees j. */
 static long run_job(struct tf_pool *p, struct pjob *j)
 {
 	long ret;
@@ -38,8 +58,15 @@ static long run_job(struct tf_pool *p, struct pjob *j)
 			tf__pool_dequeue(p, j);
 			return ev;
 		}
+		if (tf__pool_job_finished(j))
+			break;
+		if (j->deadline && tf_now() >= j->deadline) {
+			orphan(p, j);
+			return TF_ETIMEDOUT;
+		}
 		if (ev == 0)
-			tf__pool_idle_wait(p);
+			tf__pool_idle_wait_until(p, j->deadline ? j->deadline
+								: -1);
 	}
 	ret = j->stopped ? j->cb_rc : (long)j->failed;
 	tf__pool_job_free(p, j);
@@ -57,6 +84,8 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 
 	if (rc)
 		return rc;
+	if (!fn)
+		return TF_EINVAL;
 	f = tf_registry_find(&p->reg, fn);
 	if (f < 0) {
 		tf__pool_seterr(p, "no task function is registered as '%s'",
@@ -65,19 +94,26 @@ static long map_common(struct tf_pool *p, const char *fn, enum job_kind kind,
 	}
 	if (!in && !inv && n)
 		return TF_EINVAL;
-	if (mo && !tf__pool_reserved_clear(mo->reserved, sizeof(mo->reserved)))
+	if (mo && (!tf__pool_reserved_clear(mo->reserved,
+					    sizeof(mo->reserved)) ||
+		   !(mo->timeout >= 0)))
 		return TF_EINVAL;
 	if (in && in_size > TF_POOL_MAX_BYTES)
 		return TF_ETOOBIG;
-	for (i = 0; inv && i < n; i++)
+	for (i = 0; inv && i < n; i++) {
+		if (!inv[i].data && inv[i].len)
+			return TF_EINVAL;
 		if (inv[i].len > TF_POOL_MAX_BYTES)
 			return TF_ETOOBIG;
+	}
 	*out = tf__pool_job_new(p, kind, (uint32_t)f);
 	(*out)->in = in;
 	(*out)->in_size = in_size;
 	(*out)->inv = inv;
 	(*out)->n = n;
 	if (mo) {
+		if (mo->timeout > 0)
+			(*out)->deadline = tf_now() + mo->timeout;
 		(*out)->chunk = mo->chunk;
 		(*out)->status = mo->status;
 		(*out)->errors = mo->errors;
@@ -179,9 +215,13 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	long id;
 	int rc = master_ready(p);
 
+	if (!fp)
+		return TF_EINVAL;
 	*fp = NULL;
 	if (rc)
 		return rc;
+	if (!fn)
+		return TF_EINVAL;
 	id = tf_registry_find(&p->reg, fn);
 	if (id < 0) {
 		tf__pool_seterr(p, "no task function is registered as '%s'",
@@ -196,89 +236,160 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 	f->pool = p;
 	f->in_len = len;
 	if (len) {
-		f->input = tf__xmalloc(len);
+		f->input = len <= FUT_INLINE ? f->small_in.bytes
+					     : tf__xmalloc(len);
 		memcpy(f->input, in, len);
 	}
-	j = tf__pool_job_new(p, JOB_FUTURE, (uint32_t)id);
-	j->n = 1;
-	j->fut = f;
-	f->job = j;
 	f->status = TF_ESTATE;
 	f->next = p->futures;
 	if (p->futures)
 		p->futures->prev = f;
 	p->futures = f;
-	tf__pool_enqueue(p, j);
+	*fp = f;
+	/*
+	 * Futures in bulk: a future joins the open futures job of its
+	 * function while that job is the last queued one (or nothing is
+	 * queued), so that queued futures go out in chunks as a map's tasks
+	 * do; else it starts a job of its own.
+	 */
+	j = p->fut_open;
+	if (j && (j->fn != (uint32_t)id || j->n >= FUT_JOB_MAX ||
+		  !(j == p->qtail || (!j->queued && !p->qhead))))
+		j = NULL;
+	if (j && j->queued && ++p->quiet_submits < SUBMIT_TURN_EVERY) {
+		/* Its job waits for room already: no turn would send it. */
+		tf__pool_job_add_future(j, f);
+		return 0;
+	}
+	if (!j)
+		j = p->fut_open = tf__pool_job_new(p, JOB_FUTURE, (uint32_t)id);
+	tf__pool_job_add_future(j, f);
+	if (!j->queued)
+		tf__pool_enqueue(p, j);
+	p->quiet_submits = 0;
 	/* Send it now (the caller may wait for it next), but run nothing
 	 * here: submit returns at once even when the master works. */
 	rc = tf__pool_progress(p, 0);
-	*fp = f;
 	return rc < 0 ? rc : 0;
+}
+
+/*
+ * One turn for a caller that polls (test, tf_pool_progress()): results
+ * in, chunks out, and, when nothing happened, a look for lost workers,
+ * since a caller that polls alone is waiting too. Returns the turn's
+ * count of events or an error.
+ */
+static int poll_turn(struct tf_pool *p)
+{
+	int ev;
+
+	if (p->in_task)
+		return TF_ESTATE;
+	ev = tf__pool_progress(p, 1);
+	if (ev == 0)
+		ev = tf__pool_watch(p, tf_now());
+	return ev;
 }
 
 int tf_future_test(struct tf_future *f)
 {
-	if (!f->done) {
-		int ev = tf__pool_progress(f->pool, 1);
+	/* Even on a done future: the documented way to drive the pool
+	 * while the master computes is to test one now and then. */
+	int ev = poll_turn(f->pool);
 
-		/* A caller that polls with test alone is waiting too. */
-		if (ev == 0)
-			ev = tf__pool_watch(f->pool, tf_now());
-		if (ev < 0)
-			return ev;
-	}
+	if (ev < 0)
+		return ev;
 	return f->done;
 }
 
-int tf_future_wait(struct tf_future *f)
+int tf_pool_progress(struct tf_pool *p)
+{
+	int rc = master_ready(p);
+
+	if (rc)
+		return rc;
+	return poll_turn(p);
+}
+
+/* When a wait of seconds from now ends: never for a negative value. */
+static double deadline_of(double seconds)
+{
+	return seconds < 0 ? -1 : tf_now() + seconds;
+}
+
+int tf_future_wait_for(struct tf_future *f, double seconds)
 {
 	struct tf_pool *p = f->pool;
+	double until = deadline_of(seconds);
 
+	if (p->in_task || p->in_callback)
+		return TF_ESTATE;
 	while (!f->done) {
 		int ev = tf__pool_progress(p, 1);
 
 		if (ev < 0)
 			return ev;
-		if (ev == 0 && !f->done)
-			tf__pool_idle_wait(p);
+		if (f->done)
+			break;
+		if (until >= 0 && tf_now() >= until)
+			return TF_ETIMEDOUT;
+		if (ev == 0)
+			tf__pool_idle_wait_until(p, until);
 	}
 	return 0;
 }
 
-long tf_future_wait_any(struct tf_future *const *fs, size_t n)
+int tf_future_wait(struct tf_future *f)
+{
+	return tf_future_wait_for(f, -1);
+}
+
+long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
+			    double seconds)
 {
 	struct tf_pool *p = NULL;
+	double until = deadline_of(seconds);
 	size_t i;
 
+	for (i = 0; i < n; i++) {
+		if (!fs[i])
+			continue;
+		if (p && fs[i]->pool != p)
+			return TF_EINVAL;
+		p = fs[i]->pool;
+	}
+	if (!p)
+		return TF_ENONE;
+	if (p->in_task || p->in_callback)
+		return TF_ESTATE;
 	for (;;) {
 		int ev;
 
-		for (i = 0; i < n; i++) {
-			if (!fs[i])
-				continue;
-			if (fs[i]->done)
+		for (i = 0; i < n; i++)
+			if (fs[i] && fs[i]->done)
 				return (long)i;
-			p = fs[i]->pool;
-		}
-		if (!p)
-			return -1;
 		ev = tf__pool_progress(p, 1);
 		if (ev < 0)
 			return ev;
+		for (i = 0; i < n; i++)
+			if (fs[i] && fs[i]->done)
+				return (long)i;
+		if (until >= 0 && tf_now() >= until)
+			return TF_ETIMEDOUT;
 		if (ev == 0)
-			tf__pool_idle_wait(p);
+			tf__pool_idle_wait_until(p, until);
 	}
+}
+
+long tf_future_wait_any(struct tf_future *const *fs, size_t n)
+{
+	return tf_future_wait_any_for(fs, n, -1);
 }
 
 int tf_future_cancel(struct tf_future *f)
 {
-	struct pjob *j = f->job;
-
-	if (f->done || !j || j->next > 0)
+	if (!tf__pool_job_cancel_future(f->pool, f))
 		return 0;
-	tf__pool_dequeue(f->pool, j);
-	tf__pool_job_free(f->pool, j);
-	f->job = NULL;
 	f->done = 1;
 	f->status = TF_ECANCELLED;
 	return 1;
@@ -301,6 +412,16 @@ const char *tf_future_error(const struct tf_future *f)
 	return f->done ? f->error : NULL;
 }
 
+void tf_future_set_tag(struct tf_future *f, void *tag)
+{
+	f->tag = tag;
+}
+
+void *tf_future_tag(const struct tf_future *f)
+{
+	return f->tag;
+}
+
 void tf_future_free(struct tf_future *f)
 {
 	struct tf_pool *p;
@@ -309,15 +430,17 @@ void tf_future_free(struct tf_future *f)
 		return;
 	p = f->pool;
 	if (!tf_future_cancel(f) && f->job)
-		f->job->fut = NULL; /* running: drop its result */
+		f->job->futs[f->idx] = NULL; /* running: drop its result */
 	if (f->prev)
 		f->prev->next = f->next;
 	else
 		p->futures = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	free(f->input);
-	free(f->result);
+	if (f->input != f->small_in.bytes)
+		free(f->input);
+	if (f->result != f->small_res.bytes)
+		free(f->result);
 	free(f->error);
 	free(f);
 }

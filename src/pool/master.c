@@ -1,7 +1,7 @@
 /*
- * The master side of the pool: its book of jobs (ids the results name,
- * a queue of jobs with tasks to send), the turn that takes in results
- * and hands chunks to the workers (sized by core/batch.c), the master's
+ * The master side of the pool: the turn that takes in results and hands
+ * chunks from book.c's queue of jobs to the workers (sized by
+ * core/batch.c), the master's
  * own run of a chunk when it works, the workers it declares lost (their
  * tasks complete with TF_ELOST), the idle wait between turns, and the
  * goodbyes at close. jobs.c builds the jobs that this loop runs. What
@@ -30,79 +30,18 @@ static void note_activity(struct tf_pool *p, double now)
 	tf_idle_hold(&p->idle, wait);
 }
 
-struct pjob *tf__pool_job_new(struct tf_pool *p, enum job_kind kind,
-			    uint32_t fn)
-{
-	struct pjob *j = tf__xcalloc(1, sizeof(*j));
-
-	if (p->nfree) {
-		j->id = p->free_ids[--p->nfree];
-	} else {
-		size_t alloc = p->njobs;
-
-		tf__grow((void **)&p->jobs, &alloc, p->njobs + 1,
-			 sizeof(*p->jobs));
-		p->free_ids = tf__xrealloc(p->free_ids,
-					   alloc * sizeof(*p->free_ids));
-		j->id = (uint32_t)p->njobs++;
-	}
-	p->jobs[j->id] = j;
-	j->kind = kind;
-	j->fn = fn;
-	return j;
-}
-
-void tf__pool_job_free(struct tf_pool *p, struct pjob *j)
-{
-	p->jobs[j->id] = NULL;
-	p->free_ids[p->nfree++] = j->id;
-	free(j);
-}
-
-void tf__pool_enqueue(struct tf_pool *p, struct pjob *j)
-{
-	j->qnext = NULL;
-	j->queued = 1;
-	if (p->qtail)
-		p->qtail->qnext = j;
-	else
-		p->qhead = j;
-	p->qtail = j;
-}
-
-void tf__pool_dequeue(struct tf_pool *p, struct pjob *j)
-{
-	struct pjob **pp = &p->qhead, *prev = NULL;
-
-	if (!j->queued)
-		return;
-	while (*pp && *pp != j) {
-		prev = *pp;
-		pp = &(*pp)->qnext;
-	}
-	if (*pp)
-		*pp = j->qnext;
-	if (p->qtail == j)
-		p->qtail = prev;
-	j->queued = 0;
-}
-
-/* Whether every task the job will run has reported back. */
-int tf__pool_job_finished(const struct pjob *j)
-{
-	return j->done == (j->stopped ? j->next : j->n);
-}
-
-static void deliver_future(struct tf_pool *p, struct pjob *j,
+static void deliver_future(struct tf_pool *p, struct pjob *j, size_t idx,
 			   const struct tf_precord *rec)
 {
-	struct tf_future *f = j->fut;
+	struct tf_future *f = j->futs[idx];
 
 	if (!f)
-		return; /* freed while it ran */
+		return; /* freed while it ran, or cancelled */
+	j->futs[idx] = NULL;
 	f->status = rec->status;
 	if (rec->len) {
-		f->result = tf__xmalloc(rec->len);
+		f->result = rec->len <= FUT_INLINE ? f->small_res.bytes
+						   : tf__xmalloc(rec->len);
 		memcpy(f->result, rec->result, rec->len);
 	}
 	f->len = rec->len;
@@ -120,7 +59,7 @@ static void deliver(struct tf_pool *p, struct pjob *j, size_t idx,
 	char *err = NULL;
 
 	if (j->kind == JOB_FUTURE) {
-		deliver_future(p, j, rec);
+		deliver_future(p, j, idx, rec);
 		return;
 	}
 	if (j->kind == JOB_ORDERED && j->out && status == 0 &&
@@ -245,7 +184,7 @@ static int handle_results(struct tf_pool *p, int wi, const char *buf,
 		}
 	}
 	j->done += r.count;
-	if (j->kind == JOB_FUTURE && tf__pool_job_finished(j))
+	if ((j->kind == JOB_FUTURE || j->orphan) && tf__pool_job_finished(j))
 		tf__pool_job_free(p, j);
 	return 0;
 bad:
@@ -397,19 +336,30 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	size_t n, i, per_task;
 
 	per_task = j->in ? j->in_size : 0;
-	n = j->kind == JOB_FUTURE
-		    ? 1
-		    : tf_chunker_size(&p->chunkers[j->fn], j->n - j->next,
-				      workers, per_task,
-				      j->chunk ? j->chunk : p->o.chunk);
+	n = tf_chunker_size(&p->chunkers[j->fn], j->n - j->next, workers,
+			    per_task, j->chunk ? j->chunk : p->o.chunk);
 	if (j->in && j->in_size && n > room / j->in_size)
 		n = room / j->in_size;
-	if (!j->in && j->kind != JOB_FUTURE) {
+	if (!j->in) {
 		size_t bytes = 0;
 
+		/* A chunk of variable-size inputs closes at
+		 * TF_POOL_CHUNK_BYTES, so that a worker holds (and the
+		 * master keeps for the send) a bounded amount whatever the
+		 * chunker chose; one larger input goes alone. A chunk of
+		 * futures also ends before a cancelled one. */
 		for (i = 0; i < n; i++) {
-			bytes += tf_pwire_var_size(j->inv[j->next + i].len);
-			if (bytes > room)
+			size_t len;
+
+			if (j->kind == JOB_FUTURE) {
+				if (!j->futs[j->next + i])
+					break;
+				len = j->futs[j->next + i]->in_len;
+			} else {
+				len = j->inv[j->next + i].len;
+			}
+			bytes += tf_pwire_var_size(len);
+			if (bytes > TF_POOL_CHUNK_BYTES)
 				break;
 		}
 		n = i ? i : 1;
@@ -421,13 +371,16 @@ static uint32_t pack_chunk(struct tf_pool *p, struct pjob *j, size_t workers)
 	t.in_size = j->in ? (uint32_t)j->in_size : TF_POOL_VARSIZE;
 	t.out_size = j->kind == JOB_ORDERED && j->out ? (uint32_t)j->out_size
 						      : TF_POOL_VARSIZE;
+	t.flags = j->kind == JOB_FUTURE ? TF_PWIRE_FUTURES : 0;
 	tf_strbuf_reset(&p->tx);
 	tf_pwire_tasks_begin(&p->tx, &t);
 	if (j->in) {
 		tf_strbuf_add(&p->tx, j->in + j->next * j->in_size,
 			      n * j->in_size);
 	} else if (j->kind == JOB_FUTURE) {
-		tf_pwire_add_var(&p->tx, j->fut->input, j->fut->in_len);
+		for (i = 0; i < n; i++)
+			tf_pwire_add_var(&p->tx, j->futs[j->next + i]->input,
+					 j->futs[j->next + i]->in_len);
 	} else {
 		for (i = 0; i < n; i++)
 			tf_pwire_add_var(&p->tx, j->inv[j->next + i].data,
@@ -445,10 +398,24 @@ static size_t workers_now(const struct tf_pool *p)
 	return (size_t)p->live + (p->master_works ? 1 : 0);
 }
 
+/* The job at the queue's head, past the cancelled futures at the start
+ * of what it has left to send (they count as done). */
+static struct pjob *head_job(struct tf_pool *p)
+{
+	struct pjob *j = p->qhead;
+
+	if (j->kind == JOB_FUTURE)
+		while (j->next < j->n && !j->futs[j->next]) {
+			j->next++;
+			j->done++;
+		}
+	return j;
+}
+
 static int send_chunk(struct tf_pool *p, int wi)
 {
 	struct pworker *w = &p->w[wi];
-	struct pjob *j = p->qhead;
+	struct pjob *j = head_job(p);
 	struct inflight *fl = &w->fl[w->outstanding];
 
 	fl->job = j->id;
@@ -477,12 +444,20 @@ static int run_local(struct tf_pool *p)
 	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
 	struct tf_ptasks t;
 
+	int rc;
+
 	sink.arg = p;
-	pack_chunk(p, p->qhead, workers_now(p));
+	pack_chunk(p, head_job(p), workers_now(p));
 	if (tf_pwire_tasks_decode(p->tx.buf, p->tx.len, &t))
 		return TF_EPROTO;
-	return tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t, &p->res,
-				&sink);
+	sink.msg_max = tf__pool_results_max(&t);
+	/* Its tasks may not call the pool, as on a worker (TF_ESTATE). */
+	p->in_task = 1;
+	rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate,
+			       p->o.task_timeout, &t, &p->res,
+			       &sink);
+	p->in_task = 0;
+	return rc;
 }
 
 /*
@@ -551,7 +526,7 @@ int tf__pool_progress(struct tf_pool *p, int local)
 
 	if (p->failed)
 		return p->failed;
-	if (p->in_callback)
+	if (p->in_callback || p->in_task)
 		return TF_ESTATE;
 	/* Send first: a task just submitted should not wait for a probe. */
 	rc = fill(p, 1, &events);
@@ -602,6 +577,11 @@ int tf__pool_progress(struct tf_pool *p, int local)
  * time. */
 void tf__pool_idle_wait(struct tf_pool *p)
 {
+	tf__pool_idle_wait_until(p, -1);
+}
+
+void tf__pool_idle_wait_until(struct tf_pool *p, double until)
+{
 	double now = tf_now(), due = 0, wait;
 	int wi, k;
 
@@ -621,7 +601,10 @@ void tf__pool_idle_wait(struct tf_pool *p)
 				    due - now > SLEEP_MIN
 					    ? due - now - SPIN_AHEAD / 2
 					    : SLEEP_MIN);
-	tf_sleep(wait);
+	if (until >= 0 && until - now < wait)
+		wait = until > now ? until - now : 0;
+	if (wait > 0)
+		tf_sleep(wait);
 }
 
 /* ---- Shut-down ---- */

@@ -3,9 +3,10 @@
  * futures, the master's book of workers, and the calls one part makes
  * into another. api.c holds the public lifecycle (open, register, the
  * start handshake, close) and the error message; master.c the master's
- * loop (chunks out, results in, lost workers, the idle wait); jobs.c
- * the maps and futures that queue work for that loop; worker.c the
- * worker's loop. Internal: nothing here is installed.
+ * loop (chunks out, results in, lost workers, the idle wait); book.c
+ * its book of jobs (ids, the send queue, futures jobs' tasks); jobs.c
+ * the maps and futures that queue work for that loop; imap.c the
+ * streaming map on those futures; worker.c the worker's loop. Internal: nothing here is installed.
  */
 #ifndef TF_POOL_POOL_H
 #define TF_POOL_POOL_H
@@ -26,6 +27,20 @@
 #define SPIN_AHEAD 5e-5
 /* ... and for this long after it was due. */
 #define SPIN_LATE 2e-3
+/*
+ * A chunk of variable-size inputs closes once its inputs pass this many
+ * bytes (a single larger input goes alone), and a chunk's variable-size
+ * results go out in messages of about this size (a single larger result
+ * alone), so that neither side holds a chunk's worth of large records.
+ */
+#define TF_POOL_CHUNK_BYTES ((size_t)1 << 20)
+/* Inputs and results up to this many bytes are kept in the future. */
+#define FUT_INLINE 16
+/* The most futures one job collects before a new one starts. */
+#define FUT_JOB_MAX ((size_t)1 << 22)
+/* A submit that joins a job whose tasks wait to be sent (every rank is
+ * full) skips its turn, but for every this many. */
+#define SUBMIT_TURN_EVERY 1024
 /* A worker polls this long after its last chunk before sleeping. */
 #define WORKER_SPIN 2e-3
 #define SLEEP_MIN 2e-5
@@ -58,14 +73,24 @@ struct pjob {
 	int *status;
 	char **errors;
 	size_t chunk;
-	struct tf_future *fut;
+	/* A futures job: one future per task, in submission order; NULL
+	 * for one freed while it ran, or cancelled (then it is skipped, and
+	 * counted done, when its turn to be sent comes). futs is &fut1 until
+	 * a second future joins. */
+	struct tf_future **futs;
+	size_t futs_alloc;
+	struct tf_future *fut1;
+	double deadline; /* a map's time limit (tf_now()'s clock), or 0 */
+	int orphan;      /* its map returned: results are dropped */
 	struct pjob *qnext; /* the queue of jobs with tasks to send */
 	int queued;
 };
 
 struct tf_future {
 	struct tf_pool *pool;
+	void *tag;        /* the caller's (tf_future_set_tag()) */
 	struct pjob *job; /* until it is done */
+	size_t idx;       /* its task in job */
 	int done;
 	int status;
 	void *result;
@@ -73,6 +98,12 @@ struct tf_future {
 	char *error;
 	void *input;
 	size_t in_len;
+	/* Small inputs and results live here, not in a malloc'd buffer of
+	 * their own (futures in bulk: malloc was most of their cost). */
+	union {
+		unsigned char bytes[FUT_INLINE];
+		uint64_t align;
+	} small_in, small_res;
 	struct tf_future *prev, *next; /* the pool's live futures */
 };
 
@@ -114,6 +145,7 @@ struct tf_pool {
 	int failed;
 	int master_works;
 	int in_callback; /* a result callback runs: no re-entry */
+	int in_task;     /* the master runs a task: no re-entry either */
 	int dismissed;   /* the start failed and told every rank so */
 	double next_watch; /* when to look for lost ranks next */
 	long master_pid;   /* on a worker: the master's process, or 0 */
@@ -132,6 +164,10 @@ struct tf_pool {
 	struct pjob *qhead, *qtail;
 	struct tf_chunker *chunkers; /* one per function */
 	struct tf_future *futures;
+	/* The futures job that submits join (bulk futures), or NULL; and
+	 * the submits since the last that made a turn. */
+	struct pjob *fut_open;
+	unsigned quiet_submits;
 	struct tf_strbuf rx, tx, res;
 	struct tf_idle idle; /* the master's waits between turns */
 };
@@ -175,7 +211,7 @@ void tf__pool_idle_leaving(struct tf_idle *w);
  */
 int tf__pool_serve(struct tf_pool *p);
 
-/* ---- master.c ---- */
+/* ---- book.c ---- */
 
 /** A new job of kind for function fn, with an id the results name; the
  * pool owns it until tf__pool_job_free(). */
@@ -187,6 +223,17 @@ void tf__pool_enqueue(struct tf_pool *p, struct pjob *j);
 void tf__pool_dequeue(struct tf_pool *p, struct pjob *j);
 /** Whether every task the job will run has reported back. */
 int tf__pool_job_finished(const struct pjob *j);
+/** Adds future f as the next task of futures job j. */
+void tf__pool_job_add_future(struct pjob *j, struct tf_future *f);
+/**
+ * Takes unsent future f off its job (cancel): f's task is skipped when
+ * its turn comes, or dropped if it is the job's last; a job left with
+ * nothing to send is dequeued, and freed if it is finished. Returns 1,
+ * or 0 (and does nothing) if f was sent or is done.
+ */
+int tf__pool_job_cancel_future(struct tf_pool *p, struct tf_future *f);
+
+/* ---- master.c ---- */
 
 /**
  * One turn of the master: takes in every waiting result, then fills the
@@ -200,6 +247,18 @@ int tf__pool_progress(struct tf_pool *p, int local);
  * polls while a result is due soon, else sleeps a little longer each
  * time. */
 void tf__pool_idle_wait(struct tf_pool *p);
+/** The same, but sleeps past until (tf_now()'s clock; negative: no
+ * limit) at no time. */
+void tf__pool_idle_wait_until(struct tf_pool *p, double until);
+
+/** The most bytes a RESULTS message of chunk t should carry:
+ * TF_POOL_CHUNK_BYTES for variable-size results; fixed-size ones keep
+ * one message (TF_PWIRE_MSG_MAX), as their chunks' sizes are known. */
+static inline size_t tf__pool_results_max(const struct tf_ptasks *t)
+{
+	return t->out_size == TF_POOL_VARSIZE ? TF_POOL_CHUNK_BYTES
+					      : TF_PWIRE_MSG_MAX;
+}
 
 /** Looks for lost workers, at most every WATCH_EVERY. Returns how many
  * it found lost, or an error. */

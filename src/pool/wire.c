@@ -28,7 +28,7 @@ void tf_pwire_tasks_begin(struct tf_strbuf *out, const struct tf_ptasks *t)
 	tf_strbuf_add_u32(out, t->fn);
 	tf_strbuf_add_u32(out, t->in_size);
 	tf_strbuf_add_u32(out, t->out_size);
-	tf_strbuf_add_u32(out, 0);
+	tf_strbuf_add_u32(out, t->flags);
 }
 
 /* Zero bytes up to the next multiple of 8 of sb's length. */
@@ -86,9 +86,10 @@ int tf_pwire_tasks_decode(const void *buf, size_t len, struct tf_ptasks *t)
 	t->fn = tf_le32_load(p + 24);
 	t->in_size = tf_le32_load(p + 28);
 	t->out_size = tf_le32_load(p + 32);
+	t->flags = tf_le32_load(p + 36);
 	t->data = p + TASKS_HDR;
 	t->data_len = len - TASKS_HDR;
-	if (t->count == 0)
+	if (t->count == 0 || (t->flags & ~TF_PWIRE_FUTURES))
 		return TF_EPROTO;
 	if (t->in_size != TF_POOL_VARSIZE) {
 		if ((uint64_t)t->count * t->in_size != t->data_len)

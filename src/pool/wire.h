@@ -41,7 +41,12 @@ struct tf_ptasks {
 	uint32_t out_size; /* bytes per result expected, or TF_POOL_VARSIZE */
 	const unsigned char *data; /* the inputs (decoded: into the message) */
 	size_t data_len;
+	uint32_t flags; /* TF_PWIRE_FUTURES or 0 */
 };
+
+/** In a TASKS header's flags: the tasks are futures, each its own call
+ * (tf_call_index() is 0), batched into one chunk. */
+#define TF_PWIRE_FUTURES 1u
 
 /**
  * Appends a TASKS header to out; the caller then appends the inputs:

@@ -94,9 +94,12 @@ static int run_next(struct tf_pool *p, struct tf_ring *held)
 
 	sink.arg = p;
 	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
-	if (!rc)
-		rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate, &t,
-				      &p->res, &sink);
+	if (!rc) {
+		sink.msg_max = tf__pool_results_max(&t);
+		rc = tf_call_run_chunk(&p->reg, p->ctx, p->o.isolate,
+				       p->o.task_timeout, &t,
+				       &p->res, &sink);
+	}
 	free(h.buf);
 	if (rc == TF_EPROTO)
 		tf__pool_seterr(p, "a malformed TASKS message");

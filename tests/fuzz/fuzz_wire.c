@@ -446,7 +446,7 @@ static void write_seeds(const char *dir)
 	write_seed(dir, "journal", &sb);
 	tf_strbuf_reset(&sb);
 	{
-		struct tf_ptasks t = { 1, 0, 2, 0, TF_POOL_VARSIZE, 8, NULL, 0 };
+		struct tf_ptasks t = { 1, 0, 2, 0, TF_POOL_VARSIZE, 8, NULL, 0, 0 };
 		struct tf_presults r = { 1, 0, 2, 0, TF_POOL_VARSIZE, 0.5,
 					 NULL, 0 };
 		const char *names[] = { "square", "sweep" };

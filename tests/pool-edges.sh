@@ -1,0 +1,109 @@
+#!/bin/sh
+# The C API called wrongly, waits with time limits, polls that drive the
+# pool, and a worker's memory over large variable-size records
+# (tests/pool_edges' modes, taskfarm(3)), without a launcher and under 1
+# to 4 ranks.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+PROG="$top_builddir/tests/pool_edges"
+[ -x "$PROG" ] || { echo "Bail out! $PROG not built"; exit 99; }
+
+# report_lines WHAT: each line of out as a TAP line.
+report_lines() {
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "$1: ${line#ok }" ;;
+		"FAIL "*) not_ok "$1: ${line#FAIL }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <out
+}
+
+# run_mode N MODE EXPECTED_OKS: as tests/pool.sh's (0: no launcher).
+run_mode() {
+	n=$1 mode=$2 want=$3
+	if [ "$n" -eq 0 ]; then
+		where="no launcher"
+		timeout -k 10 120 "$PROG" "$mode" >out 2>err
+	else
+		where="$n ranks"
+		timeout -k 10 180 "$MPIEXEC" -n "$n" "$PROG" "$mode" >out 2>err
+	fi
+	rc=$?
+	report_lines "$mode, $where"
+	got=$(grep -c '^ok ' out)
+	if [ "$rc" -eq 0 ] && [ "$got" -eq "$want" ] && ! grep -q '^FAIL' out; then
+		ok "$mode, $where: exit 0 with $want checks passed"
+	else
+		not_ok "$mode, $where: exit $rc, $got of $want checks passed"
+		diag "stderr:" "$(tail -n 15 err)"
+	fi
+}
+
+run_mode 0 misuse 14
+run_mode 0 bulk-futures 4
+run_mode 0 imap 6
+run_mode 0 task-timeout 3
+
+
+if ! have_mpiexec; then
+	diag "no $MPIEXEC: the MPI runs are skipped"
+	finish
+	exit $?
+fi
+
+run_mode 1 misuse 14
+run_mode 3 misuse 14
+run_mode 3 test-drives 3
+run_mode 3 timeouts 8
+run_mode 2 mapv-memory 1
+run_mode 3 bulk-futures 4
+run_mode 3 imap 6
+run_mode 2 imap 6
+run_mode 3 task-timeout 3
+
+# OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
+# the pool starts must allow it (MPI_THREAD_FUNNELED).
+OMP="$top_builddir/tests/pool_omp"
+"$OMP" >out 2>err
+if [ $? -eq 77 ]; then
+	echo "ok $((tap_n + 1)) - OpenMP tasks: # SKIP built without OpenMP"
+	tap_n=$((tap_n + 1))
+else
+	for args in "1 plain" "1 isolate" "3 plain" "3 isolate"; do
+		set -- $args
+		timeout -k 10 120 "$MPIEXEC" -n "$1" "$OMP" "$2" >out 2>err
+		rc=$?
+		report_lines "OpenMP, $1 ranks, $2"
+		check "OpenMP, $1 ranks, $2: exit 0 with 2 checks passed" \
+			sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^ok ' out) -eq 2 ]"
+	done
+fi
+
+# The examples: pool_imap's ordered stream, pool_bulk's futures in bulk;
+# the same answers on 1 and 3 ranks.
+EX="$top_builddir/examples"
+seq 1 3000 | timeout -k 10 120 "$EX/pool_imap" 16 >imap.0 2>err
+rc0=$?
+seq 1 3000 | timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_imap" 16 >imap.3 2>err
+rc3=$?
+check "pool_imap: exit 0 without a launcher and under 3 ranks" \
+	[ "$rc0" -eq 0 ] && [ "$rc3" -eq 0 ]
+check "pool_imap: 3000 results, in input order" \
+	[ "$(cut -d: -f1 imap.3 | tr '\n' ' ')" = "$(seq 1 3000 | tr '\n' ' ')" ]
+check "pool_imap: the same results on 1 and 3 ranks" cmp -s imap.0 imap.3
+check "pool_imap: 27 takes 111 steps" grep -qx '27: 111' imap.3
+printf '5\nx\n7\n' | timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_imap" >out 2>err
+rc=$?
+check "pool_imap: a bad line is a failed task in its place, exit 1" \
+	sh -c "[ $rc -eq 1 ] && [ \"\$(cut -d: -f1 out | tr '\n' ' ')\" = '1 2 3 ' ] && grep -q \"^2: failed: 'x' is not\" out"
+timeout -k 10 120 "$EX/pool_bulk" 50000 100 >bulk.0 2>err
+rc0=$?
+timeout -k 10 120 "$MPIEXEC" -n 3 "$EX/pool_bulk" 50000 100 >bulk.3 2>err
+rc3=$?
+check "pool_bulk: exit 0 without a launcher and under 3 ranks" \
+	[ "$rc0" -eq 0 ] && [ "$rc3" -eq 0 ]
+check "pool_bulk: the same count on 1 and 3 ranks, pi to 2 decimals" \
+	sh -c "cmp -s bulk.0 bulk.3 && grep -q '^50000 futures, .*pi ~ 3\.14' bulk.3"
+
+finish
