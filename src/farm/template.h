@@ -86,4 +86,9 @@ int tf_template_render(const char *cmd, char *const *args, size_t nargs,
  * characters, else in single quotes with embedded ones escaped. */
 void tf_shell_quote(struct tf_strbuf *sb, const char *s);
 
+/* Between template.c and render.c: whether every replacement string of
+ * t->cmd is known and names one of nfields sources (or columns); sets
+ * t->has_replacement. Returns 0 or TF_EINVAL with t->errmsg set. */
+int tf__template_check_replacements(struct tf_template *t, size_t nfields);
+
 #endif
