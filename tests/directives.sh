@@ -70,6 +70,15 @@ else
 	skip_all "no $MPIEXEC"
 fi
 
+# The example campaign (jobs/campaign.tasks): set up, barrier, six
+# simulations, barrier, a 2-slot combine that sees all six results.
+if have_mpiexec; then
+	mpi 3 --slots 2 --journal camp.tsv "$JOBS/campaign.tasks"
+	check "jobs/campaign.tasks, 3 ranks: exits 0" rc_is 0
+	check "jobs/campaign.tasks: the combine saw all six results, on 2 slots" \
+		grep -qE '^pi ~ 3\.1[0-9]* from 6000000 samples on 2 slots$' out
+fi
+
 # A failure before a barrier: by default the run goes on past it.
 printf 'exit 3\necho one\n#TASKFARM barrier\necho after\n' >fail.tasks
 tf --slots 2 --journal fail.tsv fail.tasks
