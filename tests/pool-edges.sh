@@ -61,6 +61,7 @@ run_mode 3 bulk-futures 4
 run_mode 3 imap 6
 run_mode 2 imap 6
 run_mode 3 task-timeout 3
+run_mode 3 long-queue 3
 
 # OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
 # the pool starts must allow it (MPI_THREAD_FUNNELED).

@@ -463,10 +463,30 @@ static int run_local(struct tf_pool *p)
 /*
  * Gives chunks to the live workers holding fewer than max, the one that
  * answered last first (it is awake), one pass per level so that every
- * worker gets its first chunk before any gets a second. A worker that a
+ * worker gets its first chunk before any gets a second, and none gets
+ * a second behind a long task (no_prefetch()). A worker that a
  * send fails for is lost. Adds what it sent to *events. Returns 0 or an
  * error.
  */
+/*
+ * Whether worker w, which holds a chunk, should get none behind it: the
+ * function to send next was measured long (LONG_TASK a task), or a chunk
+ * w holds has run longer than LONG_TASK a task (a long task runs now).
+ */
+static int no_prefetch(struct tf_pool *p, const struct pworker *w)
+{
+	double now;
+	int k;
+
+	if (tf_chunker_expect(&p->chunkers[p->qhead->fn], 1) > LONG_TASK)
+		return 1;
+	now = tf_now();
+	for (k = 0; k < w->outstanding; k++)
+		if (now - w->fl[k].sent > LONG_TASK * w->fl[k].count)
+			return 1;
+	return 0;
+}
+
 static int fill(struct tf_pool *p, int max, int *events)
 {
 	int pass, k, rc;
@@ -476,6 +496,8 @@ static int fill(struct tf_pool *p, int max, int *events)
 			int wi = (p->hot + k) % p->nw;
 
 			if (p->w[wi].outstanding >= pass || p->w[wi].lost)
+				continue;
+			if (pass > 1 && no_prefetch(p, &p->w[wi]))
 				continue;
 			rc = send_chunk(p, wi);
 			if (rc)

@@ -23,6 +23,13 @@
 
 /* Chunks a worker holds at once: one running, one ready behind it. */
 #define OUT_MAX 2
+/*
+ * Tasks this long are long: a worker whose chunk in flight has run this
+ * long a task (or whose next function's measured mean is longer) gets no
+ * second chunk behind it, so that queued work stays on the master, where
+ * it can still be cancelled or go to the next worker that is idle.
+ */
+#define LONG_TASK 0.02
 /* Poll without sleeping while a message is due within this long... */
 #define SPIN_AHEAD 5e-5
 /* ... and for this long after it was due. */
