@@ -17,12 +17,15 @@
  * task-timeout (isolated tasks past task_timeout are killed),
  * long-queue (futures submitted while a long task runs do not queue
  * behind it on its worker: they run on the idle one, or stay on the
- * master, where a cancel still takes them).
+ * master, where a cancel still takes them), close-inproc and
+ * close-isolated (tf_pool_close_for() with a 30 s task running: returns
+ * TF_ETIMEDOUT within seconds; an isolated task's process is killed).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -110,6 +113,24 @@ static int touch(struct tf_call *call, const void *in, size_t len, void *ctx)
 		return 1;
 	}
 	fclose(fp);
+	return 0;
+}
+
+/* Names its process as its input says (pgrep finds it), then sleeps
+ * 30 s. */
+static int named_nap(struct tf_call *call, const void *in, size_t len,
+		     void *ctx)
+{
+	char name[16];
+
+	(void)call;
+	(void)ctx;
+	if (len == 0 || len >= sizeof(name))
+		return 99;
+	memcpy(name, in, len);
+	name[len] = '\0';
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	sleep(30);
 	return 0;
 }
 
@@ -817,6 +838,40 @@ static void mode_long_queue(struct tf_pool *pool)
 	(void)t0;
 }
 
+/* A 30 s task runs (and a future waits behind it) when the master
+ * closes with a limit of 1 s: TF_ETIMEDOUT within a few seconds. With
+ * isolate, the task's process (named marker) is gone after it. Returns
+ * main's exit code. */
+static int mode_close_for(struct tf_pool *pool, const char *marker)
+{
+	struct tf_future *f, *behind;
+	int32_t ms = 100;
+	char cmd[128];
+	double t0, took;
+	int rc, left;
+
+	tf_pool_submit(pool, "named_nap", marker, strlen(marker), &f);
+	drive_for(pool, 0.5);
+	tf_pool_submit(pool, "nap", &ms, sizeof(ms), &behind);
+	t0 = now_s();
+	rc = tf_pool_close_for(pool, 1.0);
+	took = now_s() - t0;
+	CHECK(rc == TF_ETIMEDOUT && took < 5.0,
+	      "tf_pool_close_for(1 s) with a 30 s task running returns "
+	      "TF_ETIMEDOUT after %.2f s (%s; %s)",
+	      took, tf_strerror(rc), tf_pool_errmsg(NULL));
+	usleep(300000);
+	snprintf(cmd, sizeof(cmd), "pgrep -x '%s' >/dev/null", marker);
+	left = system(cmd) == 0;
+	printf("# the task's process %s after the close\n",
+	       left ? "still runs" : "is gone");
+	if (getenv("POOL_EDGES_WANT_GONE"))
+		CHECK(!left, "the isolated task's process (%s) was killed",
+		      marker);
+	fflush(stdout);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "misuse";
@@ -829,6 +884,8 @@ int main(int argc, char **argv)
 		o.master_works = 1;
 	if (!strcmp(mode, "mapv-memory"))
 		o.master_works = 0;
+	if (!strcmp(mode, "close-isolated"))
+		o.isolate = 1;
 	if (!strcmp(mode, "task-timeout")) {
 		struct tf_pool *none = (struct tf_pool *)1;
 
@@ -854,6 +911,7 @@ int main(int argc, char **argv)
 	tf_pool_register(pool, "echo_rss", echo_rss);
 	tf_pool_register(pool, "square_index", square_index);
 	tf_pool_register(pool, "touch", touch);
+	tf_pool_register(pool, "named_nap", named_nap);
 	rc = tf_pool_start(pool);
 	if (rc == 1) {
 		if (!strcmp(mode, "misuse"))
@@ -872,6 +930,8 @@ int main(int argc, char **argv)
 			mode_task_timeout(pool);
 		else if (!strcmp(mode, "long-queue"))
 			mode_long_queue(pool);
+		else if (!strncmp(mode, "close-", 6))
+			return mode_close_for(pool, argc > 2 ? argv[2] : "tfclose");
 		else
 			CHECK(0, "a known mode (%s)", mode);
 	} else if (rc < 0) {
@@ -880,6 +940,9 @@ int main(int argc, char **argv)
 	}
 	r = tf_pool_rank(pool);
 	rc = tf_pool_close(pool);
+	/* The master's close-inproc leaves a worker behind: a loss. */
+	if (rc == TF_ELOST && !strcmp(mode, "close-inproc"))
+		rc = 0;
 	if (rc) {
 		printf("FAIL close on rank %d: %s\n", r, tf_strerror(rc));
 		failures++;

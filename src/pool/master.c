@@ -441,7 +441,7 @@ static int take_local(void *arg, struct tf_strbuf *msg)
 /* The master runs one chunk itself. */
 static int run_local(struct tf_pool *p)
 {
-	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
+	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX, NULL };
 	struct tf_ptasks t;
 
 	int rc;
@@ -686,9 +686,11 @@ static int stop_workers(struct tf_pool *p)
 		if (w->lost && w->lost != LOST_SILENT)
 			continue;
 		e = tf__pool_send_status(p, w->rank, TF_TAG_POOL_STOP,
-					 w->lost ? TF_ELOST : 0, "\1",
-					 p->comm.abandoned ? 1 : 0);
-		w->told = !w->lost && p->comm.abandoned;
+					 w->lost     ? TF_ELOST
+					 : w->halted ? TF_ECANCELLED
+						     : 0,
+					 "\1", p->comm.abandoned ? 1 : 0);
+		w->told = !w->lost && (p->comm.abandoned || w->halted);
 		if (w->lost)
 			tf_comm_forget(&p->comm, w->rank);
 		else if (e && !rc)
@@ -697,9 +699,50 @@ static int stop_workers(struct tf_pool *p)
 	return rc;
 }
 
-int tf__pool_master_close(struct tf_pool *p)
+/*
+ * tf_pool_close_for() past its limit: the chunks still in flight complete
+ * with TF_ECANCELLED. A worker of isolated tasks will get a STOP that
+ * makes it kill the child (halted); one whose task runs in its process
+ * cannot hear it until the task returns, so it is given up as silent
+ * (every rank leaves MPI unfinalized). Returns 0 or TF_EPROTO.
+ */
+static int halt_running(struct tf_pool *p)
 {
-	int rc = 0;
+	static const char why[] =
+		"the pool closed (tf_pool_close_for()) while the task ran";
+	int r, rc = 0;
+
+	for (r = 0; r < p->nw && !rc; r++) {
+		struct pworker *w = &p->w[r];
+
+		if (w->lost || !w->outstanding)
+			continue;
+		while (w->outstanding && !rc) {
+			struct inflight fl = w->fl[--w->outstanding];
+
+			rc = complete_as(p, fl.job, fl.first, fl.count,
+					 TF_ECANCELLED, why);
+		}
+		if (p->o.isolate) {
+			w->halted = 1;
+		} else {
+			w->lost = LOST_SILENT;
+			p->live--;
+			tf_comm_abandon(&p->comm);
+			tf__pool_seterr(p,
+					"rank %d still ran a task in its process "
+					"at the close's time limit: it was left "
+					"behind, and MPI is left unfinalized",
+					w->rank);
+		}
+	}
+	return rc;
+}
+
+int tf__pool_master_close(struct tf_pool *p, double limit)
+{
+	double until = limit >= 0 ? tf_now() + limit : -1;
+	int rc = 0, r, timed_out = 0;
 
 	if (!p->failed) {
 		struct tf_future *f;
@@ -708,17 +751,22 @@ int tf__pool_master_close(struct tf_pool *p)
 			tf_future_cancel(f);
 		/* Wait for every chunk in flight, then stop the workers. */
 		for (;;) {
-			int busy = 0, ev, r;
+			int busy = 0, ev;
 
 			for (r = 0; r < p->nw; r++)
 				busy += p->w[r].outstanding;
 			if (!busy)
 				break;
+			if (until >= 0 && tf_now() >= until) {
+				timed_out = 1;
+				halt_running(p);
+				break;
+			}
 			ev = tf__pool_progress(p, 1);
 			if (ev < 0)
 				break;
 			if (ev == 0)
-				tf__pool_idle_wait(p);
+				tf__pool_idle_wait_until(p, until);
 		}
 	}
 	if (!p->dismissed) {
@@ -728,8 +776,16 @@ int tf__pool_master_close(struct tf_pool *p)
 		tf__pool_watch(p, tf_now());
 		rc = stop_workers(p);
 	}
-	/* Leaving MPI unfinalized, the STOPs must be out, and read. */
-	if (p->comm.abandoned)
+	/* Leaving MPI unfinalized, the STOPs must be out, and read; a halted
+	 * worker's answer says that nothing more of its tasks is coming. */
+	if (p->comm.abandoned || timed_out)
 		await_goodbyes(p);
-	return rc;
+	for (r = 0; r < p->nw; r++)
+		if (p->w[r].halted && !p->w[r].answered) {
+			/* It did not stop within GOODBYE_WAIT: finalizing
+			 * would wait for it. */
+			tf_comm_forget(&p->comm, p->w[r].rank);
+			tf_comm_abandon(&p->comm);
+		}
+	return rc ? rc : timed_out ? TF_ETIMEDOUT : 0;
 }

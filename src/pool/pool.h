@@ -136,6 +136,7 @@ struct pworker {
 	int ready; /* it answered START */
 	int lost;  /* enum lost_reason */
 	int told;  /* it got a STOP that asks for an answer (after a loss) */
+	int halted; /* its isolated tasks were stopped at close (TF_ECANCELLED) */
 	int answered;
 };
 
@@ -195,7 +196,9 @@ int tf__pool_send_status(struct tf_pool *p, int dest, int tag, int32_t status,
  * malformed). Its data is one byte 1 when a rank was lost, or it carries
  * TF_ELOST: then this rank leaves MPI without finalizing, as every rank
  * of the pool does (see tf_comm_abandon()), and answers with a STOP of
- * its own, for which the master waits before it leaves.
+ * its own, for which the master waits before it leaves. A STOP with
+ * TF_ECANCELLED (tf_pool_close_for() stopped this rank's tasks) is
+ * answered so too, and counts as 0.
  */
 int tf__pool_stop_status(struct tf_pool *p);
 
@@ -273,11 +276,16 @@ int tf__pool_watch(struct tf_pool *p, double now);
 
 /**
  * The master's part of tf_pool_close(): waits for the chunks in flight
- * (unless the pool failed), tells the workers to leave and, after a loss,
- * waits a little for their answers. Returns 0 or the first error of a
+ * (unless the pool failed) for at most limit seconds (negative: no
+ * limit), tells the workers to leave and, after a loss, waits a little
+ * for their answers. Past the limit, the tasks still running complete
+ * with TF_ECANCELLED: an isolated one's worker kills its child, and one
+ * running in a worker's process leaves that worker behind (every rank
+ * then leaves MPI unfinalized, as after a loss). Returns 0, TF_ETIMEDOUT
+ * when tasks were still running at the limit, or the first error of a
  * send to a live worker.
  */
-int tf__pool_master_close(struct tf_pool *p);
+int tf__pool_master_close(struct tf_pool *p, double limit);
 
 /* Whether an option struct's reserved words are all zero: a word set is
  * an option of a newer header that this library does not know. */

@@ -84,15 +84,51 @@ static int take_messages(struct tf_pool *p, struct tf_ring *held, int *rc)
 	return got < 0 ? got : 0;
 }
 
-/* Runs the oldest chunk held and frees it. Returns 0 or an error. */
-static int run_next(struct tf_pool *p, struct tf_ring *held)
+/* What an isolated task's wait watches: the master's messages. */
+struct watch {
+	struct tf_pool *p;
+	struct tf_ring *held;
+	int stopped; /* a STOP came: its status in rc */
+	int rc;
+};
+
+/* The sink's stop (call.h): while an isolated task runs, takes in the
+ * master's messages; a STOP (tf_pool_close_for() past its limit) stops
+ * the task. */
+static int watch_master(void *arg)
 {
-	struct tf_results_sink sink = { send_results, NULL, TF_PWIRE_MSG_MAX };
+	struct watch *w = arg;
+
+	if (!w->stopped && take_messages(w->p, w->held, &w->rc) == 1)
+		w->stopped = 1;
+	return w->stopped;
+}
+
+/* Where a worker's results go, and what its isolated tasks watch. */
+static int send_watched(void *arg, struct tf_strbuf *msg)
+{
+	struct watch *w = arg;
+
+	return send_results(w->p, msg);
+}
+
+/* Runs the oldest chunk held and frees it. Returns 0 or an error; a
+ * STOP taken in meanwhile sets *stop and *stop_rc (and returns 0). */
+static int run_next(struct tf_pool *p, struct tf_ring *held, int *stop,
+		    int *stop_rc)
+{
+	struct tf_results_sink sink = { send_watched, NULL, TF_PWIRE_MSG_MAX,
+					NULL };
 	struct held h = *(struct held *)tf_ring_pop_front(held);
+	struct watch w = { NULL, NULL, 0, 0 };
 	struct tf_ptasks t;
 	int rc;
 
-	sink.arg = p;
+	w.p = p;
+	w.held = held;
+	sink.arg = &w;
+	if (p->o.isolate)
+		sink.stop = watch_master;
 	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
 	if (!rc) {
 		sink.msg_max = tf__pool_results_max(&t);
@@ -101,6 +137,11 @@ static int run_next(struct tf_pool *p, struct tf_ring *held)
 				       &p->res, &sink);
 	}
 	free(h.buf);
+	if (w.stopped) {
+		*stop = 1;
+		*stop_rc = w.rc;
+		return 0;
+	}
 	if (rc == TF_EPROTO)
 		tf__pool_seterr(p, "a malformed TASKS message");
 	return rc;
@@ -150,7 +191,13 @@ int tf__pool_serve(struct tf_pool *p)
 			break;
 		}
 		if (tf_ring_len(&held) && pending == 0) {
-			rc = run_next(p, &held);
+			int stop_rc = 0;
+
+			rc = run_next(p, &held, &stop, &stop_rc);
+			if (stop) {
+				rc = stop_rc;
+				break;
+			}
 			if (rc) {
 				say_left(p, rc,
 					 rc == TF_EPROTO ? p->errmsg.buf : NULL);
