@@ -496,7 +496,8 @@ TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
 
 /**
  * Cancels f if it has not been sent to a rank yet (a rank holds at most
- * two chunks, so only queued futures can be cancelled). Returns 1 if it
+ * two chunks, and none behind a task that runs long, so queued futures
+ * can be cancelled). Returns 1 if it
  * was cancelled (its status becomes TF_ECANCELLED), 0 if it was sent or
  * is done.
  */
