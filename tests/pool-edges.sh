@@ -63,6 +63,7 @@ run_mode 3 imap 6
 run_mode 2 imap 6
 run_mode 3 task-timeout 3
 run_mode 3 long-queue 3
+run_mode 3 reclaim 1
 
 # tf_pool_close_for(pool, 1 s) while a 30 s task runs. Isolated: the
 # task's child (named by a marker unique to this run) is killed, every

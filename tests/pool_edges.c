@@ -17,7 +17,9 @@
  * task-timeout (isolated tasks past task_timeout are killed),
  * long-queue (futures submitted while a long task runs do not queue
  * behind it on its worker: they run on the idle one, or stay on the
- * master, where a cancel still takes them), close-inproc and
+ * master, where a cancel still takes them), reclaim (isolated: short
+ * futures sent in the same breath as a long one, behind it, are handed
+ * back and run on the idle worker), close-inproc and
  * close-isolated (tf_pool_close_for() with a 30 s task running: returns
  * TF_ETIMEDOUT within seconds; an isolated task's process is killed).
  */
@@ -838,6 +840,34 @@ static void mode_long_queue(struct tf_pool *pool)
 	(void)t0;
 }
 
+static void mode_reclaim(struct tf_pool *pool)
+{
+	struct tf_future *lng, *shorts[8];
+	int32_t long_ms = 3000, short_ms = 50;
+	double t0 = now_s(), last;
+	int i, ok_short = 0, long_done_then;
+
+	tf_pool_submit(pool, "nap", &long_ms, sizeof(long_ms), &lng);
+	for (i = 0; i < 8; i++)
+		tf_pool_submit(pool, "nap", &short_ms, sizeof(short_ms),
+			       &shorts[i]);
+	for (i = 0; i < 8; i++) {
+		tf_future_wait(shorts[i]);
+		ok_short += tf_future_status(shorts[i]) == 0;
+	}
+	last = now_s() - t0;
+	long_done_then = tf_future_test(lng);
+	tf_future_wait(lng);
+	CHECK(ok_short == 8 && !long_done_then && last < 2.0 &&
+		      tf_future_status(lng) == 0,
+	      "8 short futures submitted with a 3 s one are done after %.2f s, "
+	      "the long one after %.2f s (%d ok, long done then: %d)",
+	      last, now_s() - t0, ok_short, long_done_then);
+	for (i = 0; i < 8; i++)
+		tf_future_free(shorts[i]);
+	tf_future_free(lng);
+}
+
 /* A 30 s task runs (and a future waits behind it) when the master
  * closes with a limit of 1 s: TF_ETIMEDOUT within a few seconds. With
  * isolate, the task's process (named marker) is gone after it. Returns
@@ -884,7 +914,7 @@ int main(int argc, char **argv)
 		o.master_works = 1;
 	if (!strcmp(mode, "mapv-memory"))
 		o.master_works = 0;
-	if (!strcmp(mode, "close-isolated"))
+	if (!strcmp(mode, "close-isolated") || !strcmp(mode, "reclaim"))
 		o.isolate = 1;
 	if (!strcmp(mode, "task-timeout")) {
 		struct tf_pool *none = (struct tf_pool *)1;
@@ -930,6 +960,8 @@ int main(int argc, char **argv)
 			mode_task_timeout(pool);
 		else if (!strcmp(mode, "long-queue"))
 			mode_long_queue(pool);
+		else if (!strcmp(mode, "reclaim"))
+			mode_reclaim(pool);
 		else if (!strncmp(mode, "close-", 6))
 			return mode_close_for(pool, argc > 2 ? argv[2] : "tfclose");
 		else

@@ -6,7 +6,8 @@
  * loop (chunks out, results in, lost workers, the idle wait); book.c
  * its book of jobs (ids, the send queue, futures jobs' tasks); jobs.c
  * the maps and futures that queue work for that loop; imap.c the
- * streaming map on those futures; worker.c the worker's loop. Internal: nothing here is installed.
+ * streaming map on those futures; worker.c the worker's loop; close.c
+ * the master's close. Internal: nothing here is installed.
  */
 #ifndef TF_POOL_POOL_H
 #define TF_POOL_POOL_H
@@ -137,6 +138,7 @@ struct pworker {
 	int lost;  /* enum lost_reason */
 	int told;  /* it got a STOP that asks for an answer (after a loss) */
 	int halted; /* its isolated tasks were stopped at close (TF_ECANCELLED) */
+	int reclaiming; /* it was sent a RECLAIM, and sent no results since */
 	int answered;
 };
 
@@ -231,6 +233,16 @@ void tf__pool_job_free(struct tf_pool *p, struct pjob *j);
 /** Queues j's tasks to be sent; takes it off the queue (if it is on). */
 void tf__pool_enqueue(struct tf_pool *p, struct pjob *j);
 void tf__pool_dequeue(struct tf_pool *p, struct pjob *j);
+/** Queues j's tasks to be sent first, before every job queued. */
+void tf__pool_enqueue_front(struct tf_pool *p, struct pjob *j);
+/**
+ * Tasks [first, first + count) of futures job j, sent but handed back
+ * unrun (RECLAIM): their futures (those not freed) move to a new futures
+ * job at the queue's head, which it returns (NULL if none was left), and
+ * j counts the tasks done (it is freed if that finishes it).
+ */
+struct pjob *tf__pool_job_take_back(struct tf_pool *p, struct pjob *j,
+				    size_t first, size_t count);
 /** Whether every task the job will run has reported back. */
 int tf__pool_job_finished(const struct pjob *j);
 /** Adds future f as the next task of futures job j. */
@@ -270,6 +282,14 @@ static inline size_t tf__pool_results_max(const struct tf_ptasks *t)
 					      : TF_PWIRE_MSG_MAX;
 }
 
+/**
+ * Completes count tasks of job id from first, which will never run, with
+ * status and the message why: as if a rank had answered so. Returns 0 or
+ * TF_EPROTO.
+ */
+int tf__pool_complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
+			 uint32_t count, int status, const char *why);
+
 /** Looks for lost workers, at most every WATCH_EVERY. Returns how many
  * it found lost, or an error. */
 int tf__pool_watch(struct tf_pool *p, double now);
@@ -285,7 +305,7 @@ int tf__pool_watch(struct tf_pool *p, double now);
  * when tasks were still running at the limit, or the first error of a
  * send to a live worker.
  */
-int tf__pool_master_close(struct tf_pool *p, double limit);
+int tf__pool_master_close(struct tf_pool *p, double limit); /* close.c */
 
 /* Whether an option struct's reserved words are all zero: a word set is
  * an option of a newer header that this library does not know. */

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/idle.h"
 #include "core/ring.h"
@@ -57,6 +58,39 @@ static void say_left(struct tf_pool *p, int err, const char *detail)
 }
 
 /*
+ * The master's RECLAIM: every futures chunk held (received, not started)
+ * goes back unrun, in a RECLAIM message naming it (a uniform RESULTS
+ * header); other chunks stay, in order. Returns 0 or a send's error.
+ */
+static int hand_back(struct tf_pool *p, struct tf_ring *held)
+{
+	size_t n = tf_ring_len(held), i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct held h = *(struct held *)tf_ring_pop_front(held);
+		struct tf_strbuf msg = TF_STRBUF_INIT;
+		struct tf_presults r;
+		struct tf_ptasks t;
+
+		if (rc || tf_pwire_tasks_decode(h.buf, h.len, &t) ||
+		    !(t.flags & TF_PWIRE_FUTURES)) {
+			*(struct held *)tf_ring_push_back(held) = h;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.job = t.job;
+		r.first = t.first;
+		r.count = t.count;
+		tf_pwire_results_uniform(&msg, &r, TF_ECANCELLED, NULL, 0);
+		rc = tf_comm_send(&p->comm, 0, TF_TAG_POOL_RECLAIM, &msg);
+		tf_strbuf_release(&msg);
+		free(h.buf);
+	}
+	return rc;
+}
+
+/*
  * Takes in the master's messages while there is room to hold chunks.
  * Returns 0 (nothing more now), 1 with *rc the STOP's status when the
  * master said to stop, or a negative error.
@@ -72,6 +106,13 @@ static int take_messages(struct tf_pool *p, struct tf_ring *held, int *rc)
 		if (tag == TF_TAG_POOL_STOP) {
 			*rc = tf__pool_stop_status(p);
 			return 1;
+		}
+		if (tag == TF_TAG_POOL_RECLAIM) {
+			int e = hand_back(p, held);
+
+			if (e)
+				return e;
+			continue;
 		}
 		if (tag != TF_TAG_POOL_TASKS) {
 			tf__pool_seterr(p, "ignored a %s message",
