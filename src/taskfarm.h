@@ -292,6 +292,24 @@ TF_EXTERN int tf_pool_rank(const struct tf_pool *pool);
 TF_EXTERN int tf_pool_close(struct tf_pool *pool);
 
 /**
+ * (0.2) Collective: tf_pool_close() that waits for running tasks at most
+ * seconds (0 or less, or NaN: not at all). Queued futures are cancelled
+ * (TF_ECANCELLED) at once. Past the limit, the tasks still running are
+ * stopped: an isolated task's child is killed (SIGKILL, within about
+ * 0.05 s of the worker hearing the STOP) and MPI is finalized as usual;
+ * a task that runs in a worker's own process cannot be stopped from
+ * outside the function, so that worker is left behind: every rank then
+ * leaves MPI unfinalized, as after a lost rank, and the process should
+ * exit soon (the launcher ends the workers left behind). The wait for the
+ * workers' answers after the limit is bounded (about 2 s). On the master
+ * returns 0 (every task ended in time), TF_ETIMEDOUT (tasks were still
+ * running at the limit and were stopped or left behind;
+ * tf_pool_errmsg(NULL) says which), or the errors of tf_pool_close();
+ * on other ranks as tf_pool_close(). pool may be NULL.
+ */
+TF_EXTERN int tf_pool_close_for(struct tf_pool *pool, double seconds);
+
+/**
  * The message of pool's last error or event: why a call failed or a
  * start was refused (on the master: which ranks registered what, which
  * initializer failed), or that a rank was lost and why. The library
@@ -478,7 +496,8 @@ TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
 
 /**
  * Cancels f if it has not been sent to a rank yet (a rank holds at most
- * two chunks, so only queued futures can be cancelled). Returns 1 if it
+ * two chunks, and none behind a task that runs long, so queued futures
+ * can be cancelled). Returns 1 if it
  * was cancelled (its status becomes TF_ECANCELLED), 0 if it was sent or
  * is done.
  */

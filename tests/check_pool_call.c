@@ -96,7 +96,7 @@ static double task_limit;
 static int run_split(const struct tf_registry *r, int isolate,
 		     const struct tf_ptasks *t, size_t msg_max, struct kept *k)
 {
-	struct tf_results_sink sink = { keep_msg, NULL, 0 };
+	struct tf_results_sink sink = { keep_msg, NULL, 0, NULL };
 	struct tf_strbuf scratch = TF_STRBUF_INIT;
 	int rc;
 

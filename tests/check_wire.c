@@ -691,7 +691,8 @@ START_TEST(test_tag_names)
 	/* Tags from a trace of unknown origin must not index past the
 	 * table. */
 	ck_assert_str_eq(tf_tag_name(0), "?");
-	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_STOP + 1), "?");
+	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_RECLAIM), "POOL_RECLAIM");
+	ck_assert_str_eq(tf_tag_name(TF_TAG_POOL_RECLAIM + 1), "?");
 	ck_assert_str_eq(tf_tag_name(-1), "?");
 	ck_assert_str_eq(tf_tag_name(INT_MAX), "?");
 	ck_assert_str_eq(tf_tag_name(INT_MIN), "?");

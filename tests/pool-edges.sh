@@ -27,7 +27,8 @@ run_mode() {
 		timeout -k 10 120 "$PROG" "$mode" >out 2>err
 	else
 		where="$n ranks"
-		timeout -k 10 180 "$MPIEXEC" -n "$n" "$PROG" "$mode" >out 2>err
+		timeout -k 10 180 "$MPIEXEC" -n "$n" "$PROG" "$mode" \
+			${run_mode_args:-} >out 2>err
 	fi
 	rc=$?
 	report_lines "$mode, $where"
@@ -61,6 +62,37 @@ run_mode 3 bulk-futures 4
 run_mode 3 imap 6
 run_mode 2 imap 6
 run_mode 3 task-timeout 3
+run_mode 3 long-queue 3
+run_mode 3 reclaim 1
+
+# tf_pool_close_for(pool, 1 s) while a 30 s task runs. Isolated: the
+# task's child (named by a marker unique to this run) is killed, every
+# rank finalizes and exits 0.
+marker="tfcl$$"
+export POOL_EDGES_WANT_GONE=1
+run_mode_args=$marker
+run_mode 3 close-isolated 2
+unset POOL_EDGES_WANT_GONE run_mode_args
+check "close-isolated: no process named $marker left" \
+	sh -c "! pgrep -x '$marker' >/dev/null"
+# In the worker's process: the close returns TF_ETIMEDOUT within seconds
+# with that worker left behind (MPI unfinalized, so the launcher's exit
+# code is not 0), and the whole run ends long before the task would.
+marker="tfci$$"
+t0=$(date +%s)
+timeout -k 10 120 "$MPIEXEC" -n 3 "$PROG" close-inproc "$marker" >out 2>err
+rc=$?
+t1=$(date +%s)
+report_lines "close-inproc, 3 ranks"
+check "close-inproc: the run ended after $((t1 - t0)) s (< 20 s; exit $rc)" \
+	sh -c "[ $((t1 - t0)) -lt 20 ] && [ $rc -ne 124 ] && [ $rc -ne 137 ]"
+gone=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	pgrep -x "$marker" >/dev/null || { gone=1; break; }
+	sleep 1
+done
+check "close-inproc: the worker left behind ($marker) is gone within 10 s" \
+	[ "$gone" -eq 1 ]
 
 # OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
 # the pool starts must allow it (MPI_THREAD_FUNNELED).

@@ -14,12 +14,20 @@
  * bulk-futures (queued futures go out in chunks: their rate, results,
  * cancels in the middle of a batch, functions mixed, tags), imap (the
  * ordered streaming map: order, bounded window, early stops),
- * task-timeout (isolated tasks past task_timeout are killed).
+ * task-timeout (isolated tasks past task_timeout are killed),
+ * long-queue (futures submitted while a long task runs do not queue
+ * behind it on its worker: they run on the idle one, or stay on the
+ * master, where a cancel still takes them), reclaim (isolated: short
+ * futures sent in the same breath as a long one, behind it, are handed
+ * back and run on the idle worker), close-inproc and
+ * close-isolated (tf_pool_close_for() with a 30 s task running: returns
+ * TF_ETIMEDOUT within seconds; an isolated task's process is killed).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -88,6 +96,55 @@ static int nap(struct tf_call *call, const void *in, size_t len, void *ctx)
 		memcpy(&ms, in, sizeof(ms));
 	usleep((useconds_t)ms * 1000);
 	return 0;
+}
+
+/* Creates the file its input names (a side effect that shows it ran). */
+static int touch(struct tf_call *call, const void *in, size_t len, void *ctx)
+{
+	char path[512];
+	FILE *fp;
+
+	(void)ctx;
+	if (len == 0 || len >= sizeof(path))
+		return 99;
+	memcpy(path, in, len);
+	path[len] = '\0';
+	fp = fopen(path, "w");
+	if (!fp) {
+		tf_call_error(call, "cannot create %s", path);
+		return 1;
+	}
+	fclose(fp);
+	return 0;
+}
+
+/* Names its process as its input says (pgrep finds it), then sleeps
+ * 30 s. */
+static int named_nap(struct tf_call *call, const void *in, size_t len,
+		     void *ctx)
+{
+	char name[16];
+
+	(void)call;
+	(void)ctx;
+	if (len == 0 || len >= sizeof(name))
+		return 99;
+	memcpy(name, in, len);
+	name[len] = '\0';
+	prctl(PR_SET_NAME, name, 0, 0, 0);
+	sleep(30);
+	return 0;
+}
+
+/* Drives the pool for seconds (it sends and takes results meanwhile). */
+static void drive_for(struct tf_pool *pool, double seconds)
+{
+	double until = now_s() + seconds;
+
+	while (now_s() < until) {
+		tf_pool_progress(pool);
+		usleep(1000);
+	}
 }
 
 /* Calls the pool from inside a task: 0 if every call was refused with
@@ -721,6 +778,130 @@ static void mode_task_timeout(struct tf_pool *pool)
 		tf_future_free(f[i]);
 }
 
+static void mode_long_queue(struct tf_pool *pool)
+{
+	struct tf_future *lng, *shorts[6], *nap2[2], *queued;
+	int32_t long_ms = 3000, short_ms = 50, nap2_ms = 2000;
+	const char *dir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	double t0 = now_s(), last = 0, long_at;
+	char path[512];
+	int i, ok_short = 0, long_done_then, cancelled;
+
+	/* One long task runs on a worker; short ones come while it runs. */
+	tf_pool_submit(pool, "nap", &long_ms, sizeof(long_ms), &lng);
+	drive_for(pool, 0.3);
+	for (i = 0; i < 6; i++)
+		tf_pool_submit(pool, "nap", &short_ms, sizeof(short_ms),
+			       &shorts[i]);
+	for (i = 0; i < 6; i++) {
+		tf_future_wait(shorts[i]);
+		ok_short += tf_future_status(shorts[i]) == 0;
+	}
+	last = now_s() - t0;
+	long_done_then = tf_future_test(lng);
+	tf_future_wait(lng);
+	long_at = now_s() - t0;
+	CHECK(ok_short == 6 && !long_done_then && last < 2.0 &&
+		      tf_future_status(lng) == 0,
+	      "6 short futures submitted behind a 3 s one are done after "
+	      "%.2f s, the long one after %.2f s (%d ok, long done then: %d)",
+	      last, long_at, ok_short, long_done_then);
+	for (i = 0; i < 6; i++)
+		tf_future_free(shorts[i]);
+	tf_future_free(lng);
+
+	/* Both workers run long tasks: a third future waits on the master,
+	 * where cancelling it takes it back before it ever runs. */
+	snprintf(path, sizeof(path), "%s/pool_edges_cancel.%ld", dir,
+		 (long)getpid());
+	unlink(path);
+	t0 = now_s();
+	for (i = 0; i < 2; i++)
+		tf_pool_submit(pool, "nap", &nap2_ms, sizeof(nap2_ms),
+			       &nap2[i]);
+	drive_for(pool, 0.3);
+	tf_pool_submit(pool, "touch", path, strlen(path), &queued);
+	drive_for(pool, 0.2);
+	cancelled = tf_future_cancel(queued);
+	CHECK(cancelled == 1 && tf_future_status(queued) == TF_ECANCELLED,
+	      "a future queued while every worker runs a long task is "
+	      "cancelled (%d, status %d)",
+	      cancelled, tf_future_status(queued));
+	for (i = 0; i < 2; i++)
+		tf_future_wait(nap2[i]);
+	drive_for(pool, 0.5);
+	CHECK(access(path, F_OK) != 0,
+	      "the cancelled future never ran (%s %s)", path,
+	      access(path, F_OK) ? "absent" : "exists");
+	unlink(path);
+	tf_future_free(queued);
+	for (i = 0; i < 2; i++)
+		tf_future_free(nap2[i]);
+	(void)t0;
+}
+
+static void mode_reclaim(struct tf_pool *pool)
+{
+	struct tf_future *lng, *shorts[8];
+	int32_t long_ms = 3000, short_ms = 50;
+	double t0 = now_s(), last;
+	int i, ok_short = 0, long_done_then;
+
+	tf_pool_submit(pool, "nap", &long_ms, sizeof(long_ms), &lng);
+	for (i = 0; i < 8; i++)
+		tf_pool_submit(pool, "nap", &short_ms, sizeof(short_ms),
+			       &shorts[i]);
+	for (i = 0; i < 8; i++) {
+		tf_future_wait(shorts[i]);
+		ok_short += tf_future_status(shorts[i]) == 0;
+	}
+	last = now_s() - t0;
+	long_done_then = tf_future_test(lng);
+	tf_future_wait(lng);
+	CHECK(ok_short == 8 && !long_done_then && last < 2.0 &&
+		      tf_future_status(lng) == 0,
+	      "8 short futures submitted with a 3 s one are done after %.2f s, "
+	      "the long one after %.2f s (%d ok, long done then: %d)",
+	      last, now_s() - t0, ok_short, long_done_then);
+	for (i = 0; i < 8; i++)
+		tf_future_free(shorts[i]);
+	tf_future_free(lng);
+}
+
+/* A 30 s task runs (and a future waits behind it) when the master
+ * closes with a limit of 1 s: TF_ETIMEDOUT within a few seconds. With
+ * isolate, the task's process (named marker) is gone after it. Returns
+ * main's exit code. */
+static int mode_close_for(struct tf_pool *pool, const char *marker)
+{
+	struct tf_future *f, *behind;
+	int32_t ms = 100;
+	char cmd[128];
+	double t0, took;
+	int rc, left;
+
+	tf_pool_submit(pool, "named_nap", marker, strlen(marker), &f);
+	drive_for(pool, 0.5);
+	tf_pool_submit(pool, "nap", &ms, sizeof(ms), &behind);
+	t0 = now_s();
+	rc = tf_pool_close_for(pool, 1.0);
+	took = now_s() - t0;
+	CHECK(rc == TF_ETIMEDOUT && took < 5.0,
+	      "tf_pool_close_for(1 s) with a 30 s task running returns "
+	      "TF_ETIMEDOUT after %.2f s (%s; %s)",
+	      took, tf_strerror(rc), tf_pool_errmsg(NULL));
+	usleep(300000);
+	snprintf(cmd, sizeof(cmd), "pgrep -x '%s' >/dev/null", marker);
+	left = system(cmd) == 0;
+	printf("# the task's process %s after the close\n",
+	       left ? "still runs" : "is gone");
+	if (getenv("POOL_EDGES_WANT_GONE"))
+		CHECK(!left, "the isolated task's process (%s) was killed",
+		      marker);
+	fflush(stdout);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "misuse";
@@ -733,6 +914,8 @@ int main(int argc, char **argv)
 		o.master_works = 1;
 	if (!strcmp(mode, "mapv-memory"))
 		o.master_works = 0;
+	if (!strcmp(mode, "close-isolated") || !strcmp(mode, "reclaim"))
+		o.isolate = 1;
 	if (!strcmp(mode, "task-timeout")) {
 		struct tf_pool *none = (struct tf_pool *)1;
 
@@ -757,6 +940,8 @@ int main(int argc, char **argv)
 	tf_pool_register(pool, "give_status", give_status);
 	tf_pool_register(pool, "echo_rss", echo_rss);
 	tf_pool_register(pool, "square_index", square_index);
+	tf_pool_register(pool, "touch", touch);
+	tf_pool_register(pool, "named_nap", named_nap);
 	rc = tf_pool_start(pool);
 	if (rc == 1) {
 		if (!strcmp(mode, "misuse"))
@@ -773,6 +958,12 @@ int main(int argc, char **argv)
 			mode_imap(pool);
 		else if (!strcmp(mode, "task-timeout"))
 			mode_task_timeout(pool);
+		else if (!strcmp(mode, "long-queue"))
+			mode_long_queue(pool);
+		else if (!strcmp(mode, "reclaim"))
+			mode_reclaim(pool);
+		else if (!strncmp(mode, "close-", 6))
+			return mode_close_for(pool, argc > 2 ? argv[2] : "tfclose");
 		else
 			CHECK(0, "a known mode (%s)", mode);
 	} else if (rc < 0) {
@@ -781,6 +972,9 @@ int main(int argc, char **argv)
 	}
 	r = tf_pool_rank(pool);
 	rc = tf_pool_close(pool);
+	/* The master's close-inproc leaves a worker behind: a loss. */
+	if (rc == TF_ELOST && !strcmp(mode, "close-inproc"))
+		rc = 0;
 	if (rc) {
 		printf("FAIL close on rank %d: %s\n", r, tf_strerror(rc));
 		failures++;

@@ -24,10 +24,11 @@ const char *tf_tag_name(int tag)
 	static const char *const names[] = {
 		"?",	      "HELLO",	    "TASKS",	  "RESULTS",
 		"OUTPUT",     "CONTROL",    "POOL_HELLO", "POOL_START",
-		"POOL_READY", "POOL_TASKS", "POOL_RESULTS", "POOL_STOP"
+		"POOL_READY", "POOL_TASKS", "POOL_RESULTS", "POOL_STOP",
+		"POOL_RECLAIM"
 	};
 
-	if (tag < 1 || tag > TF_TAG_POOL_STOP)
+	if (tag < 1 || tag > TF_TAG_POOL_RECLAIM)
 		return "?";
 	return names[tag];
 }

@@ -33,7 +33,10 @@ enum tf_tag {
 	TF_TAG_POOL_READY = 8,   /* worker -> master: initializer's status */
 	TF_TAG_POOL_TASKS = 9,   /* master -> worker: a chunk of tasks */
 	TF_TAG_POOL_RESULTS = 10,/* worker -> master: the chunk's results */
-	TF_TAG_POOL_STOP = 11    /* master -> worker: leave */
+	TF_TAG_POOL_STOP = 11,   /* master -> worker: leave */
+	TF_TAG_POOL_RECLAIM = 12 /* master -> worker: hand back the futures
+				  * chunks not started; worker -> master: one
+				  * such chunk, handed back unrun */
 };
 const char *tf_tag_name(int tag);
 

@@ -246,6 +246,11 @@ int tf__pool_stop_status(struct tf_pool *p)
 	if (status == TF_ELOST || (l == 1 && *(const char *)d == 1)) {
 		tf_comm_abandon(&p->comm);
 		tf__pool_send_status(p, 0, TF_TAG_POOL_STOP, 0, NULL, 0);
+	} else if (status == TF_ECANCELLED) {
+		/* tf_pool_close_for() stopped this rank's tasks: the answer
+		 * tells the master that nothing more of them is coming. */
+		tf__pool_send_status(p, 0, TF_TAG_POOL_STOP, 0, NULL, 0);
+		status = 0;
 	}
 	return status;
 }
@@ -505,12 +510,19 @@ static void pool_free(struct tf_pool *p)
 
 int tf_pool_close(struct tf_pool *p)
 {
+	return tf_pool_close_for(p, -1);
+}
+
+int tf_pool_close_for(struct tf_pool *p, double seconds)
+{
 	int rc = 0, r;
 
 	if (!p)
 		return 0;
+	if (seconds != seconds)
+		seconds = 0; /* NaN: no time at all */
 	if (p->started && p->comm.rank == 0)
-		rc = tf__pool_master_close(p);
+		rc = tf__pool_master_close(p, seconds);
 	if (p->comm.abandoned)
 		tf__pool_drain_sends(p, 1.0);
 	while (p->futures)

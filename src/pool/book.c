@@ -93,6 +93,39 @@ void tf__pool_enqueue(struct tf_pool *p, struct pjob *j)
 	p->qtail = j;
 }
 
+void tf__pool_enqueue_front(struct tf_pool *p, struct pjob *j)
+{
+	j->qnext = p->qhead;
+	j->queued = 1;
+	p->qhead = j;
+	if (!p->qtail)
+		p->qtail = j;
+}
+
+struct pjob *tf__pool_job_take_back(struct tf_pool *p, struct pjob *j,
+				    size_t first, size_t count)
+{
+	struct pjob *back = tf__pool_job_new(p, JOB_FUTURE, j->fn);
+	size_t i;
+
+	for (i = first; i < first + count; i++) {
+		struct tf_future *f = j->futs[i];
+
+		j->futs[i] = NULL;
+		if (f)
+			tf__pool_job_add_future(back, f);
+	}
+	j->done += count;
+	if (tf__pool_job_finished(j))
+		tf__pool_job_free(p, j);
+	if (back->n) {
+		tf__pool_enqueue_front(p, back);
+		return back;
+	}
+	tf__pool_job_free(p, back);
+	return NULL;
+}
+
 void tf__pool_dequeue(struct tf_pool *p, struct pjob *j)
 {
 	struct pjob **pp = &p->qhead, *prev = NULL;

@@ -436,25 +436,36 @@ static int read_all(int fd, struct tf_strbuf *sb)
 
 /*
  * Reads fd to its end into sb, as read_all() does, but gives up once
- * limit seconds pass with nothing read: each record the child writes ends
- * one task, so the silence is the time the next task has run. Sets
- * *timed_out then. Returns 0 or -errno.
+ * limit seconds (if > 0) pass with nothing read: each record the child
+ * writes ends one task, so the silence is the time the next task has
+ * run. Sets *timed_out then. With sink->stop, asks it every STOP_POLL
+ * and gives up when it says so, setting *stopped. Returns 0 or -errno.
  */
 static int read_limited(int fd, struct tf_strbuf *sb, double limit,
-			int *timed_out)
+			const struct tf_results_sink *sink, int *timed_out,
+			int *stopped)
 {
 	double until = tf_now() + limit;
 
 	*timed_out = 0;
+	*stopped = 0;
 	for (;;) {
 		struct pollfd pfd;
-		double left = until - tf_now();
+		double left = limit > 0 ? until - tf_now() : STOP_POLL;
 		ssize_t n;
 		int rc;
 
 		if (left <= 0) {
 			*timed_out = 1;
 			return 0;
+		}
+		if (sink && sink->stop) {
+			if (sink->stop(sink->arg)) {
+				*stopped = 1;
+				return 0;
+			}
+			if (left > STOP_POLL)
+				left = STOP_POLL;
 		}
 		pfd.fd = fd;
 		pfd.events = POLLIN;
@@ -485,7 +496,9 @@ static int read_limited(int fd, struct tf_strbuf *sb, double limit,
  * through a pipe. When the child dies before the end, the records it
  * finished are kept, the task it was running gets TF_ECRASH, and a new
  * child takes the rest. With a time limit, a task that runs past it has
- * its child killed (SIGKILL) and gets TF_ETIMEDOUT instead. The time
+ * its child killed (SIGKILL) and gets TF_ETIMEDOUT instead; a sink's
+ * stop (the pool closes past its limit) kills the child too and ends the
+ * chunk there. The time
  * spent in fork() and waitpid() is
  * isolation's cost, which belongs to the chunk like a message's cost,
  * not to its tasks (else the chunker, seeing slow tasks, would keep
@@ -500,7 +513,7 @@ static void run_isolated(struct run *s)
 		struct tf_strbuf got = TF_STRBUF_INIT, why = TF_STRBUF_INIT;
 		struct tf_presults view;
 		struct tf_precord rec;
-		int fds[2], wstatus = 0, timed_out = 0;
+		int fds[2], wstatus = 0, timed_out = 0, stopped = 0;
 		size_t off = 0;
 		uint32_t done = 0;
 		pid_t pid;
@@ -546,12 +559,14 @@ static void run_isolated(struct run *s)
 		}
 		s->start += tf_now() - t0;
 		close(fds[1]);
-		if (s->limit > 0 &&
-		    read_limited(fds[0], &got, s->limit, &timed_out) == 0 &&
-		    timed_out) {
-			kill(pid, SIGKILL);
-			read_all(fds[0], &got);
-		} else if (s->limit <= 0) {
+		if (s->limit > 0 || (s->sink && s->sink->stop)) {
+			if (read_limited(fds[0], &got, s->limit, s->sink,
+					 &timed_out, &stopped) == 0 &&
+			    (timed_out || stopped)) {
+				kill(pid, SIGKILL);
+				read_all(fds[0], &got);
+			}
+		} else {
 			read_all(fds[0], &got);
 		}
 		close(fds[0]);
@@ -559,6 +574,12 @@ static void run_isolated(struct run *s)
 		while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 			;
 		s->start += tf_now() - t0;
+		if (stopped) {
+			/* The pool closes: nothing more of the chunk is sent. */
+			s->err = TF_ECANCELLED;
+			tf_strbuf_release(&got);
+			break;
+		}
 		view.data = (const unsigned char *)got.buf;
 		view.data_len = got.len;
 		while (from + done < t->count && !s->err &&

@@ -49,13 +49,20 @@ int tf_registry_diff(const struct tf_registry *r, char *const *names,
  * tests) unless one task's record alone is larger, so a chunk's results
  * may take several messages, which cover its tasks in order. send(arg,
  * msg) may take over msg's buffer; it returns 0 or an error, which ends
- * the chunk.
+ * the chunk. stop, if not NULL, is asked (with arg) every STOP_POLL
+ * seconds while an isolated task runs: when it returns non-zero, the
+ * child is killed and the chunk ends at once with TF_ECANCELLED (its
+ * unfinished tasks get no results).
  */
 struct tf_results_sink {
 	int (*send)(void *arg, struct tf_strbuf *msg);
 	void *arg;
 	size_t msg_max;
+	int (*stop)(void *arg);
 };
+
+/* How often an isolated task's parent asks its sink whether to stop. */
+#define STOP_POLL 0.05
 
 /**
  * Runs the chunk t (decoded from a TASKS message) with the registry's
@@ -66,7 +73,8 @@ struct tf_results_sink {
  * status TF_ETIMEDOUT (task_limit is ignored without isolate). A result
  * over TF_POOL_MAX_BYTES is
  * not sent: its task gets status TF_ETOOBIG and a message instead.
- * Returns 0, the sink's error, or TF_EPROTO if t->fn is out of range
+ * Returns 0, the sink's error, TF_ECANCELLED when the sink's stop said
+ * so (isolate only), or TF_EPROTO if t->fn is out of range
  * (then nothing was run or sent).
  */
 int tf_call_run_chunk(const struct tf_registry *r, void *ctx, int isolate,

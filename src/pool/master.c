@@ -3,8 +3,8 @@
  * chunks from book.c's queue of jobs to the workers (sized by
  * core/batch.c), the master's
  * own run of a chunk when it works, the workers it declares lost (their
- * tasks complete with TF_ELOST), the idle wait between turns, and the
- * goodbyes at close. jobs.c builds the jobs that this loop runs. What
+ * tasks complete with TF_ELOST), reclaims of chunks not started, and the
+ * idle wait between turns (close.c closes). jobs.c builds the jobs that this loop runs. What
  * goes wrong is kept in the pool's error buffer, never printed.
  */
 #include "config.h"
@@ -160,6 +160,7 @@ static int handle_results(struct tf_pool *p, int wi, const char *buf,
 		if (sent < 0)
 			goto bad;
 		w->heard = tf_now();
+		w->reclaiming = 0;
 		tf_chunker_observe(&p->chunkers[j->fn], r.count, r.compute_s,
 				   w->heard - sent);
 		p->hot = wi;
@@ -198,8 +199,8 @@ bad:
  * status and the message why: as if a rank had answered so. Returns 0 or
  * TF_EPROTO.
  */
-static int complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
-		       uint32_t count, int status, const char *why)
+int tf__pool_complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
+			 uint32_t count, int status, const char *why)
 {
 	struct tf_strbuf msg = TF_STRBUF_INIT;
 	struct tf_presults r;
@@ -246,7 +247,7 @@ static int worker_lost(struct tf_pool *p, int wi, enum lost_reason reason,
 	while (w->outstanding && !rc) {
 		struct inflight fl = w->fl[--w->outstanding];
 
-		rc = complete_as(p, fl.job, fl.first, fl.count, TF_ELOST,
+		rc = tf__pool_complete_as(p, fl.job, fl.first, fl.count, TF_ELOST,
 				 why.buf);
 	}
 	tf_strbuf_release(&why);
@@ -275,7 +276,7 @@ static int fail_queued(struct tf_pool *p)
 		if (j->next == j->n)
 			tf__pool_dequeue(p, j);
 		/* j may be freed from here on (a future). */
-		rc = complete_as(p, id, first, (uint32_t)count, TF_ELOST,
+		rc = tf__pool_complete_as(p, id, first, (uint32_t)count, TF_ELOST,
 				 "no rank is left to run it");
 		if (rc)
 			return rc;
@@ -441,7 +442,7 @@ static int take_local(void *arg, struct tf_strbuf *msg)
 /* The master runs one chunk itself. */
 static int run_local(struct tf_pool *p)
 {
-	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX };
+	struct tf_results_sink sink = { take_local, NULL, TF_PWIRE_MSG_MAX, NULL };
 	struct tf_ptasks t;
 
 	int rc;
@@ -463,10 +464,35 @@ static int run_local(struct tf_pool *p)
 /*
  * Gives chunks to the live workers holding fewer than max, the one that
  * answered last first (it is awake), one pass per level so that every
- * worker gets its first chunk before any gets a second. A worker that a
+ * worker gets its first chunk before any gets a second, and none gets
+ * a second behind a long task (no_prefetch()). A worker that a
  * send fails for is lost. Adds what it sent to *events. Returns 0 or an
  * error.
  */
+/*
+ * Whether worker w, which holds a chunk, should get none behind it: the
+ * function to send next was measured long (LONG_TASK a task), or, for
+ * futures, a chunk w holds has run longer than LONG_TASK a task (a long
+ * task runs now).
+ */
+static int no_prefetch(struct tf_pool *p, const struct pworker *w)
+{
+	double now;
+	int k;
+
+	if (tf_chunker_expect(&p->chunkers[p->qhead->fn], 1) > LONG_TASK)
+		return 1;
+	/* A map's chunks keep their prefetch until the chunker has seen
+	 * long tasks: no clock read in its turns. */
+	if (p->qhead->kind != JOB_FUTURE)
+		return 0;
+	now = tf_now();
+	for (k = 0; k < w->outstanding; k++)
+		if (now - w->fl[k].sent > LONG_TASK * w->fl[k].count)
+			return 1;
+	return 0;
+}
+
 static int fill(struct tf_pool *p, int max, int *events)
 {
 	int pass, k, rc;
@@ -477,6 +503,8 @@ static int fill(struct tf_pool *p, int max, int *events)
 
 			if (p->w[wi].outstanding >= pass || p->w[wi].lost)
 				continue;
+			if (pass > 1 && no_prefetch(p, &p->w[wi]))
+				continue;
 			rc = send_chunk(p, wi);
 			if (rc)
 				rc = worker_lost(p, wi, LOST_SEND,
@@ -486,6 +514,64 @@ static int fill(struct tf_pool *p, int max, int *events)
 			++*events;
 		}
 	return 0;
+}
+
+/*
+ * Worker wi handed back a futures chunk unrun (RECLAIM, in p->rx): it
+ * leaves the worker's book and its futures go first in the queue.
+ * Returns 0 or TF_EPROTO.
+ */
+static int handle_returned(struct tf_pool *p, int wi)
+{
+	struct pworker *w = &p->w[wi];
+	struct tf_presults r;
+	struct pjob *j;
+
+	if (tf_pwire_results_decode(p->rx.buf, p->rx.len, &r) ||
+	    r.job >= p->njobs || !(j = p->jobs[r.job]) ||
+	    j->kind != JOB_FUTURE || r.first + r.count > j->next ||
+	    take_inflight(w, &r) < 0) {
+		tf__pool_seterr(p, "a malformed RECLAIM message from rank %d",
+				w->rank);
+		return TF_EPROTO;
+	}
+	tf__pool_job_take_back(p, j, r.first, r.count);
+	return 0;
+}
+
+/*
+ * With nothing queued and a worker idle, each worker that holds a
+ * futures chunk behind the one it runs is asked (once, until it answers
+ * with results) to hand back what it has not started (RECLAIM), so that
+ * the idle worker runs it. A worker whose task runs in its own process
+ * hears this only once that task returns; one whose isolated task runs
+ * hears it while it watches the child. Returns 0 or a send's error.
+ */
+static int reclaim(struct tf_pool *p)
+{
+	struct tf_strbuf none = TF_STRBUF_INIT;
+	int wi, idle = 0, rc = 0;
+
+	for (wi = 0; wi < p->nw && !idle; wi++)
+		idle = !p->w[wi].lost && !p->w[wi].outstanding;
+	for (wi = 0; wi < p->nw && idle && !rc; wi++) {
+		struct pworker *w = &p->w[wi];
+		int k, futs = 0;
+
+		if (w->lost || w->outstanding < 2 || w->reclaiming)
+			continue;
+		for (k = 0; k < w->outstanding; k++)
+			futs |= p->jobs[w->fl[k].job] &&
+				p->jobs[w->fl[k].job]->kind == JOB_FUTURE;
+		if (!futs)
+			continue;
+		w->reclaiming = 1;
+		tf_strbuf_reset(&none);
+		rc = tf_comm_send(&p->comm, w->rank, TF_TAG_POOL_RECLAIM,
+				  &none);
+	}
+	tf_strbuf_release(&none);
+	return rc;
 }
 
 /*
@@ -545,10 +631,16 @@ int tf__pool_progress(struct tf_pool *p, int local)
 			continue;
 		if (tag == TF_TAG_POOL_RESULTS)
 			rc = handle_results(p, src - 1, p->rx.buf, p->rx.len);
+		else if (tag == TF_TAG_POOL_RECLAIM)
+			rc = handle_returned(p, src - 1);
 		else
 			rc = handle_other(p, src - 1, tag);
 	}
 	if (rc == 0)
+		rc = fill(p, OUT_MAX, &events);
+	if (rc == 0 && !p->qhead && p->nw > 1)
+		rc = reclaim(p);
+	if (rc == 0 && p->qhead) /* work handed back goes out now */
 		rc = fill(p, OUT_MAX, &events);
 	if (rc == 0 && p->qhead && p->master_works && local) {
 		rc = run_local(p);
@@ -605,109 +697,4 @@ void tf__pool_idle_wait_until(struct tf_pool *p, double until)
 		wait = until > now ? until - now : 0;
 	if (wait > 0)
 		tf_sleep(wait);
-}
-
-/* ---- Shut-down ---- */
-
-/*
- * After a loss, waits (at most GOODBYE_WAIT) until every worker told to
- * leave has answered, or its process has ended: a rank that leaves MPI
- * unfinalized at once was seen to take its last messages with it before
- * their receiver read them, and a worker that missed its STOP would
- * serve for ever.
- */
-static void await_goodbyes(struct tf_pool *p)
-{
-	double until = tf_now() + GOODBYE_WAIT;
-	struct tf_idle idle;
-
-	tf__pool_idle_leaving(&idle);
-	for (;;) {
-		int r, src, tag, waiting = 0, rc;
-
-		while ((rc = tf_comm_recv(&p->comm, TF_ANY_SOURCE, &src, &tag,
-					  &p->rx)) == 1)
-			if (tag == TF_TAG_POOL_STOP && src >= 1 && src <= p->nw)
-				p->w[src - 1].answered = 1;
-		for (r = 0; r < p->nw; r++) {
-			struct pworker *w = &p->w[r];
-
-			if (w->told && !w->answered && w->pid &&
-			    tf__pid_gone(w->pid))
-				w->answered = 1;
-			waiting += w->told && !w->answered;
-		}
-		if (!waiting || rc < 0 || tf_now() > until)
-			return;
-		tf_comm_progress(&p->comm);
-		tf_sleep(tf_idle_next(&idle, 0, tf_now()));
-	}
-}
-
-/*
- * Tells the workers to leave. Nothing waits for a lost one: one that
- * went silent may live on, so it gets a STOP too (it leaves with
- * TF_ELOST), but the send is given up at once; the others are not sent
- * anything. Once a rank was lost, every STOP says so, and each rank
- * leaves MPI unfinalized: Open MPI 4.1's MPI_Finalize was seen to wait
- * for ever for a dead rank (comm.h, tf_comm_abandon()). Returns 0 or the
- * first error of a send to a live worker.
- */
-static int stop_workers(struct tf_pool *p)
-{
-	int r, rc = 0;
-
-	for (r = 0; r < p->nw; r++) {
-		struct pworker *w = &p->w[r];
-		int e;
-
-		if (w->lost && w->lost != LOST_SILENT)
-			continue;
-		e = tf__pool_send_status(p, w->rank, TF_TAG_POOL_STOP,
-					 w->lost ? TF_ELOST : 0, "\1",
-					 p->comm.abandoned ? 1 : 0);
-		w->told = !w->lost && p->comm.abandoned;
-		if (w->lost)
-			tf_comm_forget(&p->comm, w->rank);
-		else if (e && !rc)
-			rc = e;
-	}
-	return rc;
-}
-
-int tf__pool_master_close(struct tf_pool *p)
-{
-	int rc = 0;
-
-	if (!p->failed) {
-		struct tf_future *f;
-
-		for (f = p->futures; f; f = f->next)
-			tf_future_cancel(f);
-		/* Wait for every chunk in flight, then stop the workers. */
-		for (;;) {
-			int busy = 0, ev, r;
-
-			for (r = 0; r < p->nw; r++)
-				busy += p->w[r].outstanding;
-			if (!busy)
-				break;
-			ev = tf__pool_progress(p, 1);
-			if (ev < 0)
-				break;
-			if (ev == 0)
-				tf__pool_idle_wait(p);
-		}
-	}
-	if (!p->dismissed) {
-		/* A worker that died idle must not get a STOP, and its loss
-		 * decides how every rank leaves MPI. */
-		p->next_watch = 0;
-		tf__pool_watch(p, tf_now());
-		rc = stop_workers(p);
-	}
-	/* Leaving MPI unfinalized, the STOPs must be out, and read. */
-	if (p->comm.abandoned)
-		await_goodbyes(p);
-	return rc;
 }

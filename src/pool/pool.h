@@ -6,7 +6,8 @@
  * loop (chunks out, results in, lost workers, the idle wait); book.c
  * its book of jobs (ids, the send queue, futures jobs' tasks); jobs.c
  * the maps and futures that queue work for that loop; imap.c the
- * streaming map on those futures; worker.c the worker's loop. Internal: nothing here is installed.
+ * streaming map on those futures; worker.c the worker's loop; close.c
+ * the master's close. Internal: nothing here is installed.
  */
 #ifndef TF_POOL_POOL_H
 #define TF_POOL_POOL_H
@@ -23,6 +24,13 @@
 
 /* Chunks a worker holds at once: one running, one ready behind it. */
 #define OUT_MAX 2
+/*
+ * Tasks this long are long: a worker whose chunk in flight has run this
+ * long a task (or whose next function's measured mean is longer) gets no
+ * second chunk behind it, so that queued work stays on the master, where
+ * it can still be cancelled or go to the next worker that is idle.
+ */
+#define LONG_TASK 0.02
 /* Poll without sleeping while a message is due within this long... */
 #define SPIN_AHEAD 5e-5
 /* ... and for this long after it was due. */
@@ -129,6 +137,8 @@ struct pworker {
 	int ready; /* it answered START */
 	int lost;  /* enum lost_reason */
 	int told;  /* it got a STOP that asks for an answer (after a loss) */
+	int halted; /* its isolated tasks were stopped at close (TF_ECANCELLED) */
+	int reclaiming; /* it was sent a RECLAIM, and sent no results since */
 	int answered;
 };
 
@@ -188,7 +198,9 @@ int tf__pool_send_status(struct tf_pool *p, int dest, int tag, int32_t status,
  * malformed). Its data is one byte 1 when a rank was lost, or it carries
  * TF_ELOST: then this rank leaves MPI without finalizing, as every rank
  * of the pool does (see tf_comm_abandon()), and answers with a STOP of
- * its own, for which the master waits before it leaves.
+ * its own, for which the master waits before it leaves. A STOP with
+ * TF_ECANCELLED (tf_pool_close_for() stopped this rank's tasks) is
+ * answered so too, and counts as 0.
  */
 int tf__pool_stop_status(struct tf_pool *p);
 
@@ -221,6 +233,16 @@ void tf__pool_job_free(struct tf_pool *p, struct pjob *j);
 /** Queues j's tasks to be sent; takes it off the queue (if it is on). */
 void tf__pool_enqueue(struct tf_pool *p, struct pjob *j);
 void tf__pool_dequeue(struct tf_pool *p, struct pjob *j);
+/** Queues j's tasks to be sent first, before every job queued. */
+void tf__pool_enqueue_front(struct tf_pool *p, struct pjob *j);
+/**
+ * Tasks [first, first + count) of futures job j, sent but handed back
+ * unrun (RECLAIM): their futures (those not freed) move to a new futures
+ * job at the queue's head, which it returns (NULL if none was left), and
+ * j counts the tasks done (it is freed if that finishes it).
+ */
+struct pjob *tf__pool_job_take_back(struct tf_pool *p, struct pjob *j,
+				    size_t first, size_t count);
 /** Whether every task the job will run has reported back. */
 int tf__pool_job_finished(const struct pjob *j);
 /** Adds future f as the next task of futures job j. */
@@ -260,17 +282,30 @@ static inline size_t tf__pool_results_max(const struct tf_ptasks *t)
 					      : TF_PWIRE_MSG_MAX;
 }
 
+/**
+ * Completes count tasks of job id from first, which will never run, with
+ * status and the message why: as if a rank had answered so. Returns 0 or
+ * TF_EPROTO.
+ */
+int tf__pool_complete_as(struct tf_pool *p, uint32_t job, uint64_t first,
+			 uint32_t count, int status, const char *why);
+
 /** Looks for lost workers, at most every WATCH_EVERY. Returns how many
  * it found lost, or an error. */
 int tf__pool_watch(struct tf_pool *p, double now);
 
 /**
  * The master's part of tf_pool_close(): waits for the chunks in flight
- * (unless the pool failed), tells the workers to leave and, after a loss,
- * waits a little for their answers. Returns 0 or the first error of a
+ * (unless the pool failed) for at most limit seconds (negative: no
+ * limit), tells the workers to leave and, after a loss, waits a little
+ * for their answers. Past the limit, the tasks still running complete
+ * with TF_ECANCELLED: an isolated one's worker kills its child, and one
+ * running in a worker's process leaves that worker behind (every rank
+ * then leaves MPI unfinalized, as after a loss). Returns 0, TF_ETIMEDOUT
+ * when tasks were still running at the limit, or the first error of a
  * send to a live worker.
  */
-int tf__pool_master_close(struct tf_pool *p);
+int tf__pool_master_close(struct tf_pool *p, double limit); /* close.c */
 
 /* Whether an option struct's reserved words are all zero: a word set is
  * an option of a newer header that this library does not know. */

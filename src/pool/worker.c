@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/idle.h"
 #include "core/ring.h"
@@ -57,6 +58,39 @@ static void say_left(struct tf_pool *p, int err, const char *detail)
 }
 
 /*
+ * The master's RECLAIM: every futures chunk held (received, not started)
+ * goes back unrun, in a RECLAIM message naming it (a uniform RESULTS
+ * header); other chunks stay, in order. Returns 0 or a send's error.
+ */
+static int hand_back(struct tf_pool *p, struct tf_ring *held)
+{
+	size_t n = tf_ring_len(held), i;
+	int rc = 0;
+
+	for (i = 0; i < n; i++) {
+		struct held h = *(struct held *)tf_ring_pop_front(held);
+		struct tf_strbuf msg = TF_STRBUF_INIT;
+		struct tf_presults r;
+		struct tf_ptasks t;
+
+		if (rc || tf_pwire_tasks_decode(h.buf, h.len, &t) ||
+		    !(t.flags & TF_PWIRE_FUTURES)) {
+			*(struct held *)tf_ring_push_back(held) = h;
+			continue;
+		}
+		memset(&r, 0, sizeof(r));
+		r.job = t.job;
+		r.first = t.first;
+		r.count = t.count;
+		tf_pwire_results_uniform(&msg, &r, TF_ECANCELLED, NULL, 0);
+		rc = tf_comm_send(&p->comm, 0, TF_TAG_POOL_RECLAIM, &msg);
+		tf_strbuf_release(&msg);
+		free(h.buf);
+	}
+	return rc;
+}
+
+/*
  * Takes in the master's messages while there is room to hold chunks.
  * Returns 0 (nothing more now), 1 with *rc the STOP's status when the
  * master said to stop, or a negative error.
@@ -73,6 +107,13 @@ static int take_messages(struct tf_pool *p, struct tf_ring *held, int *rc)
 			*rc = tf__pool_stop_status(p);
 			return 1;
 		}
+		if (tag == TF_TAG_POOL_RECLAIM) {
+			int e = hand_back(p, held);
+
+			if (e)
+				return e;
+			continue;
+		}
 		if (tag != TF_TAG_POOL_TASKS) {
 			tf__pool_seterr(p, "ignored a %s message",
 					tf_tag_name(tag));
@@ -84,15 +125,51 @@ static int take_messages(struct tf_pool *p, struct tf_ring *held, int *rc)
 	return got < 0 ? got : 0;
 }
 
-/* Runs the oldest chunk held and frees it. Returns 0 or an error. */
-static int run_next(struct tf_pool *p, struct tf_ring *held)
+/* What an isolated task's wait watches: the master's messages. */
+struct watch {
+	struct tf_pool *p;
+	struct tf_ring *held;
+	int stopped; /* a STOP came: its status in rc */
+	int rc;
+};
+
+/* The sink's stop (call.h): while an isolated task runs, takes in the
+ * master's messages; a STOP (tf_pool_close_for() past its limit) stops
+ * the task. */
+static int watch_master(void *arg)
 {
-	struct tf_results_sink sink = { send_results, NULL, TF_PWIRE_MSG_MAX };
+	struct watch *w = arg;
+
+	if (!w->stopped && take_messages(w->p, w->held, &w->rc) == 1)
+		w->stopped = 1;
+	return w->stopped;
+}
+
+/* Where a worker's results go, and what its isolated tasks watch. */
+static int send_watched(void *arg, struct tf_strbuf *msg)
+{
+	struct watch *w = arg;
+
+	return send_results(w->p, msg);
+}
+
+/* Runs the oldest chunk held and frees it. Returns 0 or an error; a
+ * STOP taken in meanwhile sets *stop and *stop_rc (and returns 0). */
+static int run_next(struct tf_pool *p, struct tf_ring *held, int *stop,
+		    int *stop_rc)
+{
+	struct tf_results_sink sink = { send_watched, NULL, TF_PWIRE_MSG_MAX,
+					NULL };
 	struct held h = *(struct held *)tf_ring_pop_front(held);
+	struct watch w = { NULL, NULL, 0, 0 };
 	struct tf_ptasks t;
 	int rc;
 
-	sink.arg = p;
+	w.p = p;
+	w.held = held;
+	sink.arg = &w;
+	if (p->o.isolate)
+		sink.stop = watch_master;
 	rc = tf_pwire_tasks_decode(h.buf, h.len, &t);
 	if (!rc) {
 		sink.msg_max = tf__pool_results_max(&t);
@@ -101,6 +178,11 @@ static int run_next(struct tf_pool *p, struct tf_ring *held)
 				       &p->res, &sink);
 	}
 	free(h.buf);
+	if (w.stopped) {
+		*stop = 1;
+		*stop_rc = w.rc;
+		return 0;
+	}
 	if (rc == TF_EPROTO)
 		tf__pool_seterr(p, "a malformed TASKS message");
 	return rc;
@@ -150,7 +232,13 @@ int tf__pool_serve(struct tf_pool *p)
 			break;
 		}
 		if (tf_ring_len(&held) && pending == 0) {
-			rc = run_next(p, &held);
+			int stop_rc = 0;
+
+			rc = run_next(p, &held, &stop, &stop_rc);
+			if (stop) {
+				rc = stop_rc;
+				break;
+			}
 			if (rc) {
 				say_left(p, rc,
 					 rc == TF_EPROTO ? p->errmsg.buf : NULL);
