@@ -415,8 +415,9 @@ static void describe_death(int wstatus, struct tf_strbuf *why)
 		tf_strbuf_addstr(why, "task's process vanished");
 }
 
-/* Reads fd to its end into sb. Returns 0 or -errno. */
-static int read_all(int fd, struct tf_strbuf *sb)
+/* One read of fd appended to sb (kept NUL-terminated). Returns the bytes
+ * read, 0 at the end, or -errno. */
+static ssize_t read_chunk(int fd, struct tf_strbuf *sb)
 {
 	for (;;) {
 		ssize_t n;
@@ -427,11 +428,20 @@ static int read_all(int fd, struct tf_strbuf *sb)
 			continue;
 		if (n < 0)
 			return -errno;
-		if (n == 0)
-			return 0;
 		sb->len += (size_t)n;
 		sb->buf[sb->len] = '\0';
+		return n;
 	}
+}
+
+/* Reads fd to its end into sb. Returns 0 or -errno. */
+static int read_all(int fd, struct tf_strbuf *sb)
+{
+	ssize_t n;
+
+	while ((n = read_chunk(fd, sb)) > 0)
+		;
+	return (int)n;
 }
 
 /*
@@ -477,16 +487,9 @@ static int read_limited(int fd, struct tf_strbuf *sb, double limit,
 			return -errno;
 		if (rc == 0)
 			continue;
-		tf_strbuf_grow(sb, 65536);
-		n = read(fd, sb->buf + sb->len, 65536);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return 0;
-		sb->len += (size_t)n;
-		sb->buf[sb->len] = '\0';
+		n = read_chunk(fd, sb);
+		if (n <= 0)
+			return (int)n;
 		until = tf_now() + limit;
 	}
 }
