@@ -42,7 +42,7 @@ run_mode() {
 }
 
 run_mode 0 misuse 14
-run_mode 0 bulk-futures 4
+run_mode 0 bulk-futures 3
 run_mode 0 imap 6
 run_mode 0 task-timeout 3
 
@@ -58,7 +58,7 @@ run_mode 3 misuse 14
 run_mode 3 test-drives 3
 run_mode 3 timeouts 8
 run_mode 2 mapv-memory 1
-run_mode 3 bulk-futures 4
+run_mode 3 bulk-futures 3
 run_mode 3 imap 6
 run_mode 2 imap 6
 run_mode 3 task-timeout 3
