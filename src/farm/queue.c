@@ -140,17 +140,14 @@ int tf_queue_gated(const struct tf_queue *q)
 
 struct tf_inflight *tf_queue_take(struct tf_queue *q, int rank)
 {
-	struct tf_task *ready = tf_ring_pop_front(&q->ready);
+	struct tf_task *ready;
 	struct tf_inflight *f;
 	size_t slot;
 
-	if (!ready)
+	/* None, or not past its barrier yet. */
+	if (!tf_ring_len(&q->ready) || tf_queue_gated(q))
 		return NULL;
-	if (ready->barrier != gate(q)) {
-		/* Not past its barrier yet: back where it was. */
-		*(struct tf_task *)tf_ring_push_front(&q->ready) = *ready;
-		return NULL;
-	}
+	ready = tf_ring_pop_front(&q->ready);
 	if (!q->nfree)
 		grow_tab(q, q->tab_cap * 2);
 	slot = q->free_slots[--q->nfree];
