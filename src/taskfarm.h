@@ -227,8 +227,18 @@ struct tf_pool_opts {
 	 * tf_pool_open() if negative, or set without isolate.
 	 */
 	double task_timeout;
+	/*
+	 * (0.2) Whether tasks start threads of their own (OpenMP, POSIX
+	 * threads that do not call MPI): 1 makes tf_pool_open() initialize
+	 * MPI at MPI_THREAD_FUNNELED, or, if the program initialized it,
+	 * check that its level is at least that (TF_EINVAL if not). 0
+	 * (default): MPI_Init(), MPI_THREAD_SINGLE, which allows no other
+	 * threads but costs less a message in some MPIs (Open MPI 4.1).
+	 * Set it on every rank.
+	 */
+	int threads;
 	/* Zero (see the top of this file on option structs). */
-	size_t reserved[8 - sizeof(double) / sizeof(size_t)];
+	size_t reserved[7 - sizeof(double) / sizeof(size_t)];
 };
 
 /** Fills o with the defaults. */
@@ -238,7 +248,9 @@ TF_EXTERN void tf_pool_opts_init(struct tf_pool_opts *o);
  * Collective over the communicator: sets up a pool (opts may be NULL
  * for the defaults; it is copied). Returns 0 with *pool set, or TF_EMPI
  * (MPI could not be initialized) or TF_EINVAL (a reserved word of opts is
- * not zero), and then *pool is NULL.
+ * not zero, a bad option, or threads and an MPI below
+ * MPI_THREAD_FUNNELED), and then *pool is NULL (tf_pool_errmsg(NULL)
+ * says why MPI refused).
  */
 TF_EXTERN int tf_pool_open(struct tf_pool **pool,
 			   const struct tf_pool_opts *opts);

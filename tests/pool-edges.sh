@@ -95,20 +95,23 @@ check "close-inproc: the worker left behind ($marker) is gone within 10 s" \
 	[ "$gone" -eq 1 ]
 
 # OpenMP inside tasks (tests/pool_omp), in the rank and isolated; the MPI
-# the pool starts must allow it (MPI_THREAD_FUNNELED).
+# the pool starts with opts.threads must allow it (MPI_THREAD_FUNNELED),
+# the default is MPI_THREAD_SINGLE, and threads on an MPI the program
+# started at SINGLE are refused.
 OMP="$top_builddir/tests/pool_omp"
 "$OMP" >out 2>err
 if [ $? -eq 77 ]; then
 	echo "ok $((tap_n + 1)) - OpenMP tasks: # SKIP built without OpenMP"
 	tap_n=$((tap_n + 1))
 else
-	for args in "1 plain" "1 isolate" "3 plain" "3 isolate"; do
+	for args in "1 plain 2" "1 isolate 2" "3 plain 2" "3 isolate 2" \
+		    "3 single 2" "3 preinit 3"; do
 		set -- $args
 		timeout -k 10 120 "$MPIEXEC" -n "$1" "$OMP" "$2" >out 2>err
 		rc=$?
 		report_lines "OpenMP, $1 ranks, $2"
-		check "OpenMP, $1 ranks, $2: exit 0 with 2 checks passed" \
-			sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^ok ' out) -eq 2 ]"
+		check "OpenMP, $1 ranks, $2: exit 0 with $3 checks passed" \
+			sh -c "[ $rc -eq 0 ] && [ \$(grep -c '^ok ' out) -eq $3 ] && ! grep -q '^FAIL' out"
 	done
 fi
 

@@ -48,7 +48,7 @@ report() {
 run_mode 0 map 4
 run_mode 0 futures 4
 run_mode 0 isolate 5
-run_mode 0 errors 3
+run_mode 0 errors 4
 
 if ! have_mpiexec; then
 	diag "no $MPIEXEC: the MPI runs are skipped"
@@ -75,8 +75,8 @@ run_mode 2 master-works 5
 run_mode 2 unordered 3
 run_mode 4 unordered 3
 run_mode 3 varsize 1
-run_mode 2 errors 3
-run_mode 5 errors 3
+run_mode 2 errors 4
+run_mode 5 errors 4
 run_mode 1 isolate 5
 run_mode 3 isolate 5
 run_mode 1 futures 4

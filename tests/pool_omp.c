@@ -3,12 +3,20 @@
  * sums a series with an OpenMP parallel loop of 2 threads and returns the
  * sum and how many threads it ran; the master checks every result, in a
  * pool whose tasks run in the rank and, with "isolate", in forked
- * children. Under a launcher it also checks that the MPI the pool
- * initialized allows threads in tasks (MPI_THREAD_FUNNELED or more).
+ * children, opened with opts.threads = 1. Under a launcher it also checks
+ * that the MPI the pool initialized allows threads in tasks
+ * (MPI_THREAD_FUNNELED or more).
+ *
+ * Mode "single": the default opts.threads = 0 initializes MPI at
+ * MPI_THREAD_SINGLE (plain MPI_Init(); cheaper messages in Open MPI).
+ * Mode "preinit": the program calls MPI_Init() itself, and a pool asking
+ * for threads must be refused (TF_EINVAL, the message naming the level
+ * needed), then one without threads works on the same MPI.
+ *
  * Prints "ok ..."/"FAIL ..." lines for tests/pool-edges.sh; exits 77 when
  * built without OpenMP.
  *
- *   pool_omp [isolate]
+ *   pool_omp [plain|isolate|single|preinit]
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -65,8 +73,32 @@ int main(int argc, char **argv)
 	printf("# built without OpenMP\n");
 	return 77;
 #else
+	const char *mode = argc > 1 ? argv[1] : "plain";
+	int want_level = MPI_THREAD_FUNNELED;
+
 	tf_pool_opts_init(&o);
-	o.isolate = argc > 1 && !strcmp(argv[1], "isolate");
+	o.isolate = !strcmp(mode, "isolate");
+	o.threads = strcmp(mode, "single") != 0;
+	if (!strcmp(mode, "single"))
+		want_level = MPI_THREAD_SINGLE;
+	if (!strcmp(mode, "preinit")) {
+		const char *msg;
+		int me = 0, bad;
+
+		MPI_Init(&argc, &argv);
+		MPI_Comm_rank(MPI_COMM_WORLD, &me);
+		rc = tf_pool_open(&pool, &o);
+		msg = tf_pool_errmsg(NULL);
+		bad = !(rc == TF_EINVAL && !pool &&
+			strstr(msg, "MPI_THREAD_FUNNELED"));
+		if (me == 0 || bad)
+			printf("%s threads = 1 on an MPI the program started "
+			       "at MPI_THREAD_SINGLE: %s (%s)\n",
+			       bad ? "FAIL" : "ok", tf_strerror(rc), msg);
+		failures += bad;
+		o.threads = 0;
+		want_level = MPI_THREAD_SINGLE;
+	}
 	if (tf_pool_open(&pool, &o))
 		return 4;
 	tf_pool_register(pool, "omp_sum", omp_sum);
@@ -107,11 +139,21 @@ int main(int argc, char **argv)
 		MPI_Initialized(&inited);
 		if (inited) {
 			MPI_Query_thread(&level);
-			printf("%s the MPI the pool started allows threads in "
-			       "tasks (level %d, FUNNELED is %d)\n",
-			       level >= MPI_THREAD_FUNNELED ? "ok" : "FAIL",
-			       level, MPI_THREAD_FUNNELED);
-			failures += level < MPI_THREAD_FUNNELED;
+			printf("%s MPI's thread level is %d (%s), as opts."
+			       "threads = %d asks\n",
+			       level == want_level ||
+					       (want_level != MPI_THREAD_SINGLE &&
+						level > want_level)
+				       ? "ok"
+				       : "FAIL",
+			       level,
+			       want_level == MPI_THREAD_SINGLE
+				       ? "MPI_THREAD_SINGLE"
+				       : "MPI_THREAD_FUNNELED",
+			       o.threads);
+			failures += !(level == want_level ||
+				      (want_level != MPI_THREAD_SINGLE &&
+				       level > want_level));
 		}
 	} else if (rc < 0) {
 		printf("FAIL start: %s\n", tf_strerror(rc));
@@ -119,6 +161,8 @@ int main(int argc, char **argv)
 	}
 	if (tf_pool_close(pool))
 		failures++;
+	if (!strcmp(mode, "preinit"))
+		MPI_Finalize();
 	return failures ? 1 : 0;
 #endif
 }

@@ -541,6 +541,12 @@ static void mode_errors(struct tf_pool *pool)
 		CHECK(rc == TF_EINVAL && !other,
 		      "tf_pool_open() refuses options with a reserved word "
 		      "set (rc %ld)", rc);
+		tf_pool_opts_init(&po);
+		po.threads = 2;
+		other = pool;
+		rc = tf_pool_open(&other, &po);
+		CHECK(rc == TF_EINVAL && !other,
+		      "tf_pool_open() refuses threads = 2 (rc %ld)", rc);
 	}
 	free(in);
 	free(out);

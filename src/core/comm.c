@@ -160,22 +160,48 @@ static struct pending *comm_reset(struct tf_comm *c)
 }
 
 /*
- * Initializes MPI unless it is already (then we finalize it too). It asks
- * for MPI_THREAD_FUNNELED: only the thread that calls the library calls
- * MPI, but the pool's tasks may run threads of their own (OpenMP), which
- * MPI_THREAD_SINGLE does not allow. Returns MPI's code.
+ * Initializes MPI unless it is already (then we finalize it too), asking
+ * for thread level (MPI_THREAD_SINGLE: plain MPI_Init()); if require,
+ * checks that the MPI running provides at least that level. Returns 0,
+ * TF_EMPI (MPI failed) or TF_EINVAL (too low a level; the message says
+ * so).
  */
-static int mpi_start(struct tf_comm *c, int *argc, char ***argv)
+static int mpi_start(struct tf_comm *c, int *argc, char ***argv, int level,
+		     int require)
 {
-	int inited = 0, provided, rc;
+	static const char *const names[] = { "MPI_THREAD_SINGLE",
+					     "MPI_THREAD_FUNNELED",
+					     "MPI_THREAD_SERIALIZED",
+					     "MPI_THREAD_MULTIPLE" };
+	int inited = 0, provided = MPI_THREAD_SINGLE, rc;
 
 	MPI_Initialized(&inited);
-	if (inited)
-		return MPI_SUCCESS;
-	rc = MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
-	if (rc == MPI_SUCCESS)
+	if (!inited) {
+		if (level == MPI_THREAD_SINGLE)
+			rc = MPI_Init(argc, argv);
+		else
+			rc = MPI_Init_thread(argc, argv, level, &provided);
+		if (rc != MPI_SUCCESS)
+			return mpi_fail("MPI_Init", rc);
 		c->we_initialized = 1;
-	return rc;
+	}
+	if (!require || level == MPI_THREAD_SINGLE)
+		return 0;
+	rc = MPI_Query_thread(&provided);
+	if (rc != MPI_SUCCESS)
+		return mpi_fail("MPI_Query_thread", rc);
+	if (provided < level) {
+		comm_error("MPI runs at thread level %s, and threads in tasks "
+			   "need %s: %s",
+			   provided >= 0 && provided < 4 ? names[provided]
+							 : "?",
+			   level >= 0 && level < 4 ? names[level] : "?",
+			   inited ? "initialize MPI with MPI_Init_thread() "
+				    "at that level"
+				  : "this MPI does not provide it");
+		return TF_EINVAL;
+	}
+	return 0;
 }
 
 /*
@@ -211,7 +237,9 @@ int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode)
 	    (mode == TF_COMM_AUTO && !tf_comm_launcher_detected()))
 		return 0;
 	c->use_mpi = 1;
-	if (mpi_start(c, argc, argv) != MPI_SUCCESS) {
+	/* FUNNELED: the master's output writer is a thread of its own (it
+	 * never calls MPI); an MPI that gives less still does. */
+	if (mpi_start(c, argc, argv, MPI_THREAD_FUNNELED, 0) != 0) {
 		free(c->impl);
 		c->impl = NULL;
 		return TF_EMPI;
@@ -493,7 +521,7 @@ int tf_comm_flush(struct tf_comm *c)
 	return rc == MPI_SUCCESS ? 0 : mpi_fail("MPI_Waitall", rc);
 }
 
-int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
+int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm, int threads)
 {
 	struct pending *p;
 	int inited = 0, rc;
@@ -506,10 +534,12 @@ int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm)
 	if (!inited && !tf_comm_launcher_detected())
 		return 0;
 	c->use_mpi = 1;
-	rc = mpi_start(c, NULL, NULL);
-	if (rc != MPI_SUCCESS) {
-		c->use_mpi = 0;
-		return mpi_fail("MPI_Init", rc);
+	rc = mpi_start(c, NULL, NULL,
+		       threads ? MPI_THREAD_FUNNELED : MPI_THREAD_SINGLE,
+		       threads);
+	if (rc != 0) {
+		c->use_mpi = c->we_initialized;
+		return rc;
 	}
 	rc = MPI_Comm_dup(base, &p->comm);
 	if (rc != MPI_SUCCESS) {

@@ -53,8 +53,9 @@ struct tf_comm {
 };
 
 /**
- * Sets up communication on MPI_COMM_WORLD. Returns 0 or TF_EMPI; on
- * failure nothing needs releasing.
+ * Sets up communication on MPI_COMM_WORLD (MPI asked for
+ * MPI_THREAD_FUNNELED, less accepted). Returns 0 or TF_EMPI; on failure
+ * nothing needs releasing.
  */
 int tf_comm_init(struct tf_comm *c, int *argc, char ***argv, int mode);
 
@@ -76,10 +77,12 @@ int tf_comm_allmax(struct tf_comm *c, int *vals, int n);
  * For the C API: sets up communication on a duplicate of *mpi_comm (an
  * MPI_Comm; NULL for MPI_COMM_WORLD). If MPI is not initialized, it is
  * initialized when a launcher is detected (and finalized by
- * tf_comm_finalize()); otherwise this is one rank without MPI. Returns 0
- * or TF_EMPI (then call tf_comm_finalize()).
+ * tf_comm_finalize()), with MPI_Init() (MPI_THREAD_SINGLE), or if
+ * threads, at MPI_THREAD_FUNNELED; otherwise this is one rank without
+ * MPI. Returns 0, TF_EMPI, or TF_EINVAL (threads, and the MPI running
+ * is below FUNNELED); then call tf_comm_finalize().
  */
-int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm);
+int tf_comm_init_on(struct tf_comm *c, const void *mpi_comm, int threads);
 
 /**
  * The message of this process's last failure in this module (an MPI

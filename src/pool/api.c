@@ -59,6 +59,12 @@ const char *tf_pool_errmsg(const struct tf_pool *p)
 	return p->errmsg.len ? p->errmsg.buf : "";
 }
 
+/* Fields since 0.1 took reserved words: the struct keeps its size. */
+_Static_assert(sizeof(struct tf_pool_opts) ==
+		       offsetof(struct tf_pool_opts, lost_after) +
+			       sizeof(double) + 8 * sizeof(size_t),
+	       "struct tf_pool_opts keeps the size it had in 0.1");
+
 void tf_pool_opts_init(struct tf_pool_opts *o)
 {
 	memset(o, 0, sizeof(*o));
@@ -74,7 +80,8 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 	if (opts && (!tf__pool_reserved_clear(opts->reserved,
 					      sizeof(opts->reserved)) ||
 		     !(opts->task_timeout >= 0) ||
-		     (opts->task_timeout > 0 && !opts->isolate))) {
+		     (opts->task_timeout > 0 && !opts->isolate) ||
+		     opts->threads < 0 || opts->threads > 1)) {
 		*pool = NULL;
 		return TF_EINVAL;
 	}
@@ -84,7 +91,7 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 	else
 		tf_pool_opts_init(&p->o);
 	tf_registry_init(&p->reg);
-	rc = tf_comm_init_on(&p->comm, p->o.mpi_comm);
+	rc = tf_comm_init_on(&p->comm, p->o.mpi_comm, p->o.threads);
 	if (rc) {
 		/* No pool to hold it: tf_pool_errmsg(NULL) gives it. */
 		snprintf(closed_errmsg, sizeof(closed_errmsg),
