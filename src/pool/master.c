@@ -462,14 +462,6 @@ static int run_local(struct tf_pool *p)
 }
 
 /*
- * Gives chunks to the live workers holding fewer than max, the one that
- * answered last first (it is awake), one pass per level so that every
- * worker gets its first chunk before any gets a second, and none gets
- * a second behind a long task (no_prefetch()). A worker that a
- * send fails for is lost. Adds what it sent to *events. Returns 0 or an
- * error.
- */
-/*
  * Whether worker w, which holds a chunk, should get none behind it: the
  * function to send next was measured long (LONG_TASK a task), or, for
  * futures, a chunk w holds has run longer than LONG_TASK a task (a long
@@ -493,6 +485,14 @@ static int no_prefetch(struct tf_pool *p, const struct pworker *w)
 	return 0;
 }
 
+/*
+ * Gives chunks to the live workers holding fewer than max, the one that
+ * answered last first (it is awake), one pass per level so that every
+ * worker gets its first chunk before any gets a second, and none gets
+ * a second behind a long task (no_prefetch()). A worker that a
+ * send fails for is lost. Adds what it sent to *events. Returns 0 or an
+ * error.
+ */
 static int fill(struct tf_pool *p, int max, int *events)
 {
 	int pass, k, rc;
