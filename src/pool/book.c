@@ -59,7 +59,7 @@ void tf__pool_job_add_future(struct pjob *j, struct tf_future *f)
 		j->futs_alloc = alloc;
 	}
 	f->job = j;
-	f->idx = j->n;
+	f->idx = (uint32_t)j->n;
 	j->futs[j->n++] = f;
 }
 

@@ -234,9 +234,9 @@ int tf_pool_submit(struct tf_pool *p, const char *fn, const void *in,
 		return TF_ETOOBIG;
 	f = tf__xcalloc(1, sizeof(*f));
 	f->pool = p;
-	f->in_len = len;
+	f->in_len = (uint32_t)len;
 	if (len) {
-		f->input = len <= FUT_INLINE ? f->small_in.bytes
+		f->input = len <= FUT_INLINE ? f->small.bytes
 					     : tf__xmalloc(len);
 		memcpy(f->input, in, len);
 	}
@@ -437,9 +437,9 @@ void tf_future_free(struct tf_future *f)
 		p->futures = f->next;
 	if (f->next)
 		f->next->prev = f->prev;
-	if (f->input != f->small_in.bytes)
+	if (f->input != f->small.bytes)
 		free(f->input);
-	if (f->result != f->small_res.bytes)
+	if (f->result != f->small.bytes)
 		free(f->result);
 	free(f->error);
 	free(f);

@@ -39,12 +39,17 @@ static void deliver_future(struct tf_pool *p, struct pjob *j, size_t idx,
 		return; /* freed while it ran, or cancelled */
 	j->futs[idx] = NULL;
 	f->status = rec->status;
+	/* Done: its input is not needed again, and a small result takes
+	 * its place. */
+	if (f->input != f->small.bytes)
+		free(f->input);
+	f->input = NULL;
 	if (rec->len) {
-		f->result = rec->len <= FUT_INLINE ? f->small_res.bytes
+		f->result = rec->len <= FUT_INLINE ? f->small.bytes
 						   : tf__xmalloc(rec->len);
 		memcpy(f->result, rec->result, rec->len);
 	}
-	f->len = rec->len;
+	f->len = (uint32_t)rec->len;
 	if (rec->errlen)
 		f->error = tf__xstrndup(rec->error, rec->errlen);
 	f->done = 1;

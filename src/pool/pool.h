@@ -98,22 +98,28 @@ struct tf_future {
 	struct tf_pool *pool;
 	void *tag;        /* the caller's (tf_future_set_tag()) */
 	struct pjob *job; /* until it is done */
-	size_t idx;       /* its task in job */
-	int done;
-	int status;
-	void *result;
-	size_t len;
+	void *input;      /* small.bytes or its own buffer; NULL once done */
+	void *result;     /* once done: small.bytes or its own buffer */
 	char *error;
-	void *input;
-	size_t in_len;
-	/* Small inputs and results live here, not in a malloc'd buffer of
-	 * their own (futures in bulk: malloc was most of their cost). */
+	struct tf_future *prev, *next; /* the pool's live futures */
+	uint32_t idx;     /* its task in job (< FUT_JOB_MAX) */
+	uint32_t in_len;  /* at most TF_POOL_MAX_BYTES, as len */
+	uint32_t len;
+	int status;
+	int done;
+	/*
+	 * A small input lives here until the task is done, and then a small
+	 * result (a done task is never sent again), not in a malloc'd buffer
+	 * of its own: futures in bulk paid most for malloc, and the first
+	 * million for their pages (104 bytes a future, from 136).
+	 */
 	union {
 		unsigned char bytes[FUT_INLINE];
 		uint64_t align;
-	} small_in, small_res;
-	struct tf_future *prev, *next; /* the pool's live futures */
+	} small;
 };
+_Static_assert(FUT_JOB_MAX <= UINT32_MAX && TF_POOL_MAX_BYTES <= UINT32_MAX,
+	       "a future's idx, in_len and len fit 32 bits");
 
 struct inflight {
 	uint32_t job;
