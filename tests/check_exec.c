@@ -178,6 +178,43 @@ static int process_ended(pid_t pid, double limit)
 
 /* ---- One task at a time ---- */
 
+/* tf_exec_set_wake_fd(): a readable descriptor ends a long wait, is left
+ * unread, and is not polled once unset. */
+START_TEST(test_wake_fd)
+{
+	struct tf_exec ex;
+	struct collected c = { 0 };
+	int p[2];
+	char b;
+	double t0;
+
+	ck_assert_int_eq(tf_exec_init(&ex, 1, 0, "h", 0), 0);
+	ck_assert_int_eq(pipe(p), 0);
+	ck_assert_int_eq(write(p[1], "x", 1), 1);
+	/* Unset: the readable pipe does not end the wait. */
+	t0 = tf_now();
+	ck_assert_int_eq(tf_exec_wait(&ex, 0.3, collect, &c), 0);
+	ck_assert(tf_now() - t0 >= 0.25);
+	/* Set: a 20 s wait ends at once. */
+	tf_exec_set_wake_fd(&ex, p[0]);
+	t0 = tf_now();
+	ck_assert_int_eq(tf_exec_wait(&ex, 20, collect, &c), 0);
+	ck_assert_msg(tf_now() - t0 < 5, "the wait took %.2f s",
+		      tf_now() - t0);
+	/* The byte is the caller's to read. */
+	ck_assert_int_eq(read(p[0], &b, 1), 1);
+	ck_assert_int_eq(b, 'x');
+	tf_exec_set_wake_fd(&ex, -1);
+	t0 = tf_now();
+	ck_assert_int_eq(tf_exec_wait(&ex, 0.3, collect, &c), 0);
+	ck_assert(tf_now() - t0 >= 0.25);
+	ck_assert_int_eq(c.n, 0);
+	close(p[0]);
+	close(p[1]);
+	tf_exec_release(&ex);
+}
+END_TEST
+
 START_TEST(test_ok)
 {
 	struct tf_exec ex;
@@ -1638,6 +1675,7 @@ static Suite *exec_suite(void)
 	tc = tcase_create("status");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_ok);
+	tcase_add_test(tc, test_wake_fd);
 	tcase_add_test(tc, test_on_lines);
 	tcase_add_test(tc, test_exit_status);
 	tcase_add_test(tc, test_signaled);

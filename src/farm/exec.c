@@ -49,6 +49,7 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	int s, ret;
 
 	memset(ex, 0, sizeof(*ex));
+	ex->wake_fd = -1;
 	ret = tf_signals_install();
 	if (ret < 0)
 		return ret;
@@ -77,8 +78,9 @@ int tf_exec_init(struct tf_exec *ex, int nslots, int rank, const char *host,
 	}
 	tf_res_init(&ex->res, nslots);
 	ex->has_omp = getenv("OMP_NUM_THREADS") != NULL;
-	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(*ex->pfds));
-	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 1, sizeof(int));
+	/* Each slot's two pipes, the signals' self-pipe, the wake fd. */
+	ex->pfds = tf__xcalloc((size_t)nslots * 2 + 2, sizeof(*ex->pfds));
+	ex->pfd_slot = tf__xcalloc((size_t)nslots * 2 + 2, sizeof(int));
 	/* Without it (a kernel before 3.4) a run works; what escapes a
 	 * task's group is then not stopped. */
 	if (nslots > 0)
@@ -558,6 +560,11 @@ static void reap(struct tf_exec *ex, double now)
 	}
 }
 
+void tf_exec_set_wake_fd(struct tf_exec *ex, int fd)
+{
+	ex->wake_fd = fd;
+}
+
 int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx)
 {
@@ -569,6 +576,11 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	ex->pfds[nfds].fd = tf__signals_fd();
 	ex->pfds[nfds].events = POLLIN;
 	ex->pfd_slot[nfds++] = -1;
+	if (ex->wake_fd >= 0) {
+		ex->pfds[nfds].fd = ex->wake_fd;
+		ex->pfds[nfds].events = POLLIN;
+		ex->pfd_slot[nfds++] = -2; /* the caller's to read */
+	}
 	for (s = 0; s < ex->nslots; s++) {
 		struct tf_exec_slot *sl = &ex->slots[s];
 		int w;
@@ -610,7 +622,7 @@ int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 	if (ret > 0) {
 		int i;
 		for (i = 0; i < nfds; i++) {
-			if (!ex->pfds[i].revents)
+			if (!ex->pfds[i].revents || ex->pfd_slot[i] == -2)
 				continue;
 			if (ex->pfd_slot[i] < 0) {
 				tf_signals_drain();

@@ -61,6 +61,7 @@ struct tf_exec {
 	double grace;           /* seconds from TERM to KILL when stopping */
 	struct pollfd *pfds;
 	int *pfd_slot;
+	int wake_fd;            /* also polled if >= 0 (tf_exec_set_wake_fd) */
 	struct tf_guard *guard; /* told of every task's group; may be NULL */
 	struct tf_orphans orphans; /* what tasks left behind, adopted */
 	int sweep_due;             /* a child ended since the last sweep */
@@ -160,6 +161,14 @@ int tf_exec_start(struct tf_exec *ex, struct tf_task *task);
  */
 int tf_exec_wait(struct tf_exec *ex, double timeout, tf_exec_done_fn done,
 		 void *ctx);
+
+/**
+ * Makes tf_exec_wait() end also when fd polls readable (the caller reads
+ * it; nothing here does), until set again; -1 (the default) for none.
+ * Only for a descriptor that stays readable no longer than the caller
+ * leaves it unread.
+ */
+void tf_exec_set_wake_fd(struct tf_exec *ex, int fd);
 
 /**
  * Stops the task in slot (or every running task with slot < 0): TERM and

@@ -229,6 +229,13 @@ int tf_jobfile_wait(struct tf_jobfile *jf, double timeout)
 	return 0;
 }
 
+int tf_jobfile_poll_fd(const struct tf_jobfile *jf)
+{
+	if (!jf->stream || jf->follow || !jf->fp)
+		return -1;
+	return fileno(jf->fp);
+}
+
 /* How often a followed file that had nothing more is looked at again. */
 #define FOLLOW_INTERVAL 0.05
 

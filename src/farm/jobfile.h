@@ -132,6 +132,14 @@ int tf_jobfile_open_stream(struct tf_jobfile *jf, const char *path,
 int tf_jobfile_wait(struct tf_jobfile *jf, double timeout);
 
 /**
+ * The descriptor that polls readable when more of an open source has
+ * arrived (a pipe, FIFO, terminal or device), for a caller's own poll; -1
+ * for a followed regular file (always readable: it is looked at on a
+ * clock instead) or a source that is not open.
+ */
+int tf_jobfile_poll_fd(const struct tf_jobfile *jf);
+
+/**
  * Reads the next task into *task (which the caller then owns and releases
  * with tf_task_release()). task->attempt is set to 1.
  * Returns 1 for a task, 0 at the end, or TF_EPARSE / TF_ETOOLONG / -errno

@@ -95,6 +95,7 @@ static void gen_done(struct tf_queue *q, uint64_t barrier)
 
 int tf_queue_fill(struct tf_queue *q)
 {
+	q->src_again = 0;
 	while (!q->src_done &&
 	       tf_ring_len(&q->ready) + q->ninflight < q->window) {
 		struct tf_task t;
@@ -105,8 +106,10 @@ int tf_queue_fill(struct tf_queue *q)
 		r = q->src.next(q->src.ctx, &t);
 
 		if (r <= 0) {
-			if (r == TF_SOURCE_AGAIN)
+			if (r == TF_SOURCE_AGAIN) {
+				q->src_again = 1;
 				return 0;
+			}
 			q->src_done = 1;
 			q->src_err = r;
 			return r;

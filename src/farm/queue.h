@@ -26,6 +26,11 @@ struct tf_source {
 	const char *(*errmsg)(void *ctx);
 	void *ctx;
 	uint64_t ntasks; /* the total if known, else 0 */
+	/* With wake set: a descriptor that polls readable when next() may
+	 * have a task after TF_SOURCE_AGAIN (a stream's pipe), so that a
+	 * waiting master wakes for it. */
+	int wake;
+	int wake_fd;
 };
 
 /** A dispatched task and what the master collects for it. */
@@ -48,6 +53,7 @@ struct tf_queue {
 	struct tf_source src;
 	int src_done;
 	int src_err;
+	int src_again; /* the last fill had room, and the source no task */
 	struct tf_ring ready;    /* of struct tf_task, oldest first */
 	struct tf_inflight *tab; /* in-flight entries; unused ones free */
 	size_t tab_cap;

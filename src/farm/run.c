@@ -321,6 +321,8 @@ static int run_master(const struct tf_farm_opts *o, struct tf_comm *comm,
 		if (jf.stream) {
 			job.expect = &expect;
 			tf_stream_source_init(&ss, &jf, &src);
+			src.wake_fd = tf_jobfile_poll_fd(&jf);
+			src.wake = src.wake_fd >= 0;
 			tf_stream_source_limits(&ss, (uint32_t)o->rank_max_slots,
 						(uint32_t)o->rank_max_gpus);
 		}
