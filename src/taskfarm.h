@@ -147,8 +147,12 @@ struct tf_call;
  * tf_call_error() either way. It must not call MPI. It must not call the
  * pool either: every pool call made from inside a task returns
  * TF_ESTATE, on every rank, the master included when it runs tasks
- * (master_works, or one rank). (0.2: before, a master running tasks
- * took such calls.)
+ * (master_works, or one rank), and so does one from an initializer,
+ * a finalizer, a result callback or an imap producer; tf_future_free()
+ * is the exception (it only lets go of a future). (0.2: before, a master
+ * running tasks took such calls, and tf_pool_close() was taken
+ * anywhere.) A NULL pool, future or out-pointer where the call needs one
+ * gets TF_EINVAL (accessors: NULL or 0).
  */
 typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
 			  size_t in_len, void *ctx);
@@ -199,11 +203,13 @@ struct tf_pool_opts {
 	/* Tasks per message: 0 chooses automatically from the measured task
 	 * time and message cost; a map's own opts override this. */
 	size_t chunk;
-	/* Run tasks in a forked child, so that a crash (segfault, abort)
-	 * becomes that task's error (TF_ECRASH) and the rank lives on. */
+	/* 1: run tasks in a forked child, so that a crash (segfault,
+	 * abort) becomes that task's error (TF_ECRASH) and the rank lives
+	 * on; 0 (default): in the rank. Other values: TF_EINVAL (0.2). */
 	int isolate;
 	/* Whether the master runs tasks too: -1 (default) only when it is
-	 * the only rank; 1 always; 0 never (with one rank, it must). */
+	 * the only rank; 1 always; 0 never (with one rank, it must). Other
+	 * values: TF_EINVAL (0.2). */
 	int master_works;
 	/*
 	 * On the master: declare lost (its tasks fail with TF_ELOST) a
@@ -248,9 +254,9 @@ TF_EXTERN void tf_pool_opts_init(struct tf_pool_opts *o);
  * Collective over the communicator: sets up a pool (opts may be NULL
  * for the defaults; it is copied). Returns 0 with *pool set, or TF_EMPI
  * (MPI could not be initialized) or TF_EINVAL (a reserved word of opts is
- * not zero, a bad option, or threads and an MPI below
- * MPI_THREAD_FUNNELED), and then *pool is NULL (tf_pool_errmsg(NULL)
- * says why MPI refused).
+ * not zero, an option out of its range, pool NULL, or threads and an MPI
+ * below MPI_THREAD_FUNNELED), and then *pool is NULL and
+ * tf_pool_errmsg(NULL) says why.
  */
 TF_EXTERN int tf_pool_open(struct tf_pool **pool,
 			   const struct tf_pool_opts *opts);
@@ -298,7 +304,12 @@ TF_EXTERN int tf_pool_rank(const struct tf_pool *pool);
  * Collective: on the master, waits for every future still running
  * (queued ones are cancelled), tells the other ranks to leave, and frees
  * the pool with every future not yet freed; elsewhere, frees the pool.
- * Finalizes MPI if tf_pool_open() initialized it. Returns 0 or TF_EMPI.
+ * Finalizes MPI if tf_pool_open() initialized it and no other pool still
+ * uses it (with two pools open, the last to close finalizes; MPI cannot
+ * start again afterwards, so a later tf_pool_open() gets TF_EMPI).
+ * Returns 0, TF_ELOST (a rank was lost: on a worker, its master ended or
+ * left it behind; MPI is left unfinalized), TF_EMPI, or TF_ESTATE (called
+ * from a task, an initializer, finalizer or callback: nothing is done).
  * pool may be NULL.
  */
 TF_EXTERN int tf_pool_close(struct tf_pool *pool);
@@ -423,7 +434,8 @@ TF_EXTERN long tf_pool_mapv_unordered(struct tf_pool *pool, const char *fn,
  * (0.2) The producer of an ordered streaming map: for input index (0, 1,
  * ... in turn) it sets *in and *len (the bytes are copied before the next
  * call) and returns 1; it returns 0 when there are no more inputs, or a
- * negative value to stop the map with it. It must not call the pool.
+ * negative value to stop the map with it (any other value stops it with
+ * TF_EINVAL). It must not call the pool.
  */
 typedef int (*tf_input_fn)(void *arg, size_t index, const void **in,
 			   size_t *len);
@@ -434,7 +446,8 @@ typedef int (*tf_input_fn)(void *arg, size_t index, const void **in,
  * order (index 0, 1, ...) as soon as it and every earlier one are done,
  * exactly once. At most window tasks (0: 4096) are held at once, inputs
  * and results together, so memory stays bounded however many inputs next
- * makes. cb is as for tf_pool_map_unordered(): a non-zero return stops
+ * makes (the window's book grows with what is held: a huge window costs
+ * only that). cb is as for tf_pool_map_unordered(): a non-zero return stops
  * the map (no more inputs are pulled; tasks under way are dropped) and
  * is returned. Returns the number of failed tasks, or a negative error
  * (TF_EINVAL: fn, next or cb NULL, or opts with chunk, status, errors or
@@ -482,7 +495,7 @@ TF_EXTERN int tf_future_wait(struct tf_future *f);
 
 /**
  * (0.2) tf_future_wait() for at most seconds (a negative value: no
- * limit; 0: one turn of progress). Returns 0 once f is done,
+ * limit; 0 or NaN: one turn of progress). Returns 0 once f is done,
  * TF_ETIMEDOUT if it is not done when the time is up (f goes on), or
  * as tf_future_wait().
  */
@@ -500,7 +513,7 @@ TF_EXTERN long tf_future_wait_any(struct tf_future *const *fs, size_t n);
 
 /**
  * (0.2) tf_future_wait_any() for at most seconds (negative: no limit;
- * 0: one turn of progress): returns as it does, or TF_ETIMEDOUT if none
+ * 0 or NaN: one turn of progress): returns as it does, or TF_ETIMEDOUT if none
  * is done when the time is up.
  */
 TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
@@ -511,7 +524,7 @@ TF_EXTERN long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
  * two chunks, and none behind a task that runs long, so queued futures
  * can be cancelled). Returns 1 if it
  * was cancelled (its status becomes TF_ECANCELLED), 0 if it was sent or
- * is done.
+ * is done, TF_ESTATE from a task or a callback (0.2).
  */
 TF_EXTERN int tf_future_cancel(struct tf_future *f);
 

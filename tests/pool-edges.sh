@@ -1,8 +1,8 @@
 #!/bin/sh
 # The C API called wrongly, waits with time limits, polls that drive the
 # pool, and a worker's memory over large variable-size records
-# (tests/pool_edges' modes, taskfarm(3)), without a launcher and under 1
-# to 4 ranks.
+# (tests/pool_edges' and tests/pool_misuse's modes, taskfarm(3)), without
+# a launcher and under 1 to 4 ranks.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 PROG="$top_builddir/tests/pool_edges"
@@ -45,6 +45,15 @@ run_mode 0 misuse 14
 run_mode 0 bulk-futures 3
 run_mode 0 imap 6
 run_mode 0 task-timeout 3
+# tests/pool_misuse: what an outside review of 0.2 found (its modes).
+PROG="$top_builddir/tests/pool_misuse"
+run_mode 0 inside 5
+run_mode 0 inside-isolated 5
+run_mode 0 nulls 3
+run_mode 0 opts 6
+run_mode 0 imap 3
+run_mode 0 two-pools 5
+PROG="$top_builddir/tests/pool_edges"
 
 
 if ! have_mpiexec; then
@@ -64,6 +73,15 @@ run_mode 2 imap 6
 run_mode 3 task-timeout 3
 run_mode 3 long-queue 3
 run_mode 3 reclaim 1
+PROG="$top_builddir/tests/pool_misuse"
+run_mode 1 inside 5
+run_mode 3 inside 5
+run_mode 3 inside-isolated 5
+run_mode 3 nulls 3
+run_mode 3 close-negative 2
+run_mode 3 imap 3
+run_mode 1 two-pools 5
+PROG="$top_builddir/tests/pool_edges"
 
 # tf_pool_close_for(pool, 1 s) while a 30 s task runs. Isolated: the
 # task's child (named by a marker unique to this run) is killed, every

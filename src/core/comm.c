@@ -166,6 +166,13 @@ static struct pending *comm_reset(struct tf_comm *c)
  * TF_EMPI (MPI failed) or TF_EINVAL (too low a level; the message says
  * so).
  */
+/*
+ * MPI that this library initialized is finalized by the last of the
+ * comms that use it (two pools may be open, and closed in any order).
+ */
+static int mpi_ours;
+static int mpi_refs;
+
 static int mpi_start(struct tf_comm *c, int *argc, char ***argv, int level,
 		     int require)
 {
@@ -176,14 +183,28 @@ static int mpi_start(struct tf_comm *c, int *argc, char ***argv, int level,
 	int inited = 0, provided = MPI_THREAD_SINGLE, rc;
 
 	MPI_Initialized(&inited);
-	if (!inited) {
+	if (inited) {
+		int finalized = 0;
+
+		MPI_Finalized(&finalized);
+		if (finalized) {
+			comm_error("MPI was finalized (by the close of the "
+				   "pool that started it, or the program): "
+				   "it cannot start again in this process");
+			return TF_EMPI;
+		}
+	} else {
 		if (level == MPI_THREAD_SINGLE)
 			rc = MPI_Init(argc, argv);
 		else
 			rc = MPI_Init_thread(argc, argv, level, &provided);
 		if (rc != MPI_SUCCESS)
 			return mpi_fail("MPI_Init", rc);
+		mpi_ours = 1;
+	}
+	if (mpi_ours) {
 		c->we_initialized = 1;
+		mpi_refs++;
 	}
 	if (!require || level == MPI_THREAD_SINGLE)
 		return 0;
@@ -594,7 +615,7 @@ int tf_comm_finalize(struct tf_comm *c)
 		MPI_Comm_free(&p->comm);
 		p->comm_is_dup = 0;
 	}
-	if (c->use_mpi && c->we_initialized) {
+	if (c->use_mpi && c->we_initialized && --mpi_refs == 0) {
 		int rc = MPI_Finalize();
 		if (rc != MPI_SUCCESS && ret == 0)
 			ret = TF_EMPI;

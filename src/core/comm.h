@@ -44,7 +44,7 @@ const char *tf_tag_name(int tag);
 
 struct tf_comm {
 	int use_mpi;
-	int we_initialized; /* we called MPI_Init, so we finalize */
+	int we_initialized; /* MPI is ours: the last such comm finalizes it */
 	int abandoned;      /* a peer was lost: leave MPI without finalizing */
 	int rank;
 	int size;

@@ -67,21 +67,45 @@ _Static_assert(sizeof(struct tf_pool_opts) ==
 
 void tf_pool_opts_init(struct tf_pool_opts *o)
 {
+	if (!o)
+		return;
 	memset(o, 0, sizeof(*o));
 	o->master_works = -1;
 }
 
+/* What is wrong with opts, or NULL: for tf_pool_errmsg(NULL). */
+static const char *bad_opts(const struct tf_pool_opts *o)
+{
+	if (!tf__pool_reserved_clear(o->reserved, sizeof(o->reserved)))
+		return "a reserved word of opts is set (an option of a newer "
+		       "taskfarm.h than this library, or opts not zeroed)";
+	if (o->isolate != 0 && o->isolate != 1)
+		return "opts.isolate must be 0 or 1";
+	if (o->master_works < -1 || o->master_works > 1)
+		return "opts.master_works must be -1, 0 or 1";
+	/* NaN is refused too. */
+	if (!(o->task_timeout >= 0))
+		return "opts.task_timeout must be 0 (none) or a number of "
+		       "seconds";
+	/* A time limit needs a child to kill. */
+	if (o->task_timeout > 0 && !o->isolate)
+		return "opts.task_timeout needs opts.isolate";
+	if (o->threads != 0 && o->threads != 1)
+		return "opts.threads must be 0 or 1";
+	return NULL;
+}
+
 int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 {
+	const char *bad;
 	struct tf_pool *p;
 	int rc;
 
-	/* A time limit needs a child to kill (isolate); NaN is refused. */
-	if (opts && (!tf__pool_reserved_clear(opts->reserved,
-					      sizeof(opts->reserved)) ||
-		     !(opts->task_timeout >= 0) ||
-		     (opts->task_timeout > 0 && !opts->isolate) ||
-		     opts->threads < 0 || opts->threads > 1)) {
+	if (!pool)
+		return TF_EINVAL;
+	if (opts && (bad = bad_opts(opts)) != NULL) {
+		snprintf(closed_errmsg, sizeof(closed_errmsg),
+			 "cannot open the pool: %s", bad);
 		*pool = NULL;
 		return TF_EINVAL;
 	}
@@ -110,6 +134,8 @@ int tf_pool_open(struct tf_pool **pool, const struct tf_pool_opts *opts)
 
 int tf_pool_register(struct tf_pool *p, const char *name, tf_task_fn fn)
 {
+	if (!p)
+		return TF_EINVAL;
 	if (p->started)
 		return TF_ESTATE;
 	return tf_registry_add(&p->reg, name, fn);
@@ -118,6 +144,8 @@ int tf_pool_register(struct tf_pool *p, const char *name, tf_task_fn fn)
 int tf_pool_set_init(struct tf_pool *p, tf_init_fn init, tf_fini_fn fini,
 		     const void *arg, size_t arg_len)
 {
+	if (!p)
+		return TF_EINVAL;
 	if (p->started)
 		return TF_ESTATE;
 	if (arg_len > TF_POOL_MAX_BYTES)
@@ -131,6 +159,8 @@ int tf_pool_set_init(struct tf_pool *p, tf_init_fn init, tf_fini_fn fini,
 
 int tf_pool_workers(const struct tf_pool *p)
 {
+	if (!p)
+		return TF_EINVAL;
 	if (p->comm.size == 1)
 		return 1;
 	if (p->started && p->comm.rank == 0 && p->w)
@@ -140,6 +170,8 @@ int tf_pool_workers(const struct tf_pool *p)
 
 int tf_pool_rank(const struct tf_pool *p)
 {
+	if (!p)
+		return TF_EINVAL;
 	return p->comm.rank;
 }
 
@@ -153,7 +185,9 @@ static int run_init(struct tf_pool *p, const void *arg, size_t len,
 		p->ctx_ready = 1;
 		return 0;
 	}
+	p->in_task = 1; /* it may not call the pool either */
 	rc = p->init(&p->ctx, arg, len);
+	p->in_task = 0;
 	if (rc) {
 		tf_strbuf_addf(why, "the initializer returned %d on rank %d",
 			       rc, p->comm.rank);
@@ -335,7 +369,11 @@ static int start_worker(struct tf_pool *p)
 	tf_strbuf_release(&why);
 	if (rc)
 		return rc;
-	return tf__pool_serve(p);
+	/* Its tasks (and their isolated children) may not call the pool. */
+	p->in_task = 1;
+	rc = tf__pool_serve(p);
+	p->in_task = 0;
+	return rc;
 }
 
 /* Tells every worker not lost to leave with status (a failed start);
@@ -478,6 +516,8 @@ int tf_pool_start(struct tf_pool *p)
 {
 	int rc;
 
+	if (!p)
+		return TF_EINVAL;
 	if (p->started)
 		return TF_ESTATE;
 	p->started = 1;
@@ -515,27 +555,29 @@ static void pool_free(struct tf_pool *p)
 	free(p);
 }
 
-int tf_pool_close(struct tf_pool *p)
-{
-	return tf_pool_close_for(p, -1);
-}
-
-int tf_pool_close_for(struct tf_pool *p, double seconds)
+/* The close, waiting for running tasks at most limit seconds, or
+ * without a limit if limit < 0. */
+static int close_within(struct tf_pool *p, double limit)
 {
 	int rc = 0, r;
 
 	if (!p)
 		return 0;
-	if (seconds != seconds)
-		seconds = 0; /* NaN: no time at all */
+	/* From a task, an initializer or finalizer, or a callback: the
+	 * pool is in use below this call. */
+	if (p->in_task || p->in_callback)
+		return TF_ESTATE;
 	if (p->started && p->comm.rank == 0)
-		rc = tf__pool_master_close(p, seconds);
+		rc = tf__pool_master_close(p, limit);
 	if (p->comm.abandoned)
 		tf__pool_drain_sends(p, 1.0);
 	while (p->futures)
 		tf_future_free(p->futures);
-	if (p->ctx_ready && p->fini)
+	if (p->ctx_ready && p->fini) {
+		p->in_task = 1;
 		p->fini(p->ctx);
+		p->in_task = 0;
+	}
 	if (p->comm.abandoned && !rc)
 		rc = TF_ELOST;
 	r = tf_comm_finalize(&p->comm);
@@ -543,4 +585,15 @@ int tf_pool_close_for(struct tf_pool *p, double seconds)
 		rc = r;
 	pool_free(p);
 	return rc;
+}
+
+int tf_pool_close(struct tf_pool *p)
+{
+	return close_within(p, -1);
+}
+
+int tf_pool_close_for(struct tf_pool *p, double seconds)
+{
+	/* 0 or less, or NaN: no time at all (not "no limit"). */
+	return close_within(p, seconds > 0 ? seconds : 0);
 }

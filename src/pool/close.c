@@ -88,6 +88,7 @@ static int halt_running(struct tf_pool *p)
 {
 	static const char why[] =
 		"the pool closed (tf_pool_close_for()) while the task ran";
+	struct tf_strbuf killed = TF_STRBUF_INIT, left = TF_STRBUF_INIT;
 	int r, rc = 0;
 
 	for (r = 0; r < p->nw && !rc; r++) {
@@ -103,17 +104,32 @@ static int halt_running(struct tf_pool *p)
 		}
 		if (p->o.isolate) {
 			w->halted = 1;
+			tf_strbuf_addf(&killed, " %d", w->rank);
 		} else {
 			w->lost = LOST_SILENT;
 			p->live--;
 			tf_comm_abandon(&p->comm);
-			tf__pool_seterr(p,
-					"rank %d still ran a task in its process "
-					"at the close's time limit: it was left "
-					"behind, and MPI is left unfinalized",
-					w->rank);
+			tf_strbuf_addf(&left, " %d", w->rank);
 		}
 	}
+	/* tf_pool_errmsg(NULL) says which (the header's promise). */
+	if (killed.len && left.len)
+		tf__pool_seterr(p, "at the close's time limit, rank(s)%s had "
+				   "their isolated tasks' children killed, and "
+				   "rank(s)%s still ran a task in its process",
+				killed.buf, left.buf);
+	else if (killed.len)
+		tf__pool_seterr(p, "rank(s)%s still ran an isolated task at "
+				   "the close's time limit: its child was "
+				   "killed",
+				killed.buf);
+	else if (left.len)
+		tf__pool_seterr(p, "rank(s)%s still ran a task in its process "
+				   "at the close's time limit: it was left "
+				   "behind, and MPI is left unfinalized",
+				left.buf);
+	tf_strbuf_release(&killed);
+	tf_strbuf_release(&left);
 	return rc;
 }
 
@@ -126,7 +142,7 @@ int tf__pool_master_close(struct tf_pool *p, double limit)
 		struct tf_future *f;
 
 		for (f = p->futures; f; f = f->next)
-			tf_future_cancel(f);
+			tf__pool_future_cancel(f);
 		/* Wait for every chunk in flight, then stop the workers. */
 		for (;;) {
 			int busy = 0, ev;

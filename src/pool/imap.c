@@ -10,6 +10,7 @@
 
 #include <stdlib.h>
 
+#include "core/ring.h"
 #include "pool/pool.h"
 
 /* Tasks held at once when the caller gives no window. */
@@ -48,8 +49,10 @@ long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 		  void *next_arg, tf_result_fn cb, void *cb_arg, size_t window,
 		  const struct tf_map_opts *mo)
 {
-	struct tf_future **ring;
-	size_t head = 0, tail = 0, failed = 0;
+	/* The futures held, oldest first: it grows as the window fills, so
+	 * a huge window costs only what is held. */
+	struct tf_ring held;
+	size_t head = 0, failed = 0;
 	long ret = 0;
 	int ended = 0;
 
@@ -69,14 +72,15 @@ long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 	}
 	if (window == 0)
 		window = IMAP_WINDOW_DEFAULT;
-	ring = tf__xcalloc(window, sizeof(*ring));
+	tf_ring_init(&held, sizeof(struct tf_future *), 0);
 	while (ret == 0) {
 		/* Fill the window, then hand back what is done in order,
 		 * waiting for the oldest only when nothing else can go on. */
-		while (!ended && tail - head < window) {
+		while (!ended && tf_ring_len(&held) < window) {
 			const void *in = NULL;
-			size_t len = 0;
-			int rc = produce(p, next, next_arg, tail, &in, &len);
+			size_t len = 0, index = head + tf_ring_len(&held);
+			struct tf_future *f;
+			int rc = produce(p, next, next_arg, index, &in, &len);
 
 			if (rc == 0) {
 				ended = 1;
@@ -86,28 +90,38 @@ long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 				ret = rc;
 				break;
 			}
-			rc = tf_pool_submit(p, fn, in, len, &ring[tail % window]);
+			if (rc != 1) {
+				tf__pool_seterr(p,
+						"the producer returned %d for "
+						"input %zu (1: an input, 0: the "
+						"end, negative: stop)",
+						rc, index);
+				ret = TF_EINVAL;
+				break;
+			}
+			rc = tf_pool_submit(p, fn, in, len, &f);
 			if (rc) {
 				ret = rc;
 				break;
 			}
-			tail++;
+			*(struct tf_future **)tf_ring_push_back(&held) = f;
 		}
-		if (ret || head == tail)
+		if (ret || !tf_ring_len(&held))
 			break;
-		ret = tf_future_wait(ring[head % window]);
-		while (ret == 0 && head < tail && ring[head % window]->done) {
-			struct tf_future **f = &ring[head % window];
+		ret = tf_future_wait(*(struct tf_future **)tf_ring_at(&held, 0));
+		while (ret == 0 && tf_ring_len(&held) &&
+		       (*(struct tf_future **)tf_ring_at(&held, 0))->done) {
+			struct tf_future *f =
+				*(struct tf_future **)tf_ring_pop_front(&held);
 
-			ret = hand_back(p, *f, head, cb, cb_arg, &failed);
-			tf_future_free(*f);
-			*f = NULL;
+			ret = hand_back(p, f, head, cb, cb_arg, &failed);
+			tf_future_free(f);
 			head++;
 		}
 	}
 	/* Stopped early: queued tasks are cancelled, running ones detached. */
-	for (; head < tail; head++)
-		tf_future_free(ring[head % window]);
-	free(ring);
+	while (tf_ring_len(&held))
+		tf_future_free(*(struct tf_future **)tf_ring_pop_front(&held));
+	tf_ring_release(&held);
 	return ret ? ret : (long)failed;
 }

@@ -15,6 +15,8 @@
 
 static int master_ready(struct tf_pool *p)
 {
+	if (!p)
+		return TF_EINVAL;
 	if (!p->started || p->comm.rank != 0 || p->in_callback || p->in_task)
 		return TF_ESTATE;
 	if (p->failed)
@@ -293,9 +295,13 @@ static int poll_turn(struct tf_pool *p)
 
 int tf_future_test(struct tf_future *f)
 {
+	int ev;
+
+	if (!f)
+		return TF_EINVAL;
 	/* Even on a done future: the documented way to drive the pool
 	 * while the master computes is to test one now and then. */
-	int ev = poll_turn(f->pool);
+	ev = poll_turn(f->pool);
 
 	if (ev < 0)
 		return ev;
@@ -311,17 +317,24 @@ int tf_pool_progress(struct tf_pool *p)
 	return poll_turn(p);
 }
 
-/* When a wait of seconds from now ends: never for a negative value. */
+/* When a wait of seconds from now ends: never for a negative value; NaN
+ * is 0 (as in tf_pool_close_for()). */
 static double deadline_of(double seconds)
 {
+	if (seconds != seconds)
+		seconds = 0;
 	return seconds < 0 ? -1 : tf_now() + seconds;
 }
 
 int tf_future_wait_for(struct tf_future *f, double seconds)
 {
-	struct tf_pool *p = f->pool;
-	double until = deadline_of(seconds);
+	struct tf_pool *p;
+	double until;
 
+	if (!f)
+		return TF_EINVAL;
+	p = f->pool;
+	until = deadline_of(seconds);
 	if (p->in_task || p->in_callback)
 		return TF_ESTATE;
 	while (!f->done) {
@@ -351,6 +364,8 @@ long tf_future_wait_any_for(struct tf_future *const *fs, size_t n,
 	double until = deadline_of(seconds);
 	size_t i;
 
+	if (!fs && n)
+		return TF_EINVAL;
 	for (i = 0; i < n; i++) {
 		if (!fs[i])
 			continue;
@@ -386,7 +401,7 @@ long tf_future_wait_any(struct tf_future *const *fs, size_t n)
 	return tf_future_wait_any_for(fs, n, -1);
 }
 
-int tf_future_cancel(struct tf_future *f)
+int tf__pool_future_cancel(struct tf_future *f)
 {
 	if (!tf__pool_job_cancel_future(f->pool, f))
 		return 0;
@@ -395,31 +410,45 @@ int tf_future_cancel(struct tf_future *f)
 	return 1;
 }
 
+int tf_future_cancel(struct tf_future *f)
+{
+	if (!f)
+		return TF_EINVAL;
+	if (f->pool->in_task || f->pool->in_callback)
+		return TF_ESTATE;
+	return tf__pool_future_cancel(f);
+}
+
 int tf_future_status(const struct tf_future *f)
 {
+	if (!f)
+		return TF_EINVAL;
 	return f->done ? f->status : TF_ESTATE;
 }
 
 const void *tf_future_result(const struct tf_future *f, size_t *len)
 {
+	int done = f && f->done;
+
 	if (len)
-		*len = f->done ? f->len : 0;
-	return f->done ? f->result : NULL;
+		*len = done ? f->len : 0;
+	return done ? f->result : NULL;
 }
 
 const char *tf_future_error(const struct tf_future *f)
 {
-	return f->done ? f->error : NULL;
+	return f && f->done ? f->error : NULL;
 }
 
 void tf_future_set_tag(struct tf_future *f, void *tag)
 {
-	f->tag = tag;
+	if (f)
+		f->tag = tag;
 }
 
 void *tf_future_tag(const struct tf_future *f)
 {
-	return f->tag;
+	return f ? f->tag : NULL;
 }
 
 void tf_future_free(struct tf_future *f)
@@ -429,7 +458,7 @@ void tf_future_free(struct tf_future *f)
 	if (!f)
 		return;
 	p = f->pool;
-	if (!tf_future_cancel(f) && f->job)
+	if (!tf__pool_future_cancel(f) && f->job)
 		f->job->futs[f->idx] = NULL; /* running: drop its result */
 	if (f->prev)
 		f->prev->next = f->next;

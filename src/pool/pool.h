@@ -193,6 +193,8 @@ struct tf_pool {
 /** Replaces the pool's message (tf_pool_errmsg()) with the formatted
  * text. Prints nothing. */
 void tf__pool_seterr(struct tf_pool *p, const char *fmt, ...) TF_PRINTF(2, 3);
+/* tf_future_cancel() without its checks (the pool's own use). */
+int tf__pool_future_cancel(struct tf_future *f);
 
 /** Sends a status message (status, then data) with tag to dest.
  * Returns 0 or an error of tf_comm_send(). */
