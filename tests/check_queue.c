@@ -122,6 +122,60 @@ static uint64_t rng_next(uint64_t *state)
 	return x;
 }
 
+/* A stream: TF_SOURCE_AGAIN while *avail is 0, else a task (taking one
+ * from *avail); never ends. */
+static int stream_next(void *ctx, struct tf_task *t)
+{
+	int *avail = ctx;
+	static uint64_t id;
+
+	if (*avail == 0)
+		return TF_SOURCE_AGAIN;
+	--*avail;
+	t->id = ++id;
+	t->cmd = strdup("true");
+	t->cmd_len = 4;
+	return 1;
+}
+
+static const char *stream_errmsg(void *ctx)
+{
+	(void)ctx;
+	return "?";
+}
+
+/* tf_queue_wake_fd(): the stream's fd only while a fill with room found
+ * no task; never without a wake fd. */
+START_TEST(test_wake_fd)
+{
+	struct tf_source src;
+	struct tf_queue q;
+	int avail = 0;
+
+	memset(&src, 0, sizeof(src));
+	src.next = stream_next;
+	src.errmsg = stream_errmsg;
+	src.ctx = &avail;
+	src.wake = 1;
+	src.wake_fd = 7;
+	tf_queue_init(&q, &src, 2);
+	ck_assert_int_eq(tf_queue_wake_fd(&q), -1); /* no fill yet */
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	ck_assert_int_eq(tf_queue_wake_fd(&q), 7); /* room, nothing */
+	avail = 5;
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	ck_assert_uint_eq(tf_queue_nready(&q), 2);
+	ck_assert_int_eq(tf_queue_wake_fd(&q), -1); /* the window is full */
+	tf_queue_release(&q);
+	src.wake = 0; /* a source without one (a followed file) */
+	avail = 0;
+	tf_queue_init(&q, &src, 2);
+	ck_assert_int_eq(tf_queue_fill(&q), 0);
+	ck_assert_int_eq(tf_queue_wake_fd(&q), -1);
+	tf_queue_release(&q);
+}
+END_TEST
+
 /* ---- Filling the window ---- */
 
 START_TEST(test_fill_respects_window)
@@ -1090,6 +1144,7 @@ static Suite *queue_suite(void)
 	tcase_add_test(tc, test_fill_zero_window);
 	tcase_add_test(tc, test_source_error);
 	tcase_add_test(tc, test_source_error_first);
+	tcase_add_test(tc, test_wake_fd);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("dispatch");

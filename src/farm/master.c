@@ -637,14 +637,9 @@ static int turn_wait(struct master *m, double now, int did)
 		wait = tf_idle_hold(&m->idle, IDLE_MAX_LOCAL);
 	else
 		wait = tf_idle_next(&m->idle, 0, now);
-	/* A stream that had no task for a window with room: its next line
-	 * ends the wait (without MPI the wait is long). */
+	/* A stream's next line ends the wait (without MPI it is long). */
 	tf_exec_set_wake_fd(&m->exec,
-			    !m->draining && m->queue.src_again &&
-					    !m->queue.src_done &&
-					    m->queue.src.wake
-				    ? m->queue.src.wake_fd
-				    : -1);
+			    m->draining ? -1 : tf_queue_wake_fd(&m->queue));
 	ret = tf_exec_wait(&m->exec, wait, local_done, m);
 	if (ret < 0)
 		return ret;

@@ -121,6 +121,12 @@ int tf_queue_fill(struct tf_queue *q)
 	return 0;
 }
 
+int tf_queue_wake_fd(const struct tf_queue *q)
+{
+	return q->src_again && !q->src_done && q->src.wake ? q->src.wake_fd
+							   : -1;
+}
+
 /* The barriers a task must follow to be taken now. */
 static uint64_t gate(const struct tf_queue *q)
 {

@@ -89,6 +89,14 @@ void tf_queue_release(struct tf_queue *q);
  */
 int tf_queue_fill(struct tf_queue *q);
 
+/**
+ * The source's wake_fd when the last fill had room and the source had no
+ * task yet (TF_SOURCE_AGAIN), so that a wait should end when it polls
+ * readable; else -1 (no wake descriptor, the window full, or the source
+ * done).
+ */
+int tf_queue_wake_fd(const struct tf_queue *q);
+
 static inline size_t tf_queue_nready(const struct tf_queue *q)
 {
 	return tf_ring_len(&q->ready);
