@@ -152,7 +152,8 @@ struct tf_call;
  * is the exception (it only lets go of a future). (0.2: before, a master
  * running tasks took such calls, and tf_pool_close() was taken
  * anywhere.) A NULL pool, future or out-pointer where the call needs one
- * gets TF_EINVAL (accessors: NULL or 0).
+ * gets TF_EINVAL (tf_future_result(), tf_future_error() and
+ * tf_future_tag() return NULL; tf_pool_opts_init() does nothing).
  */
 typedef int (*tf_task_fn)(struct tf_call *call, const void *in,
 			  size_t in_len, void *ctx);
