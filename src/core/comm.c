@@ -160,19 +160,19 @@ static struct pending *comm_reset(struct tf_comm *c)
 }
 
 /*
- * Initializes MPI unless it is already (then we finalize it too), asking
- * for thread level (MPI_THREAD_SINGLE: plain MPI_Init()); if require,
- * checks that the MPI running provides at least that level. Returns 0,
- * TF_EMPI (MPI failed) or TF_EINVAL (too low a level; the message says
- * so).
- */
-/*
  * MPI that this library initialized is finalized by the last of the
  * comms that use it (two pools may be open, and closed in any order).
  */
 static int mpi_ours;
 static int mpi_refs;
 
+/*
+ * Initializes MPI unless it is already (then we finalize it too), asking
+ * for thread level (MPI_THREAD_SINGLE: plain MPI_Init()); if require,
+ * checks that the MPI running provides at least that level. Returns 0,
+ * TF_EMPI (MPI failed) or TF_EINVAL (too low a level; the message says
+ * so).
+ */
 static int mpi_start(struct tf_comm *c, int *argc, char ***argv, int level,
 		     int require)
 {
@@ -208,8 +208,8 @@ static int mpi_start(struct tf_comm *c, int *argc, char ***argv, int level,
 	}
 	if (!require || level == MPI_THREAD_SINGLE)
 		return 0;
-	rc = MPI_Query_thread(&provided);
-	if (rc != MPI_SUCCESS)
+	/* MPI_Init_thread() said; an MPI the program started is asked. */
+	if (inited && (rc = MPI_Query_thread(&provided)) != MPI_SUCCESS)
 		return mpi_fail("MPI_Query_thread", rc);
 	if (provided < level) {
 		comm_error("MPI runs at thread level %s, and threads in tasks "

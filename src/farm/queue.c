@@ -123,8 +123,8 @@ int tf_queue_fill(struct tf_queue *q)
 
 int tf_queue_wake_fd(const struct tf_queue *q)
 {
-	return q->src_again && !q->src_done && q->src.wake ? q->src.wake_fd
-							   : -1;
+	/* src_again is only set by a fill that did not end the source. */
+	return q->src_again && q->src.wake ? q->src.wake_fd : -1;
 }
 
 /* The barriers a task must follow to be taken now. */

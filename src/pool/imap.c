@@ -45,6 +45,12 @@ static int hand_back(struct tf_pool *p, struct tf_future *f, size_t index,
 	return rc;
 }
 
+/* The oldest future held. */
+static struct tf_future *oldest(const struct tf_ring *held)
+{
+	return *(struct tf_future **)tf_ring_at(held, 0);
+}
+
 long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 		  void *next_arg, tf_result_fn cb, void *cb_arg, size_t window,
 		  const struct tf_map_opts *mo)
@@ -108,20 +114,19 @@ long tf_pool_imap(struct tf_pool *p, const char *fn, tf_input_fn next,
 		}
 		if (ret || !tf_ring_len(&held))
 			break;
-		ret = tf_future_wait(*(struct tf_future **)tf_ring_at(&held, 0));
-		while (ret == 0 && tf_ring_len(&held) &&
-		       (*(struct tf_future **)tf_ring_at(&held, 0))->done) {
-			struct tf_future *f =
-				*(struct tf_future **)tf_ring_pop_front(&held);
+		ret = tf_future_wait(oldest(&held));
+		while (ret == 0 && tf_ring_len(&held) && oldest(&held)->done) {
+			struct tf_future *f = oldest(&held);
 
+			tf_ring_pop_front(&held);
 			ret = hand_back(p, f, head, cb, cb_arg, &failed);
 			tf_future_free(f);
 			head++;
 		}
 	}
 	/* Stopped early: queued tasks are cancelled, running ones detached. */
-	while (tf_ring_len(&held))
-		tf_future_free(*(struct tf_future **)tf_ring_pop_front(&held));
+	for (; tf_ring_len(&held); tf_ring_pop_front(&held))
+		tf_future_free(oldest(&held));
 	tf_ring_release(&held);
 	return ret ? ret : (long)failed;
 }
